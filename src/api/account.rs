@@ -1,0 +1,208 @@
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::status::AccountStatus;
+
+/// How to reach the calling platform for one main account: base URL, main account id, and the
+/// Secret holding the partner token. Every OutboundTask names one.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "outbound.dev",
+    version = "v1alpha1",
+    kind = "OutboundAccount",
+    namespaced,
+    status = "AccountStatus",
+    shortname = "oacct",
+    category = "outbound",
+    printcolumn(name = "URL", type_ = "string", json_path = ".spec.baseUrl"),
+    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "REASON", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
+    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundAccountSpec {
+    /// Base URL of the platform's API, without the `/agent-api` path, e.g.
+    /// `https://ai.api.longlonglong.cn`. `http://` is accepted for the simulator and tests.
+    #[schemars(regex(pattern = super::patterns::HTTP_URL))]
+    pub base_url: String,
+
+    /// Main account id (UUID): the `{user_id}` path parameter of every task call.
+    #[schemars(regex(pattern = super::patterns::UUID))]
+    pub user_id: String,
+
+    /// Secret in this namespace holding the partner Bearer token. Read again on every reconcile,
+    /// so rotating the Secret needs no restart; a change to it triggers the tasks that use it.
+    pub token_secret_ref: SecretKeyRef,
+
+    /// Client-side request budget shared by every task of this account.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+
+    /// Path templates of the calls, with `{user_id}` and `{task_id}` placeholders. The resume
+    /// path is not documented by the platform (inferred from `task_stop`): override it here when
+    /// your deployment uses another one.
+    #[serde(default)]
+    pub endpoints: Endpoints,
+
+    /// IANA zone of the platform's naive date-times (`start_time`, `stop_time`).
+    #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+
+    /// Timeout of one HTTP call to the platform (a duration such as `10s`).
+    #[serde(default = "default_request_timeout")]
+    #[schemars(regex(pattern = super::patterns::DURATION))]
+    pub request_timeout: String,
+
+    /// Behaviour of the platform that its documentation leaves open, as settings.
+    #[serde(default)]
+    pub platform: PlatformBehaviour,
+}
+
+/// A key of a Secret in the same namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key inside the Secret whose value is the token.
+    #[serde(default = "default_token_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// A token-bucket budget of requests.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Sustained requests per second to the platform for this account.
+    #[serde(default = "default_rps")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub requests_per_second: u32,
+    /// Requests that may be sent at once above the sustained rate.
+    #[serde(default = "default_burst")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self { requests_per_second: default_rps(), burst: default_burst() }
+    }
+}
+
+/// Path templates of the platform's task calls.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    /// GET: read a task's settings and run state.
+    #[serde(default = "default_detail")]
+    #[schemars(length(min = 1))]
+    pub detail: String,
+    /// PUT: replace a task's settings (the task must be paused).
+    #[serde(default = "default_update")]
+    #[schemars(length(min = 1))]
+    pub update: String,
+    /// PUT: pause (stop) a task.
+    #[serde(default = "default_pause")]
+    #[schemars(length(min = 1))]
+    pub pause: String,
+    /// PUT: resume (start) a task. Inferred, not documented by the platform: override if needed.
+    #[serde(default = "default_resume")]
+    #[schemars(length(min = 1))]
+    pub resume: String,
+    /// GET: check the partner token's validity.
+    #[serde(default = "default_token_check")]
+    #[schemars(length(min = 1))]
+    pub token_check: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Self {
+            detail: default_detail(),
+            update: default_update(),
+            pause: default_pause(),
+            resume: default_resume(),
+            token_check: default_token_check(),
+        }
+    }
+}
+
+/// Where to put `sub_user_id` on PUT calls. The platform documents it among the body fields of
+/// the update call but shows no example for pause/resume.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SubUserIdPlacement {
+    /// In the JSON body (the documented placement).
+    #[default]
+    Body,
+    /// In the query string.
+    Query,
+    /// In both (servers that merge query and body parameters accept either).
+    Both,
+}
+
+/// Settings for what the platform's documentation leaves open.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformBehaviour {
+    /// Where `sub_user_id` goes on PUT calls (pause, update, resume).
+    #[serde(default)]
+    pub sub_user_id_on_write: SubUserIdPlacement,
+    /// How many times an update answered with code 6007 (task still started: the pause has not
+    /// taken effect yet) is retried before the reconcile gives up and tries again later.
+    #[serde(default = "default_started_retries")]
+    #[schemars(range(min = 0, max = 30))]
+    pub started_retries: u32,
+    /// Wait between those retries (a duration such as `2s`).
+    #[serde(default = "default_started_retry_interval")]
+    #[schemars(regex(pattern = super::patterns::DURATION))]
+    pub started_retry_interval: String,
+}
+
+impl Default for PlatformBehaviour {
+    fn default() -> Self {
+        Self {
+            sub_user_id_on_write: SubUserIdPlacement::default(),
+            started_retries: default_started_retries(),
+            started_retry_interval: default_started_retry_interval(),
+        }
+    }
+}
+
+fn default_time_zone() -> String {
+    "Asia/Shanghai".into()
+}
+fn default_request_timeout() -> String {
+    "10s".into()
+}
+fn default_token_key() -> String {
+    "token".into()
+}
+fn default_rps() -> u32 {
+    10
+}
+fn default_burst() -> u32 {
+    20
+}
+fn default_started_retries() -> u32 {
+    5
+}
+fn default_started_retry_interval() -> String {
+    "2s".into()
+}
+pub fn default_detail() -> String {
+    "/agent-api/new/user/{user_id}/task/{task_id}/edit".into()
+}
+pub fn default_update() -> String {
+    "/agent-api/new/user/{user_id}/task/{task_id}".into()
+}
+pub fn default_pause() -> String {
+    "/agent-api/new/user/{user_id}/task_stop/{task_id}".into()
+}
+pub fn default_resume() -> String {
+    "/agent-api/new/user/{user_id}/task_start/{task_id}".into()
+}
+pub fn default_token_check() -> String {
+    "/agent-api/token".into()
+}

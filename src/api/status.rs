@@ -1,0 +1,135 @@
+//! Status of both kinds: kstatus-compatible conditions, the drift list and the operation journal.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::KubeSchema;
+use serde::{Deserialize, Serialize};
+
+/// Condition types.
+pub mod condition {
+    /// True when the remote task equals spec and is in the desired run state.
+    pub const READY: &str = "Ready";
+    /// Did the last reconcile succeed.
+    pub const SYNCED: &str = "Synced";
+    /// True while work is in progress (kstatus).
+    pub const RECONCILING: &str = "Reconciling";
+    /// True when progress needs a human (kstatus).
+    pub const STALLED: &str = "Stalled";
+}
+
+/// Observed state of an OutboundTask.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundTaskStatus {
+    /// Generation of the spec the controller last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Ready, Synced, Reconciling and Stalled (metav1.Condition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// Run state of the remote task when last read (platform status 2/3/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_state: Option<RemoteState>,
+
+    /// Last time the remote task was read and found (or made) equal to spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+
+    /// Current differences between spec and the remote task (at most 20; values shortened).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub drift: Vec<DriftEntry>,
+
+    /// Present only while an update is in flight. Written before the pause, so a restarted
+    /// controller finishes the job and never leaves a running task paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+
+    /// Consecutive updates that left the same difference behind (the convergence guard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<Convergence>,
+
+    /// Echo of the `reconcile.fluxcd.io/requestedAt` annotation once handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// Run state of the remote task.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RemoteState {
+    /// Dialing (platform status 2).
+    Running,
+    /// Enabled, waiting for its schedule (platform status 3).
+    Waiting,
+    /// Paused or stopped (platform status 1).
+    Paused,
+    /// The platform's state fields were missing or contradicted each other.
+    Unknown,
+}
+
+impl RemoteState {
+    /// Started tasks (running or waiting) refuse updates with code 6007.
+    pub fn is_started(self) -> bool {
+        matches!(self, Self::Running | Self::Waiting)
+    }
+}
+
+/// One difference between spec and the remote task.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct DriftEntry {
+    /// CRD field path, e.g. `spec.task.maxConcurrency`.
+    pub field: String,
+    /// Desired value (shortened).
+    pub desired: String,
+    /// Value on the platform (shortened).
+    pub observed: String,
+}
+
+/// Step of an update in flight.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperationPhase {
+    /// The task is being paused.
+    Pausing,
+    /// The settings are being written.
+    Updating,
+    /// The task is being resumed.
+    Resuming,
+}
+
+/// The journal of an update in flight.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    /// Step reached.
+    pub phase: OperationPhase,
+    /// Resume the task once updated (it was started before, or runState is Running).
+    pub resume_after: bool,
+    /// When the operation started.
+    pub started_at: Time,
+    /// Generation of the spec being applied.
+    pub generation: i64,
+}
+
+/// Convergence guard state.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Convergence {
+    /// Fingerprint of the difference that remained after an update.
+    pub fingerprint: String,
+    /// Successful updates that left this same difference behind.
+    pub attempts: i32,
+}
+
+/// Observed state of an OutboundAccount.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStatus {
+    /// Generation of the spec last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready: the token Secret exists and the platform accepted it on the last call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}

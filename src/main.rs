@@ -1,0 +1,3 @@
+fn main() {
+    print!("{}", outbound_operator::api::crds_yaml());
+}
