@@ -11,3 +11,4 @@ pub mod mapping;
 pub mod planner;
 pub mod remote;
 pub mod sim;
+pub mod telemetry;

@@ -1,0 +1,156 @@
+//! The controller's Prometheus metrics (prometheus-client). Remote-call metrics live with the
+//! client (`remote::metrics`) and are registered into the same registry.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::api::RemoteState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: ReconcileResult,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum ReconcileResult {
+    /// In sync, or made so.
+    Success,
+    /// The reconcile ended with a condition that needs a retry or a human.
+    Error,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
+}
+
+/// Metrics of the reconcile loop.
+pub struct ControllerMetrics {
+    reconciles: Family<ResultLabels, Counter>,
+    reconcile_duration: Histogram,
+    drift_detected: Counter,
+    tasks_by_state: Family<StateLabels, Gauge>,
+    operations_in_flight: Gauge,
+    /// Last known remote state per task, to keep `tasks_by_state` exact as tasks change state or
+    /// go away.
+    known_states: Mutex<HashMap<String, &'static str>>,
+}
+
+impl Default for ControllerMetrics {
+    fn default() -> Self {
+        Self {
+            reconciles: Family::default(),
+            reconcile_duration: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            drift_detected: Counter::default(),
+            tasks_by_state: Family::default(),
+            operations_in_flight: Gauge::default(),
+            known_states: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl ControllerMetrics {
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("outbound_reconciles", "Reconciles of OutboundTasks by result", self.reconciles.clone());
+        registry.register(
+            "outbound_reconcile_duration_seconds",
+            "Time one reconcile of an OutboundTask took",
+            self.reconcile_duration.clone(),
+        );
+        registry.register(
+            "outbound_drift_detected",
+            "Reconciles that found the remote task different from spec",
+            self.drift_detected.clone(),
+        );
+        registry.register(
+            "outbound_tasks_by_remote_state",
+            "OutboundTasks by the run state of their remote task",
+            self.tasks_by_state.clone(),
+        );
+        registry.register(
+            "outbound_operations_in_flight",
+            "Pause/update/resume operations currently executing",
+            self.operations_in_flight.clone(),
+        );
+    }
+
+    pub fn reconciled(&self, result: ReconcileResult, took: Duration) {
+        self.reconciles.get_or_create(&ResultLabels { result }).inc();
+        self.reconcile_duration.observe(took.as_secs_f64());
+    }
+
+    pub fn drift_detected(&self) {
+        self.drift_detected.inc();
+    }
+
+    /// Records the remote state of task `key` (namespace/name); `None` forgets the task.
+    pub fn remote_state(&self, key: &str, state: Option<RemoteState>) {
+        let label = state.map(state_label);
+        let mut known = self.known_states.lock().expect("metrics lock");
+        let previous = match label {
+            Some(label) => known.insert(key.to_string(), label),
+            None => known.remove(key),
+        };
+        if previous == label {
+            return;
+        }
+        if let Some(previous) = previous {
+            self.tasks_by_state.get_or_create(&StateLabels { state: previous }).dec();
+        }
+        if let Some(label) = label {
+            self.tasks_by_state.get_or_create(&StateLabels { state: label }).inc();
+        }
+    }
+
+    /// Counts an operation in flight until the guard is dropped.
+    pub fn operation_started(&self) -> InFlight<'_> {
+        self.operations_in_flight.inc();
+        InFlight(&self.operations_in_flight)
+    }
+}
+
+pub struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+fn state_label(state: RemoteState) -> &'static str {
+    match state {
+        RemoteState::Running => "Running",
+        RemoteState::Waiting => "Waiting",
+        RemoteState::Paused => "Paused",
+        RemoteState::Unknown => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::encoding::text::encode;
+
+    #[test]
+    fn remote_state_gauge_follows_tasks_between_states() {
+        let metrics = ControllerMetrics::default();
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        metrics.remote_state("ns/a", Some(RemoteState::Running));
+        metrics.remote_state("ns/b", Some(RemoteState::Running));
+        metrics.remote_state("ns/a", Some(RemoteState::Paused));
+        metrics.remote_state("ns/b", None);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        assert!(text.contains(r#"outbound_tasks_by_remote_state{state="Running"} 0"#), "{text}");
+        assert!(text.contains(r#"outbound_tasks_by_remote_state{state="Paused"} 1"#), "{text}");
+    }
+}
