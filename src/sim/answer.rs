@@ -1,0 +1,159 @@
+//! Responses to platform calls: the envelope in the platform's key order, the assumed error
+//! messages, and the fault-shaped answers (429, injected 5xx, cut bodies).
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::faults::{InjectedError, Throttle};
+
+/// The platform's one documented error code: update of a task that is not paused.
+pub const CODE_NOT_PAUSED: i64 = 6007;
+pub const MESSAGE_NOT_PAUSED: &str = "2.0任务启动中,请先停止任务";
+/// Assumed (undocumented) answer for an unknown task.
+pub const MESSAGE_TASK_NOT_FOUND: &str = "任务不存在";
+/// Assumed (undocumented) answer for a missing or wrong token, as Laravel words it.
+pub const MESSAGE_UNAUTHENTICATED: &str = "Unauthenticated.";
+
+/// The platform's response envelope. A struct rather than a `json!` map so that the keys keep
+/// the platform's order (code, status, message, data), as in the documented bodies.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    code: i64,
+    status: &'a str,
+    message: &'a str,
+    data: Value,
+}
+
+/// A response under construction, with what the journal needs to know about it.
+pub(crate) struct Answer {
+    pub http_status: StatusCode,
+    pub body: Vec<u8>,
+    content_type: &'static str,
+    /// Envelope code, `None` when the body is not an envelope.
+    pub code: Option<i64>,
+    pub fault: Option<&'static str>,
+    retry_after: bool,
+}
+
+impl Answer {
+    fn envelope(http_status: StatusCode, envelope: Envelope<'_>) -> Self {
+        Answer {
+            http_status,
+            code: Some(envelope.code),
+            body: serde_json::to_vec(&envelope).expect("JSON values always serialize"),
+            content_type: "application/json",
+            fault: None,
+            retry_after: false,
+        }
+    }
+
+    /// `{"code":200,"status":"success","message":...,"data":...}`
+    pub fn success(message: &str, data: Value) -> Self {
+        let envelope = Envelope {
+            code: 200,
+            status: "success",
+            message,
+            data,
+        };
+        Answer::envelope(StatusCode::OK, envelope)
+    }
+
+    /// `{"code":<code>,"status":"error","message":...,"data":[]}`
+    pub fn error(http_status: StatusCode, code: i64, message: &str) -> Self {
+        let envelope = Envelope {
+            code,
+            status: "error",
+            message,
+            data: json!([]),
+        };
+        Answer::envelope(http_status, envelope)
+    }
+
+    pub fn plain(http_status: StatusCode, text: &str, fault: &'static str) -> Self {
+        Answer {
+            http_status,
+            body: text.as_bytes().to_vec(),
+            content_type: "text/html; charset=UTF-8",
+            code: None,
+            fault: Some(fault),
+            retry_after: false,
+        }
+    }
+
+    pub fn throttled(throttle: Throttle) -> Self {
+        let mut answer = Answer::error(StatusCode::TOO_MANY_REQUESTS, 429, "Too Many Attempts.");
+        answer.fault = Some(throttle.label());
+        answer.retry_after = true;
+        answer
+    }
+
+    pub fn injected(error: InjectedError) -> Self {
+        let status =
+            StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut answer = if error.envelope_body {
+            Answer::error(status, i64::from(error.http_status), "Server Error")
+        } else {
+            Answer::plain(
+                status,
+                "<html><body><h1>Service Unavailable</h1></body></html>",
+                "error",
+            )
+        };
+        answer.fault = Some("error");
+        answer
+    }
+
+    /// Cuts the body in half: a JSON object cut anywhere before its end is never valid JSON.
+    pub fn malform(&mut self) {
+        let text = String::from_utf8_lossy(&self.body).into_owned();
+        let mut cut = text.len() / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.body = text.as_bytes()[..cut].to_vec();
+        self.code = None;
+        self.fault = Some("malformed");
+    }
+
+    pub fn into_response(self) -> Response {
+        let mut response = (self.http_status, Body::from(self.body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        if self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_bodies_are_never_valid_json() {
+        for mut answer in [
+            Answer::success("修改成功", json!("")),
+            Answer::error(StatusCode::OK, 6007, MESSAGE_NOT_PAUSED),
+        ] {
+            answer.malform();
+            assert!(serde_json::from_slice::<Value>(&answer.body).is_err());
+            assert_eq!(answer.code, None);
+        }
+    }
+
+    #[test]
+    fn envelopes_keep_the_platform_key_order() {
+        let answer = Answer::error(StatusCode::UNAUTHORIZED, 401, MESSAGE_UNAUTHENTICATED);
+        assert_eq!(
+            String::from_utf8(answer.body).unwrap(),
+            r#"{"code":401,"status":"error","message":"Unauthenticated.","data":[]}"#
+        );
+    }
+}
