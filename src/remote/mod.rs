@@ -1,1 +1,31 @@
-//! (in progress)
+//! The calling platform's HTTP API: wire types (strict out, lenient in), and the client.
+//!
+//! - `wire`, `lenient`: what we send (`UpdateBody`) and what we read (`Envelope`, `TaskDetail`).
+//! - `client`: `PlatformClient`, the five calls of one account (rate-limited, timed out,
+//!   retried within bounds, classified into `RemoteError`, counted in `RemoteMetrics`).
+//! - `pool`: `ClientPool`, one client per account shared by all its tasks.
+//! - `classify`, `config`, `error`, `http`, `metrics`, `ratelimit`, `token`: the parts.
+
+pub mod classify;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod lenient;
+pub mod metrics;
+pub mod pool;
+pub mod ratelimit;
+pub mod token;
+pub mod wire;
+
+#[cfg(test)]
+mod wire_tests;
+
+pub use classify::{CODE_TASK_STARTED, parse_retry_after};
+pub use client::PlatformClient;
+pub use config::{ClientConfig, DEFAULT_REQUEST_TIMEOUT, RetryPolicy};
+pub use error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token};
+pub use http::{http_client, install_crypto_provider};
+pub use metrics::RemoteMetrics;
+pub use pool::{AccountKey, ClientPool};
+pub use ratelimit::AccountLimiter;

@@ -19,6 +19,25 @@ pub struct Envelope {
     #[serde(deserialize_with = "opt_string")]
     pub message: Option<String>,
     pub data: Value,
+    /// Pagination block of list calls; `None` elsewhere.
+    pub meta: Option<Meta>,
+}
+
+/// Pagination of list responses. `per_page` arrives as a string (`"1"`) while the others are
+/// numbers, so every number is read leniently.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct Meta {
+    #[serde(deserialize_with = "opt_bool")]
+    pub has_pages: Option<bool>,
+    #[serde(deserialize_with = "opt_i64")]
+    pub total: Option<i64>,
+    #[serde(deserialize_with = "opt_i64")]
+    pub last_page: Option<i64>,
+    #[serde(deserialize_with = "opt_i64")]
+    pub current_page: Option<i64>,
+    #[serde(deserialize_with = "opt_i64")]
+    pub per_page: Option<i64>,
 }
 
 impl Envelope {
@@ -288,19 +307,44 @@ impl<'de> Deserialize<'de> for LineRead {
                 let limit = map.get("limit").and_then(lenient::value_to_i64);
                 Ok(LineRead { id, limit })
             }
-            other => Err(serde::de::Error::custom(format!("unexpected line shape: {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "unexpected line shape: {other}"
+            ))),
         }
     }
 }
 
 /// `{begin|start, end}`; work-hour items also carry `wday` (`"-1"` = every day), ignored here.
-#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
-#[serde(default)]
+/// When both `begin` and `start` are present, `begin` wins (a derived `alias` would reject the
+/// item as a duplicate field).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PeriodRead {
-    #[serde(alias = "start", deserialize_with = "opt_string")]
     pub begin: Option<String>,
-    #[serde(deserialize_with = "opt_string")]
     pub end: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for PeriodRead {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        match Value::deserialize(d)? {
+            Value::Object(map) => Ok(PeriodRead {
+                begin: map
+                    .get("begin")
+                    .and_then(text)
+                    .or_else(|| map.get("start").and_then(text)),
+                end: map.get("end").and_then(text),
+            }),
+            // PHP's empty associative array.
+            Value::Array(items) if items.is_empty() => Ok(PeriodRead::default()),
+            other => Err(serde::de::Error::custom(format!(
+                "unexpected period shape: {other}"
+            ))),
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq)]
@@ -390,7 +434,10 @@ fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 
 /// `redial_conditions` documented as `{da_status: [..]}`, seen as a bare array in one example.
 fn redial_conditions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
-    let codes = |v: &Value| v.as_array().map(|a| a.iter().filter_map(lenient::value_to_i64).collect());
+    let codes = |v: &Value| {
+        v.as_array()
+            .map(|a| a.iter().filter_map(lenient::value_to_i64).collect())
+    };
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Object(map)) => map.get("da_status").and_then(codes),
         Some(array @ Value::Array(_)) => codes(&array),

@@ -1,0 +1,395 @@
+//! What the platform client returns when a call fails: a small enum the controller acts on, and
+//! the `Token` newtype that keeps the partner token out of every log line.
+//!
+//! Nothing here ever holds the token or a request header: `Display` and `Debug` are written by
+//! hand (or derived from fields that cannot contain it), and the classifier redacts the token
+//! from any platform message that echoes it.
+
+use std::fmt;
+use std::time::Duration;
+
+pub use super::token::Token;
+
+/// The platform calls the client makes. `as_str` is the `endpoint` label of the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `GET` the task's settings and run state (`endpoints.detail`).
+    Detail,
+    /// `PUT` the task's settings (`endpoints.update`).
+    Update,
+    /// `PUT` pause (`endpoints.pause`).
+    Pause,
+    /// `PUT` resume (`endpoints.resume`).
+    Resume,
+    /// `GET` the partner token's validity (`endpoints.tokenCheck`).
+    Token,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Detail,
+        Endpoint::Update,
+        Endpoint::Pause,
+        Endpoint::Resume,
+        Endpoint::Token,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Detail => "detail",
+            Endpoint::Update => "update",
+            Endpoint::Pause => "pause",
+            Endpoint::Resume => "resume",
+            Endpoint::Token => "token",
+        }
+    }
+
+    /// Whether the call writes (PUT): `sub_user_id` then follows `subUserIdOnWrite`.
+    pub fn is_write(self) -> bool {
+        matches!(self, Endpoint::Update | Endpoint::Pause | Endpoint::Resume)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The class of a failed call, without its details. `as_str` is the `result` label of the
+/// metrics (`ok` is the label of a success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    TaskStarted,
+    Rejected,
+    Unauthorized,
+    NotFound,
+    Throttled,
+    Transient,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::TaskStarted => "task_started",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "transient",
+        }
+    }
+}
+
+/// A failed platform call, classified for the controller. Every variant carries the endpoint,
+/// the HTTP status (`None` when no response arrived), the envelope's business code (`None` when
+/// the body was not an envelope) and a message (the platform's own text where it gave one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RemoteError {
+    /// Code 6007: the task is started (running or waiting); pause it before updating.
+    TaskStarted {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
+    /// The platform refused the request (validation or business rule); retrying the same
+    /// request will not help. `message` is the platform's explanation.
+    Rejected {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
+    /// HTTP 401/403 or envelope code 401/403: the token is wrong, expired or not allowed.
+    Unauthorized {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
+    /// HTTP 404 or envelope code 404: no such task (or path) for this account/sub-account.
+    NotFound {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
+    /// HTTP 429 or envelope code 429. `retry_after` is the server's `Retry-After` when given.
+    Throttled {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// 5xx, timeout, connection failure, or a body that is not the expected JSON: worth retrying
+    /// later.
+    Transient {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
+}
+
+impl RemoteError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RemoteError::TaskStarted { .. } => ErrorKind::TaskStarted,
+            RemoteError::Rejected { .. } => ErrorKind::Rejected,
+            RemoteError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            RemoteError::NotFound { .. } => ErrorKind::NotFound,
+            RemoteError::Throttled { .. } => ErrorKind::Throttled,
+            RemoteError::Transient { .. } => ErrorKind::Transient,
+        }
+    }
+
+    fn parts(&self) -> (Endpoint, Option<u16>, Option<i64>, &str) {
+        match self {
+            RemoteError::TaskStarted {
+                endpoint,
+                status,
+                code,
+                message,
+            }
+            | RemoteError::Rejected {
+                endpoint,
+                status,
+                code,
+                message,
+            }
+            | RemoteError::Unauthorized {
+                endpoint,
+                status,
+                code,
+                message,
+            }
+            | RemoteError::NotFound {
+                endpoint,
+                status,
+                code,
+                message,
+            }
+            | RemoteError::Throttled {
+                endpoint,
+                status,
+                code,
+                message,
+                ..
+            }
+            | RemoteError::Transient {
+                endpoint,
+                status,
+                code,
+                message,
+            } => (*endpoint, *status, *code, message),
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.parts().0
+    }
+
+    /// HTTP status of the response, `None` when none arrived (timeout, connection error).
+    pub fn http_status(&self) -> Option<u16> {
+        self.parts().1
+    }
+
+    /// The envelope's business `code`, `None` when the body was not an envelope.
+    pub fn code(&self) -> Option<i64> {
+        self.parts().2
+    }
+
+    /// The platform's message, or a description of what went wrong on our side.
+    pub fn message(&self) -> &str {
+        self.parts().3
+    }
+
+    /// The server's requested delay (Throttled only).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RemoteError::Throttled { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later can succeed without a change of spec or credentials.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Transient { .. }
+                | RemoteError::Throttled { .. }
+                | RemoteError::TaskStarted { .. }
+        )
+    }
+
+    /// Builds the variant of `kind` (`retry_after` is kept for Throttled only).
+    pub fn new(
+        kind: ErrorKind,
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let message = message.into();
+        match kind {
+            ErrorKind::TaskStarted => RemoteError::TaskStarted {
+                endpoint,
+                status,
+                code,
+                message,
+            },
+            ErrorKind::Rejected => RemoteError::Rejected {
+                endpoint,
+                status,
+                code,
+                message,
+            },
+            ErrorKind::Unauthorized => RemoteError::Unauthorized {
+                endpoint,
+                status,
+                code,
+                message,
+            },
+            ErrorKind::NotFound => RemoteError::NotFound {
+                endpoint,
+                status,
+                code,
+                message,
+            },
+            ErrorKind::Throttled => RemoteError::Throttled {
+                endpoint,
+                status,
+                code,
+                message,
+                retry_after,
+            },
+            ErrorKind::Transient => RemoteError::Transient {
+                endpoint,
+                status,
+                code,
+                message,
+            },
+        }
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (endpoint, status, code, message) = self.parts();
+        let what = match self.kind() {
+            ErrorKind::TaskStarted => "task is started (pause it first)",
+            ErrorKind::Rejected => "rejected by the platform",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "transient failure",
+        };
+        write!(f, "platform {endpoint} call: {what}")?;
+        match (status, code) {
+            (Some(s), Some(c)) => write!(f, " (HTTP {s}, code {c})")?,
+            (Some(s), None) => write!(f, " (HTTP {s})")?,
+            (None, Some(c)) => write!(f, " (code {c})")?,
+            (None, None) => {}
+        }
+        if let Some(delay) = self.retry_after() {
+            write!(f, ", retry after {}", humantime::format_duration(delay))?;
+        }
+        if !message.is_empty() {
+            write!(f, ": {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RemoteError {}
+
+/// An account spec the client cannot be built from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("spec.baseUrl {0:?} is not an http(s) URL")]
+    BaseUrl(String),
+    #[error("spec.requestTimeout {0:?} is not a positive duration")]
+    Timeout(String),
+    #[error("spec.platform.startedRetryInterval {0:?} is not a duration")]
+    StartedRetryInterval(String),
+    #[error("spec.rateLimit: requestsPerSecond and burst must be at least 1")]
+    RateLimit,
+    #[error("spec.endpoints.{field} {template:?}: {reason}")]
+    Template {
+        field: &'static str,
+        template: String,
+        reason: &'static str,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Limits a platform message to what belongs in a condition message, and removes the token if
+/// the platform echoed it.
+pub(crate) fn sanitize_message(message: &str, token: &str) -> String {
+    const MAX: usize = 512;
+    let mut text = if token.len() >= 4 {
+        message.replace(token, "***")
+    } else {
+        message.to_owned()
+    };
+    if text.len() > MAX {
+        let mut cut = MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_endpoint_status_code_and_delay() {
+        let e = RemoteError::new(
+            ErrorKind::Throttled,
+            Endpoint::Detail,
+            Some(429),
+            None,
+            "slow down",
+            Some(Duration::from_secs(3)),
+        );
+        assert_eq!(
+            e.to_string(),
+            "platform detail call: throttled (HTTP 429), retry after 3s: slow down"
+        );
+        let e = RemoteError::new(
+            ErrorKind::TaskStarted,
+            Endpoint::Update,
+            Some(200),
+            Some(6007),
+            "x",
+            None,
+        );
+        assert_eq!(e.kind().as_str(), "task_started");
+        assert_eq!(
+            (e.http_status(), e.code(), e.endpoint()),
+            (Some(200), Some(6007), Endpoint::Update)
+        );
+        assert!(e.to_string().contains("HTTP 200, code 6007"));
+        assert_eq!(e.retry_after(), None);
+    }
+
+    #[test]
+    fn sanitize_redacts_token_and_truncates() {
+        assert_eq!(
+            sanitize_message("bad token abcd1234", "abcd1234"),
+            "bad token ***"
+        );
+        let long = "é".repeat(600);
+        let out = sanitize_message(&long, "abcd1234");
+        assert!(out.len() <= 512 + '…'.len_utf8());
+    }
+}
