@@ -38,7 +38,8 @@ pub struct OutboundAccountSpec {
     #[serde(default)]
     pub rate_limit: RateLimit,
 
-    /// Path templates of the calls, with `{user_id}` and `{task_id}` placeholders. The resume
+    /// Path templates of the calls, with `{user_id}` and `{task_id}` placeholders (each task
+    /// path must contain `{task_id}`; no query string). The resume
     /// path is not documented by the platform (inferred from `task_stop`): override it here when
     /// your deployment uses another one.
     #[serde(default)]
@@ -97,23 +98,23 @@ impl Default for RateLimit {
 pub struct Endpoints {
     /// GET: read a task's settings and run state.
     #[serde(default = "default_detail")]
-    #[schemars(length(min = 1))]
+    #[schemars(regex(pattern = r"^/[^?#\s]*\{task_id\}[^?#\s]*$"), length(max = 512))]
     pub detail: String,
     /// PUT: replace a task's settings (the task must be paused).
     #[serde(default = "default_update")]
-    #[schemars(length(min = 1))]
+    #[schemars(regex(pattern = r"^/[^?#\s]*\{task_id\}[^?#\s]*$"), length(max = 512))]
     pub update: String,
     /// PUT: pause (stop) a task.
     #[serde(default = "default_pause")]
-    #[schemars(length(min = 1))]
+    #[schemars(regex(pattern = r"^/[^?#\s]*\{task_id\}[^?#\s]*$"), length(max = 512))]
     pub pause: String,
     /// PUT: resume (start) a task. Inferred, not documented by the platform: override if needed.
     #[serde(default = "default_resume")]
-    #[schemars(length(min = 1))]
+    #[schemars(regex(pattern = r"^/[^?#\s]*\{task_id\}[^?#\s]*$"), length(max = 512))]
     pub resume: String,
     /// GET: check the partner token's validity.
     #[serde(default = "default_token_check")]
-    #[schemars(length(min = 1))]
+    #[schemars(regex(pattern = r"^/[^?#\s]*$"), length(max = 512))]
     pub token_check: String,
 }
 

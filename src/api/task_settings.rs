@@ -139,12 +139,12 @@ pub struct TaskSettings {
 #[x_kube(validation = kube::core::Rule::new("!has(self.stopTime) || self.stopTime > self.startTime").message("spec.task.schedule.stopTime must be after spec.task.schedule.startTime").field_path(".stopTime"))]
 pub struct Schedule {
     /// Start, `YYYY-MM-DD HH:MM:SS` in the account's time zone. API field: task_extras.start_time.
-    #[schemars(regex(pattern = patterns::DATE_TIME))]
+    #[schemars(regex(pattern = patterns::DATE_TIME), length(max = 19))]
     pub start_time: String,
 
     /// End, same format, after startTime. API field: task_extras.stop_time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = patterns::DATE_TIME))]
+    #[schemars(regex(pattern = patterns::DATE_TIME), length(max = 19))]
     pub stop_time: Option<String>,
 
     /// Rest periods during which the task does not dial. Always sent, `[]` when empty.
@@ -155,7 +155,7 @@ pub struct Schedule {
 
     /// Days of the week the task dials, 0 = Sunday … 6 = Saturday. API field: task_extras.work_week.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 7), extend("x-kubernetes-list-type" = "set"))]
+    #[schemars(length(max = 7), inner(range(min = 0, max = 6)), extend("x-kubernetes-list-type" = "set"))]
     pub work_week: Option<Vec<Weekday>>,
 
     /// Hours of the day the task dials. API field: task_extras.work_hour.
@@ -177,10 +177,10 @@ pub type Weekday = u8;
 #[x_kube(validation = kube::core::Rule::new("self.end > self.begin").message("spec.task.schedule.holidays[].end must be after begin").field_path(".end"))]
 pub struct Holiday {
     /// Start, `YYYY-MM-DD HH:MM`. API field: holiday[].begin (read back as start).
-    #[schemars(regex(pattern = patterns::DATE_MINUTE))]
+    #[schemars(regex(pattern = patterns::DATE_MINUTE), length(max = 16))]
     pub begin: String,
     /// End, `YYYY-MM-DD HH:MM`. API field: holiday[].end.
-    #[schemars(regex(pattern = patterns::DATE_MINUTE))]
+    #[schemars(regex(pattern = patterns::DATE_MINUTE), length(max = 16))]
     pub end: String,
 }
 

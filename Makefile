@@ -1,0 +1,96 @@
+# Developer and CI entry points. CI runs .ci/run, which runs `make lint` and `make test`.
+#
+#   make build          cargo build --all-targets
+#   make crds           regenerate crds/ from the API types (commit the result)
+#   make envtest        build kube-apiserver and etcd for the local control plane (cached)
+#   make test           plane up, every test suite, plane down (always), exit code of the suites
+#   make lint           rustfmt check and clippy with warnings as errors
+#   make demo / demo-down / bench
+#   make envtest-up / envtest-down / clean-envtest
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+CARGO ?= cargo
+
+# Suites `make test` runs after `cargo test --all-targets` (test-cargo), with the control plane up
+# and KUBECONFIG exported. Each name is a make target of this file: add a new suite as a target
+# and list it here. TEST_EXTRA adds suites from the command line, e.g.
+#   make test TEST_EXTRA=test-e2e
+# Every suite runs even when an earlier one fails; `make test` fails if any did.
+TEST_SUITES := test-doc test-manifests
+TEST_EXTRA ?=
+
+.PHONY: build crds envtest test test-cargo test-doc test-manifests lint demo demo-down bench \
+	envtest-up envtest-down clean-envtest clean-envtest-bin
+
+build:
+	$(CARGO) build --all-targets
+
+# Written to a temporary file first, so a failing build never truncates crds/.
+crds:
+	$(CARGO) run -q --bin outbound-operator -- crd > crds/outbound.dev_crds.yaml.tmp
+	mv crds/outbound.dev_crds.yaml.tmp crds/outbound.dev_crds.yaml
+
+envtest:
+	scripts/build-envtest.sh >/dev/null
+
+test:
+	@scripts/build-envtest.sh >/dev/null
+	@unset OUTBOUND_SKIP_CLUSTER_TESTS; \
+	env_line=$$(scripts/envtest.sh up); eval "$$env_line"; \
+	trap 'scripts/envtest.sh down' EXIT; trap 'exit 130' INT TERM; \
+	failed=""; \
+	for suite in test-cargo $(TEST_SUITES) $(TEST_EXTRA); do \
+	  echo "==> make $$suite (KUBECONFIG=$$KUBECONFIG)"; \
+	  start=$$(date +%s); \
+	  if $(MAKE) --no-print-directory $$suite; then \
+	    echo "==> $$suite passed in $$(( $$(date +%s) - start ))s"; \
+	  else \
+	    echo "==> $$suite FAILED after $$(( $$(date +%s) - start ))s" >&2; failed="$$failed $$suite"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: failed suites:$$failed" >&2; exit 1; fi; \
+	echo "make test: all suites passed"
+
+# The suites (also runnable alone once KUBECONFIG points at a plane: eval "$(scripts/envtest.sh up)").
+test-cargo:
+	$(CARGO) test --all-targets --no-fail-fast
+
+test-doc:
+	$(CARGO) test --doc
+
+test-manifests:
+	scripts/test-manifests.sh
+
+# Both checks run; either failing fails the target.
+lint:
+	@rc=0; \
+	$(CARGO) fmt --all --check || { echo "make lint: cargo fmt --check failed (run cargo fmt)" >&2; rc=1; }; \
+	$(CARGO) clippy --all-targets -- -D warnings || { echo "make lint: clippy failed" >&2; rc=1; }; \
+	exit $$rc
+
+demo:
+	scripts/demo.sh
+
+demo-down:
+	scripts/demo-down.sh
+
+bench:
+	scripts/bench.sh
+
+envtest-up:
+	@scripts/envtest.sh up
+
+envtest-down:
+	@scripts/envtest.sh down
+
+# Stop the plane and remove its state dir (the built binaries stay cached).
+clean-envtest:
+	scripts/envtest.sh down
+	rm -rf "$${ENVTEST_DIR:-.envtest}"
+
+# Also remove the cached kube-apiserver/etcd binaries (the next `make test` rebuilds them: minutes).
+clean-envtest-bin: clean-envtest
+	source scripts/envtest-versions.sh && rm -rf "$${ENVTEST_BIN:-$$HOME/.cache/outbound-operator/envtest/$$K8S_VERSION}"
