@@ -1,0 +1,132 @@
+//! Classified failures and the events the planner promises.
+
+use crate::diff::shorten;
+
+/// Why a reconcile did not reach the desired state. The controller classifies what it saw (a
+/// missing object, an HTTP status, an error envelope); the planner produces the last two.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The OutboundAccount named by `spec.accountRef` does not exist.
+    AccountNotFound,
+    /// The token Secret (or its key) named by the account does not exist.
+    SecretNotFound,
+    /// The platform refused the token.
+    Unauthorized,
+    /// The platform does not know `spec.taskId` (for `spec.subUserId`).
+    TaskNotFound,
+    /// The platform refused the update; its message.
+    Rejected(String),
+    /// The platform (or the client-side budget) asked us to slow down.
+    Throttled,
+    /// A transient failure: network, 5xx, an unexpected body, a pause that did not take effect.
+    Remote(String),
+    /// The task's state fields were missing or contradicted each other (the evidence); nothing
+    /// was written.
+    RemoteStateUnknown(String),
+    /// The same difference survived N successful updates: the platform ignores these fields.
+    NotConverged(Vec<String>),
+}
+
+impl Failure {
+    /// Reason of the `Synced=False` condition.
+    pub fn synced_reason(&self) -> &'static str {
+        match self {
+            Failure::AccountNotFound => "AccountNotFound",
+            Failure::SecretNotFound => "SecretNotFound",
+            Failure::Unauthorized => "Unauthorized",
+            Failure::TaskNotFound => "TaskNotFound",
+            Failure::Rejected(_) | Failure::NotConverged(_) => "RemoteRejected",
+            Failure::Throttled => "Throttled",
+            Failure::Remote(_) | Failure::RemoteStateUnknown(_) => "RemoteError",
+        }
+    }
+
+    /// Whether progress needs a human (`Stalled=True`): a spec the platform rejects, a token it
+    /// refuses, a task it does not know, a field it ignores. Missing Account/Secret objects are
+    /// not stalls: they are usually applied a moment later (GitOps ordering), and their watch
+    /// brings the task back.
+    pub fn stalls(&self) -> bool {
+        matches!(
+            self,
+            Failure::Rejected(_) | Failure::Unauthorized | Failure::TaskNotFound | Failure::NotConverged(_)
+        )
+    }
+
+    /// Reason of the `Stalled=True` condition (and of the Warning event).
+    pub fn stalled_reason(&self) -> &'static str {
+        match self {
+            Failure::NotConverged(_) => "NotConverged",
+            Failure::RemoteStateUnknown(_) => "RemoteStateUnknown",
+            other => other.synced_reason(),
+        }
+    }
+
+    /// A message for conditions and events: what happened and what to do. Never a secret.
+    pub fn message(&self) -> String {
+        let text = match self {
+            Failure::AccountNotFound => "the OutboundAccount named by spec.accountRef does not exist".into(),
+            Failure::SecretNotFound => {
+                "the token Secret named by the OutboundAccount does not exist or lacks its key".into()
+            }
+            Failure::Unauthorized => "the platform refused the token; update the account's token Secret".into(),
+            Failure::TaskNotFound => {
+                "the platform has no task with spec.taskId (check spec.taskId and spec.subUserId)".into()
+            }
+            Failure::Rejected(message) => format!("the platform rejected the update: {message}"),
+            Failure::Throttled => "throttled; retrying later".into(),
+            Failure::Remote(message) => format!("platform call failed: {message}"),
+            Failure::RemoteStateUnknown(evidence) => {
+                format!("the task's run state is unknown ({evidence}); nothing written, re-reading soon")
+            }
+            Failure::NotConverged(fields) => format!(
+                "the platform keeps a different value after repeated identical updates: {}; fix spec or the platform, \
+                 then change spec or request a reconcile",
+                fields.join(", ")
+            ),
+        };
+        shorten(&text, 1024)
+    }
+
+    /// The Warning event for this failure.
+    pub fn event(&self) -> PlannedEvent {
+        PlannedEvent {
+            type_: EventType::Warning,
+            reason: self.stalled_reason(),
+            note: self.message(),
+            after_action: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Kubernetes event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+/// An event to publish. Normal events of a plan carry the index of the action after whose
+/// success they are published; Warning events come from failures ([`Failure::event`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedEvent {
+    pub type_: EventType,
+    /// `Paused`, `Updated`, `Resumed`, `DriftCorrected`, or a failure reason.
+    pub reason: &'static str,
+    pub note: String,
+    /// Publish once the action with this index has succeeded.
+    pub after_action: Option<usize>,
+}
+
+/// Normal event reasons.
+pub mod reasons {
+    pub const PAUSED: &str = "Paused";
+    pub const UPDATED: &str = "Updated";
+    pub const RESUMED: &str = "Resumed";
+    pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+}
