@@ -5,6 +5,7 @@
 //! platform client) and `controller` perform I/O; `sim` is the platform simulator.
 
 pub mod api;
+pub mod cli;
 pub mod controller;
 pub mod diff;
 pub mod mapping;

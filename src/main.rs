@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use outbound_operator::{controller, telemetry};
 
 #[derive(Parser)]
 #[command(name = "outbound-operator", version, about = "Keeps outbound-calling tasks in the state declared in Kubernetes")]
@@ -14,8 +15,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the controller against the cluster in KUBECONFIG (or in-cluster).
+    Run(controller::RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crd,
+    /// Show what the operator would change on the platform for the given manifests, without
+    /// writing. Exit code 0: nothing to change; 2: changes; 1: errors.
+    Plan(outbound_operator::cli::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -24,6 +30,23 @@ fn main() -> ExitCode {
         Command::Crd => {
             print!("{}", outbound_operator::api::crds_yaml());
             ExitCode::SUCCESS
+        }
+        Command::Run(args) => {
+            telemetry::init(args.log_format);
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            match runtime.block_on(controller::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "controller stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Plan(args) => {
+            telemetry::init(telemetry::LogFormat::Text);
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            let code = runtime.block_on(outbound_operator::cli::plan::run(args));
+            ExitCode::from(code)
         }
     }
 }

@@ -1,5 +1,152 @@
 //! The imperative shell: watches OutboundTasks (and the accounts and Secrets they use), reads the
 //! remote task, asks the planner what to do, executes it crash-safely and reports.
 
+mod context;
+mod events;
+mod executor;
+mod finalizer;
 pub mod http;
+mod leader;
 pub mod metrics;
+mod reconcile;
+mod status;
+mod token;
+mod watches;
+
+pub use context::{Context, Settings};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use prometheus_client::registry::Registry;
+
+use crate::telemetry::LogFormat;
+
+/// Flags of `outbound-operator run`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunArgs {
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Reconciles running at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u16,
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Take a Lease before acting, so that of several replicas only one writes.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the leader-election Lease (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "outbound-operator-leader")]
+    pub leader_election_id: String,
+    /// Identity in the Lease (default: POD_NAME, else host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Longest wait before retrying a task whose reconcile failed.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub max_backoff: Duration,
+    /// Successful updates that leave the same difference behind before the task is Stalled.
+    #[arg(long, default_value_t = 3)]
+    pub convergence_attempts: u32,
+}
+
+/// Runs the controller until SIGTERM/SIGINT (or, with `--leader-elect`, until leadership is
+/// lost: the process then exits so that it restarts as a follower and never acts without the
+/// Lease).
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    crate::remote::install_crypto_provider();
+    let client = kube::Client::try_default().await.context("connecting to Kubernetes")?;
+    let mut registry = Registry::default();
+    let metrics = Arc::new(metrics::ControllerMetrics::default());
+    metrics.register(&mut registry);
+    let remote_metrics = Arc::new(crate::remote::RemoteMetrics::new());
+    remote_metrics.register(&mut registry);
+    let pool = crate::remote::ClientPool::new(remote_metrics).context("building the platform HTTP client")?;
+    let readiness = http::Readiness::default();
+    let server = tokio::spawn(http::serve(args.metrics_addr, Arc::new(registry), readiness.clone()));
+
+    let leadership = if args.leader_elect {
+        readiness.set(true); // a follower is ready to take over
+        Some(leader::acquire(client.clone(), &args).await?)
+    } else {
+        None
+    };
+
+    let watched = watches::Watched::start(&client, args.namespace.as_deref());
+    let tokens = Arc::new(token::TokenCache::default());
+    let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        Settings::from(&args),
+        metrics,
+        pool,
+        tokens.clone(),
+        watched.accounts.clone(),
+        accounts_listed,
+        args.identity.clone(),
+    ));
+    let controller = controller(ctx, watched, tokens, accounts_listed_tx, &args, readiness.clone());
+    let outcome = match leadership {
+        Some(mut lease) => tokio::select! {
+            () = controller => Ok(()),
+            lost = lease.lost() => Err(lost),
+        },
+        None => {
+            controller.await;
+            Ok(())
+        }
+    };
+    server.abort();
+    outcome
+}
+
+/// The kube-runtime controller, with graceful shutdown: on SIGTERM it stops taking new work and
+/// lets reconciles in flight finish their pause/update/resume.
+async fn controller(
+    ctx: Arc<Context>,
+    watched: watches::Watched,
+    tokens: Arc<token::TokenCache>,
+    accounts_listed: tokio::sync::watch::Sender<bool>,
+    args: &RunArgs,
+    readiness: http::Readiness,
+) {
+    let config = ControllerConfig::default().concurrency(args.concurrency);
+    let controller = Controller::for_stream(watched.task_triggers, watched.tasks.clone())
+        .with_config(config)
+        .watches_stream(watched.account_triggers, watches::tasks_of_account(watched.tasks.clone()))
+        .watches_stream(
+            watched.secret_triggers,
+            watches::tasks_of_secret(watched.tasks.clone(), watched.accounts.clone(), tokens),
+        )
+        .graceful_shutdown_on(shutdown_signal())
+        .run(reconcile::reconcile, reconcile::error_policy, ctx);
+    // Ready once the account cache has listed (so no task is wrongly AccountNotFound at start).
+    let accounts = watched.accounts.clone();
+    let ready = async move {
+        let _ = accounts.wait_until_ready().await;
+        let _ = accounts_listed.send(true);
+        readiness.set(true);
+        tracing::info!("caches synced; reconciling");
+    };
+    let (_, ()) = tokio::join!(controller.for_each(|_| futures::future::ready(())), ready);
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    tracing::info!("shutting down: finishing reconciles in flight");
+}

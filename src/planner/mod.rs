@@ -230,7 +230,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     if p.verdict == Verdict::InSync && !p.actions.is_empty() {
         p.verdict = Verdict::Converging;
     }
-    let drift_corrected = status.observed_generation == Some(input.generation) && journal.is_none();
+    // A correction of drift: the task had been in sync at this generation (someone changed it
+    // on the platform since). Otherwise the update applies a new or not yet applied spec.
+    let drift_corrected =
+        status.observed_generation == Some(input.generation) && status.last_sync_time.is_some() && journal.is_none();
     finish(&mut p, input, journal, drift_corrected);
     p
 }

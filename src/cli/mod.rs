@@ -1,0 +1,4 @@
+//! Command-line features other than the controller: `plan`.
+
+pub mod manifests;
+pub mod plan;

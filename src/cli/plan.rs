@@ -1,0 +1,171 @@
+//! `outbound-operator plan -f FILE...`: what the operator would do to each task, without writing
+//! and without a cluster. Exit code 0: nothing would change; 2: something would; 1: errors (like
+//! `terraform plan -detailed-exitcode`), so a pipeline can gate a merge on it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kube::ResourceExt;
+use serde::Serialize;
+
+use super::manifests::Manifests;
+use crate::api::{OutboundAccount, OutboundTask};
+use crate::planner::{self, Observed, PlanInput, PlanOptions, Verdict};
+use crate::remote::{AccountKey, ClientPool, RemoteMetrics, Token};
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// Manifest files or directories (multi-document YAML or JSON) holding OutboundTasks and the
+    /// OutboundAccounts they name.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+    /// File holding the platform token (else OUTBOUND_TOKEN).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    #[arg(long, env = "OUTBOUND_TOKEN", hide_env_values = true, hide = true)]
+    pub token: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// One task's plan, as `--output json` prints it.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskPlan {
+    pub task: String,
+    pub task_id: String,
+    pub remote_state: Option<String>,
+    pub changes: bool,
+    pub differences: Vec<crate::api::DriftEntry>,
+    pub actions: Vec<&'static str>,
+    pub verdict: String,
+    pub error: Option<String>,
+}
+
+pub async fn run(args: PlanArgs) -> u8 {
+    match plan_all(&args).await {
+        Ok(plans) => {
+            match args.output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&plans).expect("plans serialise")),
+                Output::Text => print_text(&plans),
+            }
+            if plans.iter().any(|p| p.error.is_some()) {
+                1
+            } else if plans.iter().any(|p| p.changes) {
+                2
+            } else {
+                0
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            1
+        }
+    }
+}
+
+async fn plan_all(args: &PlanArgs) -> anyhow::Result<Vec<TaskPlan>> {
+    let manifests = Manifests::read(&args.files)?;
+    anyhow::ensure!(!manifests.tasks.is_empty(), "no OutboundTask in the given manifests");
+    let token = read_token(args)?;
+    crate::remote::install_crypto_provider();
+    let pool = ClientPool::new(Arc::new(RemoteMetrics::new())).context("building the HTTP client")?;
+    let mut plans = Vec::new();
+    for task in &manifests.tasks {
+        let account = manifests.account_of(task)?;
+        plans.push(plan_one(&pool, account, task, &token).await);
+    }
+    Ok(plans)
+}
+
+fn read_token(args: &PlanArgs) -> anyhow::Result<Token> {
+    let text = match (&args.token_file, &args.token) {
+        (Some(path), _) => std::fs::read_to_string(path).with_context(|| format!("reading --token-file {}", path.display()))?,
+        (None, Some(token)) => token.clone(),
+        (None, None) => anyhow::bail!("no token: pass --token-file FILE or set OUTBOUND_TOKEN"),
+    };
+    let text = text.trim();
+    anyhow::ensure!(!text.is_empty(), "the token is empty");
+    Ok(Token::new(text.to_string()))
+}
+
+async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundTask, token: &Token) -> TaskPlan {
+    let name = format!("{}/{}", task.namespace().unwrap_or_default(), task.name_any());
+    let mut out = TaskPlan {
+        task: name,
+        task_id: task.spec.task_id.clone(),
+        remote_state: None,
+        changes: false,
+        differences: Vec::new(),
+        actions: Vec::new(),
+        verdict: String::new(),
+        error: None,
+    };
+    let status = task.status.clone().unwrap_or_default();
+    let observed = if planner::needs_remote_read(&task.spec, &status) {
+        let key = AccountKey::new(account.namespace().unwrap_or_default(), account.name_any());
+        let client = match pool.client_for(&key, &account.spec) {
+            Ok(client) => client,
+            Err(error) => {
+                out.error = Some(format!("OutboundAccount {}: {error}", account.name_any()));
+                return out;
+            }
+        };
+        match client.detail(token, &task.spec.task_id, task.spec.sub_user_id.as_deref()).await {
+            Ok(detail) => Some(Observed::from_detail(&detail)),
+            Err(error) => {
+                out.error = Some(error.to_string());
+                return out;
+            }
+        }
+    } else {
+        None
+    };
+    let input = PlanInput {
+        spec: &task.spec,
+        generation: task.metadata.generation.unwrap_or(1),
+        observed,
+        status: &status,
+        requested_at: None,
+        options: PlanOptions::new(jiff::Timestamp::now()),
+    };
+    let plan = planner::plan(&input);
+    out.remote_state = plan.remote_state.map(|s| format!("{s:?}"));
+    out.differences = plan.differences.iter().map(|d| d.to_drift_entry()).collect();
+    out.differences.extend(plan.run_state_drift(plan.remote_state));
+    out.actions = plan.actions.iter().map(|a| a.kind().name()).collect();
+    out.changes = !out.differences.is_empty() || !out.actions.is_empty();
+    out.verdict = match &plan.verdict {
+        Verdict::Blocked(failure) => format!("blocked: {failure}"),
+        other => format!("{other:?}"),
+    };
+    out
+}
+
+fn print_text(plans: &[TaskPlan]) {
+    for plan in plans {
+        println!("OutboundTask {} (task {})", plan.task, plan.task_id);
+        if let Some(error) = &plan.error {
+            println!("  error: {error}\n");
+            continue;
+        }
+        println!("  remote state: {}", plan.remote_state.as_deref().unwrap_or("not read"));
+        for d in &plan.differences {
+            println!("  ~ {}: {} -> {}", d.field, d.observed, d.desired);
+        }
+        let actions = if plan.actions.is_empty() { "none".to_string() } else { plan.actions.join(", ") };
+        println!("  actions: {actions}");
+        println!("  verdict: {}\n", plan.verdict);
+    }
+    let changing = plans.iter().filter(|p| p.changes).count();
+    let failed = plans.iter().filter(|p| p.error.is_some()).count();
+    println!("{} task(s): {changing} to change, {failed} with errors", plans.len());
+}

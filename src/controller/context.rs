@@ -1,0 +1,91 @@
+//! What every reconcile shares: the Kubernetes client, the platform clients (one per account,
+//! one rate limiter each), the token cache, the event recorder, the account cache and metrics.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
+use tokio::sync::watch;
+
+use super::RunArgs;
+use super::metrics::ControllerMetrics;
+use super::token::TokenCache;
+use crate::api::OutboundAccount;
+use crate::remote::ClientPool;
+
+/// Settings of the reconcile loop, from the command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Successful updates leaving the same difference before the task is Stalled.
+    pub convergence_attempts: u32,
+    /// Longest retry delay after failures.
+    pub max_backoff: Duration,
+}
+
+impl From<&RunArgs> for Settings {
+    fn from(args: &RunArgs) -> Self {
+        Settings { convergence_attempts: args.convergence_attempts, max_backoff: args.max_backoff }
+    }
+}
+
+pub struct Context {
+    pub client: Client,
+    pub settings: Settings,
+    pub metrics: Arc<ControllerMetrics>,
+    pub pool: ClientPool,
+    pub tokens: Arc<TokenCache>,
+    pub recorder: Recorder,
+    pub accounts: Store<OutboundAccount>,
+    /// True once the account cache has listed. (A watch channel rather than
+    /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
+    accounts_listed: watch::Receiver<bool>,
+    /// Consecutive failed reconciles per task (namespace/name), for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        metrics: Arc<ControllerMetrics>,
+        pool: ClientPool,
+        tokens: Arc<TokenCache>,
+        accounts: Store<OutboundAccount>,
+        accounts_listed: watch::Receiver<bool>,
+        reporter_instance: Option<String>,
+    ) -> Self {
+        let reporter = Reporter { controller: "outbound-operator".into(), instance: reporter_instance };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            settings,
+            metrics,
+            pool,
+            tokens,
+            accounts,
+            accounts_listed,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn accounts_listed(&self) {
+        let mut listed = self.accounts_listed.clone();
+        let _ = listed.wait_for(|done| *done).await;
+    }
+
+    /// The delay before retrying a task that failed `n` times in a row: 5 s doubling, capped.
+    pub fn backoff_after_failure(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().expect("backoff lock");
+        let count = failures.entry(key.to_string()).or_insert(0);
+        *count = count.saturating_add(1);
+        let exponent = (*count - 1).min(16);
+        Duration::from_secs(5).saturating_mul(1 << exponent).min(self.settings.max_backoff)
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().expect("backoff lock").remove(key);
+    }
+}

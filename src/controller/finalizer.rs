@@ -1,0 +1,106 @@
+//! The finalizer that exists only for `deletionPolicy: Pause`: it holds the object until the
+//! remote task is paused. With `Orphan` no finalizer is added (and a leftover one is removed
+//! without calling the platform).
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use kube::runtime::controller::Action;
+
+use super::context::Context;
+use super::{events, reconcile};
+use crate::api::{DeletionPolicy, OutboundTask, RemoteState};
+use crate::planner::{EventType, Failure, PlannedEvent};
+
+pub const PAUSE_ON_DELETE: &str = "outbound.dev/pause-on-delete";
+
+pub fn has(task: &OutboundTask) -> bool {
+    task.finalizers().iter().any(|f| f == PAUSE_ON_DELETE)
+}
+
+pub fn wanted(task: &OutboundTask) -> bool {
+    task.spec.deletion_policy == DeletionPolicy::Pause
+}
+
+/// Adds the finalizer (JSON patch, so finalizers of others are kept).
+pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
+    let patch = if task.meta().finalizers.is_none() {
+        json!([{"op": "add", "path": "/metadata/finalizers", "value": [PAUSE_ON_DELETE]}])
+    } else {
+        json!([{"op": "add", "path": "/metadata/finalizers/-", "value": PAUSE_ON_DELETE}])
+    };
+    let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
+    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+    Ok(())
+}
+
+/// Removes the finalizer; the `test` op makes the patch fail rather than remove another
+/// finalizer if the list changed since we read it.
+pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
+    let Some(index) = task.finalizers().iter().position(|f| f == PAUSE_ON_DELETE) else {
+        return Ok(());
+    };
+    let path = format!("/metadata/finalizers/{index}");
+    let patch = json!([
+        {"op": "test", "path": path, "value": PAUSE_ON_DELETE},
+        {"op": "remove", "path": path},
+    ]);
+    let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
+    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+    Ok(())
+}
+
+/// Deletion: with `Pause`, pause the remote task (if started) before letting the object go.
+/// Without our finalizer there is nothing to do: `Orphan` never calls the platform.
+pub async fn finalize(
+    ctx: &Context,
+    api: &Api<OutboundTask>,
+    task: &OutboundTask,
+    namespace: &str,
+) -> Result<Action, reconcile::Error> {
+    if !has(task) {
+        return Ok(Action::await_change());
+    }
+    if wanted(task) {
+        match pause_remote(ctx, task, namespace).await? {
+            Ok(()) | Err(Failure::TaskNotFound) => {}
+            Err(failure) => {
+                let note = format!("could not pause the remote task before deletion: {failure}");
+                let event = PlannedEvent { type_: EventType::Warning, reason: "PauseOnDeleteFailed", note, after_action: None };
+                events::publish(ctx, task, &event).await;
+                return Ok(Action::requeue(ctx.backoff_after_failure(&format!("{namespace}/{}", task.name_any()))));
+            }
+        }
+    }
+    remove(api, task).await?;
+    Ok(Action::await_change())
+}
+
+async fn pause_remote(ctx: &Context, task: &OutboundTask, namespace: &str) -> Result<Result<(), Failure>, reconcile::Error> {
+    let remote = match reconcile::connect(ctx, task, namespace).await? {
+        Ok(remote) => remote,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let (id, sub_user) = (&task.spec.task_id, task.spec.sub_user_id.as_deref());
+    let detail = match remote.client.detail(&remote.token, id, sub_user).await {
+        Ok(detail) => detail,
+        Err(error) => return Ok(Err(reconcile::failure_of(&error))),
+    };
+    if crate::mapping::remote_state(&detail) == RemoteState::Paused {
+        return Ok(Ok(()));
+    }
+    Ok(match remote.client.pause(&remote.token, id, sub_user).await {
+        Ok(()) => {
+            let event = PlannedEvent {
+                type_: EventType::Normal,
+                reason: "Paused",
+                note: "paused the remote task before deletion (deletionPolicy: Pause)".into(),
+                after_action: None,
+            };
+            events::publish(ctx, task, &event).await;
+            Ok(())
+        }
+        Err(error) => Err(reconcile::failure_of(&error)),
+    })
+}

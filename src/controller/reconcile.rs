@@ -1,0 +1,256 @@
+//! One reconcile of one OutboundTask: resolve its account and token, read the remote task, plan,
+//! execute, report. The decisions are the planner's; this file only gathers inputs and performs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use rand::Rng;
+
+use super::context::Context;
+use super::metrics::ReconcileResult;
+use super::token::TokenError;
+use super::{events, executor, finalizer, status, watches::REQUESTED_AT};
+use crate::api::{OutboundTask, OutboundTaskStatus};
+use crate::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
+use crate::remote::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("object has no namespace")]
+    NoNamespace,
+}
+
+/// Everything needed to talk to the platform for one task.
+pub struct Remote {
+    pub client: Arc<PlatformClient>,
+    pub token: Token,
+    pub key: AccountKey,
+    pub secret_name: String,
+}
+
+pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let namespace = task.namespace().ok_or(Error::NoNamespace)?;
+    let name = task.name_any();
+    let key = format!("{namespace}/{name}");
+    let api: Api<OutboundTask> = Api::namespaced(ctx.client.clone(), &namespace);
+    tracing::debug!(task = %key, generation = ?task.meta().generation, "reconciling");
+
+    if task.meta().deletion_timestamp.is_some() {
+        return finalizer::finalize(&ctx, &api, &task, &namespace).await;
+    }
+    if finalizer::wanted(&task) != finalizer::has(&task) {
+        if finalizer::wanted(&task) {
+            finalizer::add(&api, &task).await?;
+        } else {
+            finalizer::remove(&api, &task).await?;
+        }
+    }
+
+    let previous = task.status.clone().unwrap_or_default();
+    let generation = task.meta().generation.unwrap_or_default();
+    let requested_at = task.annotations().get(REQUESTED_AT).map(String::as_str);
+    let options = PlanOptions { max_identical_updates: ctx.settings.convergence_attempts, ..PlanOptions::new(Timestamp::now()) };
+
+    let mut retry_after = None;
+    let (plan, execution) = if !planner::needs_remote_read(&task.spec, &previous) {
+        let input = PlanInput { spec: &task.spec, generation, observed: None, status: &previous, requested_at, options };
+        (Some(planner::plan(&input)), Execution::default())
+    } else {
+        match connect(&ctx, &task, &namespace).await? {
+            Err(failure) => (None, Execution::failed_before_actions(failure)),
+            Ok(remote) => match read(&remote, &task).await {
+                Err(error) => {
+                    retry_after = error.retry_after();
+                    let failure = failure_of(&error);
+                    forget_refused_token(&ctx, &remote, &namespace, &failure);
+                    (None, Execution::failed_before_actions(failure))
+                }
+                Ok(observed) => {
+                    let input =
+                        PlanInput { spec: &task.spec, generation, observed: Some(observed), status: &previous, requested_at, options };
+                    let plan = planner::plan(&input);
+                    if !plan.differences.is_empty() {
+                        ctx.metrics.drift_detected();
+                    }
+                    let execution = if plan.writes() {
+                        executor::execute(&ctx, &api, &task, &plan, &remote).await
+                    } else {
+                        Execution::default()
+                    };
+                    if let Some(failure) = &execution.failure {
+                        forget_refused_token(&ctx, &remote, &namespace, failure);
+                    }
+                    (Some(plan), execution)
+                }
+            },
+        }
+    };
+
+    let failure = execution.failure.clone().or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
+    let new_status = planner::report(&ReportInput {
+        plan: plan.as_ref(),
+        execution: &execution,
+        previous: &previous,
+        generation,
+        now: Timestamp::now(),
+        requested_at,
+    });
+    if new_status != previous {
+        status::apply(&api, &name, &new_status).await?;
+    }
+    if let Some(failure) = &failure
+        && failure_is_new(&previous, &new_status)
+    {
+        events::publish(&ctx, &task, &failure.event()).await;
+    }
+    ctx.metrics.remote_state(&key, new_status.remote_state);
+
+    let requeue = next_run(&ctx, &task, &key, plan.as_ref(), failure.as_ref()).map(|d| d.max(retry_after.unwrap_or_default()));
+    let result = if failure.is_some() { ReconcileResult::Error } else { ReconcileResult::Success };
+    ctx.metrics.reconciled(result, started.elapsed());
+    let verdict = plan.as_ref().map(|p| format!("{:?}", p.verdict)).unwrap_or_else(|| "not planned".into());
+    tracing::info!(
+        task = %key,
+        verdict = %verdict,
+        actions = ?execution.done,
+        failure = failure.as_ref().map(|f| f.to_string()),
+        next_in = ?requeue,
+        "reconciled"
+    );
+    Ok(match requeue {
+        Some(after) => Action::requeue(after),
+        None => Action::await_change(),
+    })
+}
+
+pub fn error_policy(task: Arc<OutboundTask>, error: &Error, ctx: Arc<Context>) -> Action {
+    let key = format!("{}/{}", task.namespace().unwrap_or_default(), task.name_any());
+    let delay = ctx.backoff_after_failure(&key);
+    ctx.metrics.reconciled(ReconcileResult::Error, Duration::ZERO);
+    tracing::warn!(task = %key, error = %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Finds the account, reads the token, picks the account's platform client.
+pub(super) async fn connect(ctx: &Context, task: &OutboundTask, namespace: &str) -> Result<Result<Remote, Failure>, Error> {
+    let account_name = &task.spec.account_ref.name;
+    // The account cache fills as the controller runs; never call an account missing merely
+    // because it has not been listed yet.
+    ctx.accounts_listed().await;
+    let Some(account) = ctx.accounts.get(&ObjectRef::new(account_name).within(namespace)) else {
+        return Ok(Err(Failure::AccountNotFound));
+    };
+    let secret = &account.spec.token_secret_ref;
+    let token = match ctx.tokens.token(&ctx.client, namespace, secret).await {
+        Ok(token) => token,
+        Err(TokenError::Kube { source, .. }) => return Err(Error::Kube(source)),
+        Err(error) => {
+            tracing::debug!(task = %task.name_any(), %error, "token unavailable");
+            return Ok(Err(Failure::SecretNotFound));
+        }
+    };
+    let key = AccountKey::new(namespace, account_name);
+    match ctx.pool.client_for(&key, &account.spec) {
+        Ok(client) => Ok(Ok(Remote { client, token, key, secret_name: secret.name.clone() })),
+        Err(error) => Ok(Err(Failure::Rejected(format!("OutboundAccount {account_name}: {error}")))),
+    }
+}
+
+async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
+    let detail = remote.client.detail(&remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref()).await?;
+    Ok(Observed::from_detail(&detail))
+}
+
+/// The planner's classification of a platform error.
+pub fn failure_of(error: &RemoteError) -> Failure {
+    match error.kind() {
+        ErrorKind::Unauthorized => Failure::Unauthorized,
+        ErrorKind::NotFound => Failure::TaskNotFound,
+        ErrorKind::Throttled => Failure::Throttled,
+        ErrorKind::Rejected => Failure::Rejected(error.message().to_string()),
+        ErrorKind::TaskStarted | ErrorKind::Transient => Failure::Remote(error.to_string()),
+    }
+}
+
+/// After the platform refused the token, read the Secret again next time even if its watch
+/// reported no change (the watch may lag behind a rotation).
+fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
+    if *failure == Failure::Unauthorized {
+        ctx.tokens.invalidate(namespace, &remote.secret_name);
+        ctx.pool.remove(&remote.key);
+    }
+}
+
+/// A Warning event when a failure appears or changes, not on every retry of the same one (the
+/// recorder folds repeats into a series as well).
+fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
+    let synced = |s: &OutboundTaskStatus| {
+        s.conditions.iter().find(|c| c.type_ == crate::api::condition::SYNCED).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    synced(previous) != synced(new)
+}
+
+/// When to look at the task again: soon after failures (exponential backoff, Retry-After
+/// honoured), at the planner's request, or after the jittered resync interval; never while
+/// suspended (a spec change wakes it).
+fn next_run(
+    ctx: &Context,
+    task: &OutboundTask,
+    key: &str,
+    plan: Option<&planner::Plan>,
+    failure: Option<&Failure>,
+) -> Option<Duration> {
+    if let Some(failure) = failure {
+        let backoff = ctx.backoff_after_failure(key);
+        // A human has to act on a stall; its watch (spec, Secret, account) brings the task
+        // back sooner, so retry at the pace of the resync rather than hammering the platform.
+        let delay = if failure.stalls() { task.spec.resync_period().max(backoff) } else { backoff };
+        return Some(plan.and_then(|p| p.requeue_after).map_or(delay, |after| after.min(delay)));
+    }
+    ctx.succeeded(key);
+    if let Some(plan) = plan {
+        if plan.verdict == planner::Verdict::Suspended {
+            return None;
+        }
+        if let Some(after) = plan.requeue_after {
+            return Some(after);
+        }
+    }
+    Some(jittered(task.spec.resync_period()))
+}
+
+/// The resync period stretched by up to 10%, so tasks created together do not read together.
+fn jittered(period: Duration) -> Duration {
+    period.mul_f64(1.0 + rand::rng().random_range(0.0..0.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_ten_percent_above_the_period() {
+        for _ in 0..1000 {
+            let d = jittered(Duration::from_secs(30));
+            assert!(d >= Duration::from_secs(30) && d <= Duration::from_secs(33), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn platform_errors_map_to_their_reasons() {
+        use crate::remote::Endpoint;
+        let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg".into(), None);
+        assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
+        assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);
+        assert_eq!(failure_of(&error(ErrorKind::Rejected)), Failure::Rejected("msg".into()));
+        assert!(matches!(failure_of(&error(ErrorKind::Transient)), Failure::Remote(_)));
+    }
+}

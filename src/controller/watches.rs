@@ -1,0 +1,194 @@
+//! What triggers a reconcile: a task's spec (generation), its `reconcile.fluxcd.io/requestedAt`
+//! annotation or deletion — never our own status writes; a change of the account it uses; a
+//! change of that account's token Secret. Objects are kept in memory without managedFields and
+//! the last-applied annotation, which are large and never read.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PartialObjectMeta};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+
+use super::token::TokenCache;
+use crate::api::{OutboundAccount, OutboundTask};
+
+/// Annotation Flux (and `flux reconcile`) set to ask for an immediate reconcile.
+pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
+
+pub struct Watched {
+    pub tasks: Store<OutboundTask>,
+    pub accounts: Store<OutboundAccount>,
+    pub task_triggers: Triggers<OutboundTask>,
+    pub account_triggers: Triggers<OutboundAccount>,
+    pub secret_triggers: Triggers<PartialObjectMeta<Secret>>,
+}
+
+impl Watched {
+    pub fn start(client: &Client, namespace: Option<&str>) -> Self {
+        let (tasks, task_writer) = reflector::store();
+        let task_triggers = watcher(api::<OutboundTask>(client, namespace), watcher::Config::default().any_semantic())
+            .default_backoff()
+            .modify(slim)
+            .reflect(task_writer)
+            .applied_objects()
+            .predicate_filter(task_trigger, Default::default())
+            .boxed();
+
+        let (accounts, account_writer) = reflector::store();
+        let mut account_generations = HashMap::new();
+        let account_triggers =
+            watcher(api::<OutboundAccount>(client, namespace), watcher::Config::default().any_semantic())
+                .default_backoff()
+                .modify(slim)
+                .reflect(account_writer)
+                .filter_map(move |event| {
+                    // Only spec changes and deletions after the initial list: listing is not a change,
+                    // and status writes (generation unchanged) are not either.
+                    let trigger = match event {
+                        Ok(watcher::Event::InitApply(account)) => {
+                            account_generations.insert(ObjectRef::from_obj(&account), account.meta().generation);
+                            None
+                        }
+                        Ok(watcher::Event::Apply(account)) => {
+                            let generation = account.meta().generation;
+                            (account_generations.insert(ObjectRef::from_obj(&account), generation) != Some(generation))
+                                .then_some(Ok(account))
+                        }
+                        Ok(watcher::Event::Delete(account)) => {
+                            account_generations.remove(&ObjectRef::from_obj(&account));
+                            Some(Ok(account))
+                        }
+                        Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                        Err(error) => Some(Err(error)),
+                    };
+                    futures::future::ready(trigger)
+                })
+                .boxed();
+
+        // Metadata only: we never keep Secret data in memory; the token is read when needed.
+        let secret_triggers =
+            watcher(api::<PartialObjectMeta<Secret>>(client, namespace), watcher::Config::default().any_semantic())
+                .default_backoff()
+                .filter_map(|event| {
+                    futures::future::ready(match event {
+                        Ok(watcher::Event::Apply(secret) | watcher::Event::Delete(secret)) => Some(Ok(secret)),
+                        Ok(_) => None,
+                        Err(error) => Some(Err(error)),
+                    })
+                })
+                .boxed();
+
+        Self { tasks, accounts, task_triggers, account_triggers, secret_triggers }
+    }
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as Resource>::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn slim<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// A task is reconciled when its spec (generation), its requestedAt annotation or its deletion
+/// state changes; status writes change none of these.
+fn task_trigger(task: &OutboundTask) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    task.meta().generation.hash(&mut hasher);
+    task.annotations().get(REQUESTED_AT).hash(&mut hasher);
+    task.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Maps an account event to the tasks that use it.
+pub fn tasks_of_account(
+    tasks: Store<OutboundTask>,
+) -> impl Fn(OutboundAccount) -> Vec<ObjectRef<OutboundTask>> + Send + Sync + 'static {
+    move |account| {
+        let namespace = account.namespace();
+        let name = account.name_any();
+        tasks
+            .state()
+            .iter()
+            .filter(|task| task.namespace() == namespace && task.spec.account_ref.name == name)
+            .map(|task| ObjectRef::from_obj(task.as_ref()))
+            .collect()
+    }
+}
+
+/// Maps a Secret event to the tasks whose account reads its token from it, and tells the token
+/// cache that the Secret changed.
+pub fn tasks_of_secret(
+    tasks: Store<OutboundTask>,
+    accounts: Store<OutboundAccount>,
+    tokens: Arc<TokenCache>,
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<OutboundTask>> + Send + Sync + 'static {
+    move |secret| {
+        let namespace = secret.namespace();
+        let name = secret.name_any();
+        tokens.saw_version(namespace.as_deref().unwrap_or_default(), &name, secret.resource_version());
+        let account_names: Vec<String> = accounts
+            .state()
+            .iter()
+            .filter(|account| account.namespace() == namespace && account.spec.token_secret_ref.name == name)
+            .map(|account| account.name_any())
+            .collect();
+        if account_names.is_empty() {
+            return Vec::new();
+        }
+        tasks
+            .state()
+            .iter()
+            .filter(|task| task.namespace() == namespace && account_names.contains(&task.spec.account_ref.name))
+            .map(|task| ObjectRef::from_obj(task.as_ref()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(generation: i64, requested_at: Option<&str>) -> OutboundTask {
+        let mut task: OutboundTask = serde_json::from_value(serde_json::json!({
+            "apiVersion": "outbound.dev/v1alpha1", "kind": "OutboundTask",
+            "metadata": {"name": "t", "namespace": "ns", "generation": generation},
+            "spec": {"accountRef": {"name": "a"}, "taskId": "f232d184-dd54-42a0-8ace-0bf8d660f4cc",
+                     "task": {"name": "n", "scriptGroupId": 1, "maxConcurrency": 1, "dialTimeGroupId": 1,
+                              "schedule": {"startTime": "2024-12-23 19:00:00"}}}
+        }))
+        .unwrap();
+        if let Some(at) = requested_at {
+            task.annotations_mut().insert(REQUESTED_AT.into(), at.into());
+        }
+        task
+    }
+
+    #[test]
+    fn status_writes_do_not_trigger_but_spec_and_requested_at_do() {
+        let base = task(1, None);
+        let mut with_status = base.clone();
+        with_status.status = Some(Default::default());
+        assert_eq!(task_trigger(&base), task_trigger(&with_status));
+        assert_ne!(task_trigger(&base), task_trigger(&task(2, None)));
+        assert_ne!(task_trigger(&base), task_trigger(&task(1, Some("2026-11-23T10:00:00Z"))));
+    }
+}

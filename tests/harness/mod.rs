@@ -1,0 +1,171 @@
+//! Running the operator binary as a process (so tests can SIGKILL it, or run two for leader
+//! election) next to an in-process platform simulator. Include with `mod harness;` after
+//! `mod support;`.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use outbound_operator::api::OutboundTask;
+use outbound_operator::mapping;
+use outbound_operator::sim::{Fixtures, JournalEntry, SimConfig, SimHandle, Simulator, TaskFixture};
+use serde_json::Value;
+
+/// A token unlikely to appear anywhere by chance, so a leak check can search for it.
+pub fn unique_token(label: &str) -> String {
+    format!("tok-{label}-{}", uuid_like())
+}
+
+/// A random UUID-shaped id for remote tasks.
+pub fn uuid_like() -> String {
+    let hex: String = (0..32).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
+    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+}
+
+pub async fn simulator(token: &str) -> SimHandle {
+    let fixtures = Fixtures::from_yaml_str(&format!("lines: {{\"{}\": 50}}\ntasks: {{}}", super::support::LINE_ID))
+        .expect("fixtures");
+    Simulator::start(SimConfig::new(token, fixtures)).await.expect("simulator starts")
+}
+
+/// Puts a remote task that holds `task`'s spec with `edit` applied (deep-merged into the update
+/// body), in run state `status` (1 paused, 2 running, 3 waiting).
+pub fn put_remote_task(sim: &SimHandle, task: &OutboundTask, status: u8, edit: Value) {
+    let mut config = serde_json::to_value(mapping::update_body(&task.spec)).unwrap();
+    merge(&mut config, edit);
+    if let Some(object) = config.as_object_mut() {
+        object.remove("sub_user_id");
+    }
+    let fixture = TaskFixture {
+        user_id: super::support::USER_ID.into(),
+        status,
+        config,
+        sub_user_id: task.spec.sub_user_id.clone(),
+    };
+    sim.put_task(&task.spec.task_id, fixture).expect("put remote task");
+}
+
+/// True when the remote task's stored settings are exactly what the spec maps to.
+pub fn remote_equals_spec(sim: &SimHandle, task: &OutboundTask) -> bool {
+    let mut expected = serde_json::to_value(mapping::update_body(&task.spec)).unwrap();
+    if let Some(object) = expected.as_object_mut() {
+        object.remove("sub_user_id");
+    }
+    sim.task(&task.spec.task_id).is_some_and(|remote| remote.config == expected)
+}
+
+pub fn remote_status(sim: &SimHandle, task_id: &str) -> u8 {
+    sim.task(task_id).expect("remote task exists").status
+}
+
+/// The journal entries of one remote task.
+pub fn calls_for(sim: &SimHandle, task_id: &str) -> Vec<JournalEntry> {
+    sim.journal().into_iter().filter(|e| e.path.contains(task_id)).collect()
+}
+
+/// `endpoint` names of those calls, with `:<code>` for non-200 answers (e.g. `update:6007`).
+pub fn call_names(sim: &SimHandle, task_id: &str) -> Vec<String> {
+    calls_for(sim, task_id)
+        .into_iter()
+        .map(|e| match e.code {
+            Some(200) | None => e.endpoint,
+            Some(code) => format!("{}:{code}", e.endpoint),
+        })
+        .collect()
+}
+
+fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(target.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}
+
+/// The operator binary, running `run` in one namespace.
+pub struct Operator {
+    child: Child,
+    pub log: PathBuf,
+    pub metrics_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Operator {
+    pub fn start(namespace: &str, extra_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("operator.log");
+        let metrics_port = free_port();
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_outbound-operator"))
+            .args(["run", "--namespace", namespace, "--log-format", "json"])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(extra_args)
+            .env("RUST_LOG", std::env::var("OPERATOR_LOG").unwrap_or_else(|_| "info,outbound_operator=debug".into()))
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("operator starts");
+        Operator { child, log, metrics_port, _dir: dir }
+    }
+
+    /// SIGKILL: no shutdown path runs, as when a node dies.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = reqwest::get(&url).await
+                && let Ok(text) = response.text().await
+            {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "metrics endpoint never answered");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("--- operator log ({}) ---\n{}", self.log.display(), tail(&self.logs(), 60));
+        }
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `check` every 100 ms until it holds or `timeout` passes.
+pub async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
