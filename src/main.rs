@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use outbound_operator::{controller, telemetry};
 
 #[derive(Parser)]
-#[command(name = "outbound-operator", version, about = "Keeps outbound-calling tasks in the state declared in Kubernetes")]
+#[command(
+    name = "outbound-operator",
+    version,
+    about = "Keeps outbound-calling tasks in the state declared in Kubernetes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

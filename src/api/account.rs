@@ -1,3 +1,6 @@
+// Each `printcolumn(...)` repeats `type_ = "string"`; clippy reads that as a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +18,16 @@ use super::status::AccountStatus;
     shortname = "oacct",
     category = "outbound",
     printcolumn(name = "URL", type_ = "string", json_path = ".spec.baseUrl"),
-    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "REASON", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "REASON",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
@@ -88,7 +99,10 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        Self { requests_per_second: default_rps(), burst: default_burst() }
+        Self {
+            requests_per_second: default_rps(),
+            burst: default_burst(),
+        }
     }
 }
 

@@ -1,3 +1,6 @@
+// Each `printcolumn(...)` repeats `type_ = "string"`; clippy reads that as a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +20,21 @@ use super::task_settings::TaskSettings;
     category = "outbound",
     printcolumn(name = "TASK", type_ = "string", json_path = ".spec.taskId"),
     printcolumn(name = "REMOTE", type_ = "string", json_path = ".status.remoteState"),
-    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "SYNCED", type_ = "string", json_path = ".status.conditions[?(@.type==\"Synced\")].status"),
-    printcolumn(name = "REASON", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "SYNCED",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].status"
+    ),
+    printcolumn(
+        name = "REASON",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use outbound_operator::sim::{
-    DEFAULT_HANG_SECS, DEFAULT_JOURNAL_LIMIT, FaultConfig, Fixtures, SimConfig, SimEndpoint,
-    Simulator, parse_endpoint_value,
+    DEFAULT_HANG_SECS, DEFAULT_JOURNAL_LIMIT, FaultConfig, Fixtures, SimConfig, SimEndpoint, Simulator,
+    parse_endpoint_value,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -79,15 +79,13 @@ impl Args {
                 .for_each(|endpoint| faults.endpoint_mut(endpoint).latency_ms = ms);
         }
         for spec in &self.error_rate {
-            let (endpoints, rate) =
-                parse_endpoint_value::<f64>(spec).map_err(anyhow::Error::msg)?;
+            let (endpoints, rate) = parse_endpoint_value::<f64>(spec).map_err(anyhow::Error::msg)?;
             endpoints
                 .into_iter()
                 .for_each(|endpoint| faults.endpoint_mut(endpoint).error_rate = rate);
         }
         for spec in &self.malformed_rate {
-            let (endpoints, rate) =
-                parse_endpoint_value::<f64>(spec).map_err(anyhow::Error::msg)?;
+            let (endpoints, rate) = parse_endpoint_value::<f64>(spec).map_err(anyhow::Error::msg)?;
             endpoints
                 .into_iter()
                 .for_each(|endpoint| faults.endpoint_mut(endpoint).malformed_rate = rate);

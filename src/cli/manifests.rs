@@ -126,13 +126,18 @@ mod tests {
         assert_eq!(manifests.accounts.len(), 1);
         assert_eq!(manifests.tasks.len(), 1);
         let task = &manifests.tasks[0];
-        assert_eq!(manifests.account_of(task).unwrap().name_any(), task.spec.account_ref.name);
+        assert_eq!(
+            manifests.account_of(task).unwrap().name_any(),
+            task.spec.account_ref.name
+        );
     }
 
     #[test]
     fn a_wrong_type_names_the_field_and_the_document() {
         let text = "kind: OutboundTask\napiVersion: outbound.dev/v1alpha1\nmetadata: {name: t}\nspec:\n  accountRef: {name: main}\n  taskId: f232d184-dd54-42a0-8ace-0bf8d660f4cc\n  task: {name: n, scriptGroupId: 1, maxConcurrency: two, dialTimeGroupId: 1, schedule: {startTime: '2024-12-23 19:00:00'}}\n";
-        let error = Manifests::default().add_documents(Path::new("bad.yaml"), text).unwrap_err();
+        let error = Manifests::default()
+            .add_documents(Path::new("bad.yaml"), text)
+            .unwrap_err();
         let message = format!("{error:#}");
         assert!(message.contains("spec.task.maxConcurrency"), "{message}");
         assert!(message.contains("bad.yaml (document 1)"), "{message}");
@@ -142,7 +147,10 @@ mod tests {
     fn a_task_whose_account_is_missing_is_an_error_naming_the_field() {
         let mut manifests = Manifests::default();
         manifests
-            .add_documents(Path::new("t.yaml"), include_str!("../../manifests/examples/task-by-variable.yaml"))
+            .add_documents(
+                Path::new("t.yaml"),
+                include_str!("../../manifests/examples/task-by-variable.yaml"),
+            )
             .unwrap();
         let error = manifests.account_of(&manifests.tasks[0]).unwrap_err();
         assert!(error.to_string().contains("spec.accountRef.name"), "{error}");

@@ -88,7 +88,9 @@ async fn plan_all(args: &PlanArgs) -> anyhow::Result<Vec<TaskPlan>> {
 
 fn read_token(args: &PlanArgs) -> anyhow::Result<Token> {
     let text = match (&args.token_file, &args.token) {
-        (Some(path), _) => std::fs::read_to_string(path).with_context(|| format!("reading --token-file {}", path.display()))?,
+        (Some(path), _) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading --token-file {}", path.display()))?
+        }
         (None, Some(token)) => token.clone(),
         (None, None) => anyhow::bail!("no token: pass --token-file FILE or set OUTBOUND_TOKEN"),
     };
@@ -119,7 +121,10 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
                 return out;
             }
         };
-        match client.detail(token, &task.spec.task_id, task.spec.sub_user_id.as_deref()).await {
+        match client
+            .detail(token, &task.spec.task_id, task.spec.sub_user_id.as_deref())
+            .await
+        {
             Ok(detail) => Some(Observed::from_detail(&detail)),
             Err(error) => {
                 out.error = Some(error.to_string());
@@ -161,7 +166,11 @@ fn print_text(plans: &[TaskPlan]) {
         for d in &plan.differences {
             println!("  ~ {}: {} -> {}", d.field, d.observed, d.desired);
         }
-        let actions = if plan.actions.is_empty() { "none".to_string() } else { plan.actions.join(", ") };
+        let actions = if plan.actions.is_empty() {
+            "none".to_string()
+        } else {
+            plan.actions.join(", ")
+        };
         println!("  actions: {actions}");
         println!("  verdict: {}\n", plan.verdict);
     }

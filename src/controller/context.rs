@@ -27,8 +27,21 @@ pub struct Settings {
 
 impl From<&RunArgs> for Settings {
     fn from(args: &RunArgs) -> Self {
-        Settings { convergence_attempts: args.convergence_attempts, max_backoff: args.max_backoff }
+        Settings {
+            convergence_attempts: args.convergence_attempts,
+            max_backoff: args.max_backoff,
+        }
     }
+}
+
+/// The shared pieces a Context is built from.
+pub struct Parts {
+    pub client: Client,
+    pub metrics: Arc<ControllerMetrics>,
+    pub pool: ClientPool,
+    pub tokens: Arc<TokenCache>,
+    pub accounts: Store<OutboundAccount>,
+    pub accounts_listed: watch::Receiver<bool>,
 }
 
 pub struct Context {
@@ -47,26 +60,20 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(
-        client: Client,
-        settings: Settings,
-        metrics: Arc<ControllerMetrics>,
-        pool: ClientPool,
-        tokens: Arc<TokenCache>,
-        accounts: Store<OutboundAccount>,
-        accounts_listed: watch::Receiver<bool>,
-        reporter_instance: Option<String>,
-    ) -> Self {
-        let reporter = Reporter { controller: "outbound-operator".into(), instance: reporter_instance };
+    pub fn new(parts: Parts, settings: Settings, reporter_instance: Option<String>) -> Self {
+        let reporter = Reporter {
+            controller: "outbound-operator".into(),
+            instance: reporter_instance,
+        };
         Context {
-            recorder: Recorder::new(client.clone(), reporter),
-            client,
+            recorder: Recorder::new(parts.client.clone(), reporter),
+            client: parts.client,
             settings,
-            metrics,
-            pool,
-            tokens,
-            accounts,
-            accounts_listed,
+            metrics: parts.metrics,
+            pool: parts.pool,
+            tokens: parts.tokens,
+            accounts: parts.accounts,
+            accounts_listed: parts.accounts_listed,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -82,7 +89,9 @@ impl Context {
         let count = failures.entry(key.to_string()).or_insert(0);
         *count = count.saturating_add(1);
         let exponent = (*count - 1).min(16);
-        Duration::from_secs(5).saturating_mul(1 << exponent).min(self.settings.max_backoff)
+        Duration::from_secs(5)
+            .saturating_mul(1 << exponent)
+            .min(self.settings.max_backoff)
     }
 
     pub fn succeeded(&self, key: &str) {

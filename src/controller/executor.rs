@@ -4,17 +4,23 @@
 //! planner's recovery rule says; after any failure following the pause the planner's recovery
 //! actions (resume when the task must run) are performed.
 
-use kube::api::Api;
 use kube::ResourceExt;
+use kube::api::Api;
 
 use super::context::Context;
 use super::reconcile::{Remote, failure_of};
 use super::{events, status};
-use crate::api::{OutboundTask, Operation};
+use crate::api::{Operation, OutboundTask};
 use crate::planner::{self, Action, ActionKind, Execution, Failure, Plan, Recovery, StartedBehaviour};
 use crate::remote::{ErrorKind, RemoteError};
 
-pub async fn execute(ctx: &Context, api: &Api<OutboundTask>, task: &OutboundTask, plan: &Plan, remote: &Remote) -> Execution {
+pub async fn execute(
+    ctx: &Context,
+    api: &Api<OutboundTask>,
+    task: &OutboundTask,
+    plan: &Plan,
+    remote: &Remote,
+) -> Execution {
     let _in_flight = ctx.metrics.operation_started();
     let previous = task.status.clone().unwrap_or_default();
     let generation = task.metadata.generation.unwrap_or_default();
@@ -66,7 +72,12 @@ async fn recover(
             Ok(()) => {
                 done.push(action.kind());
                 let note = format!("resumed the task after the failed {}: {failure}", failed.name());
-                let event = planner::PlannedEvent { type_: planner::EventType::Normal, reason: "Resumed", note, after_action: None };
+                let event = planner::PlannedEvent {
+                    type_: planner::EventType::Normal,
+                    reason: "Resumed",
+                    note,
+                    after_action: None,
+                };
                 events::publish(ctx, task, &event).await;
             }
             // The journal stays in status: the next reconcile resumes the task.
@@ -85,7 +96,11 @@ async fn update_with_retries(
     let sub_user = task.spec.sub_user_id.as_deref();
     let mut started_answers = 0;
     loop {
-        match remote.client.update(&remote.token, &task.spec.task_id, sub_user, body).await {
+        match remote
+            .client
+            .update(&remote.token, &task.spec.task_id, sub_user, body)
+            .await
+        {
             Ok(()) => return Ok(()),
             Err(error) if error.kind() == ErrorKind::TaskStarted => {
                 started_answers += 1;
@@ -94,7 +109,9 @@ async fn update_with_retries(
                         tracing::debug!(task = %task.name_any(), attempt = started_answers, "update answered 6007; retrying");
                         tokio::time::sleep(after).await;
                         if pause_first {
-                            perform(task, remote, &Action::Pause).await.map_err(|e| failure_of(&e))?;
+                            perform(task, remote, &Action::Pause)
+                                .await
+                                .map_err(|e| failure_of(&e))?;
                         }
                     }
                     Recovery::GiveUp => return Err(planner::started_failure(started_answers)),
@@ -106,7 +123,12 @@ async fn update_with_retries(
 }
 
 async fn perform(task: &OutboundTask, remote: &Remote, action: &Action) -> Result<(), RemoteError> {
-    let (client, token, id, sub_user) = (&remote.client, &remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref());
+    let (client, token, id, sub_user) = (
+        &remote.client,
+        &remote.token,
+        &task.spec.task_id,
+        task.spec.sub_user_id.as_deref(),
+    );
     match action {
         Action::Pause => client.pause(token, id, sub_user).await,
         Action::Resume => client.resume(token, id, sub_user).await,

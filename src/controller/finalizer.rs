@@ -31,7 +31,8 @@ pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<(
         json!([{"op": "add", "path": "/metadata/finalizers/-", "value": PAUSE_ON_DELETE}])
     };
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await?;
     Ok(())
 }
 
@@ -47,7 +48,8 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
         {"op": "remove", "path": path},
     ]);
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await?;
     Ok(())
 }
 
@@ -67,9 +69,16 @@ pub async fn finalize(
             Ok(()) | Err(Failure::TaskNotFound) => {}
             Err(failure) => {
                 let note = format!("could not pause the remote task before deletion: {failure}");
-                let event = PlannedEvent { type_: EventType::Warning, reason: "PauseOnDeleteFailed", note, after_action: None };
+                let event = PlannedEvent {
+                    type_: EventType::Warning,
+                    reason: "PauseOnDeleteFailed",
+                    note,
+                    after_action: None,
+                };
                 events::publish(ctx, task, &event).await;
-                return Ok(Action::requeue(ctx.backoff_after_failure(&format!("{namespace}/{}", task.name_any()))));
+                return Ok(Action::requeue(
+                    ctx.backoff_after_failure(&format!("{namespace}/{}", task.name_any())),
+                ));
             }
         }
     }
@@ -77,7 +86,11 @@ pub async fn finalize(
     Ok(Action::await_change())
 }
 
-async fn pause_remote(ctx: &Context, task: &OutboundTask, namespace: &str) -> Result<Result<(), Failure>, reconcile::Error> {
+async fn pause_remote(
+    ctx: &Context,
+    task: &OutboundTask,
+    namespace: &str,
+) -> Result<Result<(), Failure>, reconcile::Error> {
     let remote = match reconcile::connect(ctx, task, namespace).await? {
         Ok(remote) => remote,
         Err(failure) => return Ok(Err(failure)),

@@ -2,7 +2,7 @@
 //! replicas only one reconciles.
 
 use kube::Client;
-use kube_lease_manager::{LeaseManagerBuilder, LeaseManager};
+use kube_lease_manager::{LeaseManager, LeaseManagerBuilder};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -20,7 +20,10 @@ pub struct Leadership {
 
 /// Waits until this process holds the Lease.
 pub async fn acquire(client: Client, args: &RunArgs) -> anyhow::Result<Leadership> {
-    let namespace = args.leader_election_namespace.clone().unwrap_or_else(|| "default".into());
+    let namespace = args
+        .leader_election_namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
     let identity = args.identity.clone().unwrap_or_else(default_identity);
     let manager = LeaseManagerBuilder::new(client, &args.leader_election_id)
         .with_namespace(&namespace)
@@ -35,7 +38,10 @@ pub async fn acquire(client: Client, args: &RunArgs) -> anyhow::Result<Leadershi
         state.changed().await?;
     }
     tracing::info!(%identity, "acquired leadership");
-    Ok(Leadership { state, _renewer: renewer })
+    Ok(Leadership {
+        state,
+        _renewer: renewer,
+    })
 }
 
 impl Leadership {

@@ -59,7 +59,11 @@ impl Default for ControllerMetrics {
 
 impl ControllerMetrics {
     pub fn register(&self, registry: &mut Registry) {
-        registry.register("outbound_reconciles", "Reconciles of OutboundTasks by result", self.reconciles.clone());
+        registry.register(
+            "outbound_reconciles",
+            "Reconciles of OutboundTasks by result",
+            self.reconciles.clone(),
+        );
         registry.register(
             "outbound_reconcile_duration_seconds",
             "Time one reconcile of an OutboundTask took",
@@ -103,7 +107,9 @@ impl ControllerMetrics {
             return;
         }
         if let Some(previous) = previous {
-            self.tasks_by_state.get_or_create(&StateLabels { state: previous }).dec();
+            self.tasks_by_state
+                .get_or_create(&StateLabels { state: previous })
+                .dec();
         }
         if let Some(label) = label {
             self.tasks_by_state.get_or_create(&StateLabels { state: label }).inc();
@@ -150,7 +156,13 @@ mod tests {
         metrics.remote_state("ns/b", None);
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
-        assert!(text.contains(r#"outbound_tasks_by_remote_state{state="Running"} 0"#), "{text}");
-        assert!(text.contains(r#"outbound_tasks_by_remote_state{state="Paused"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"outbound_tasks_by_remote_state{state="Running"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"outbound_tasks_by_remote_state{state="Paused"} 1"#),
+            "{text}"
+        );
     }
 }

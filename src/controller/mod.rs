@@ -6,6 +6,7 @@ mod events;
 mod executor;
 mod finalizer;
 pub mod http;
+pub mod kube_metrics;
 mod leader;
 pub mod metrics;
 mod reconcile;
@@ -66,8 +67,21 @@ pub struct RunArgs {
 /// Lease).
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::remote::install_crypto_provider();
-    let client = kube::Client::try_default().await.context("connecting to Kubernetes")?;
     let mut registry = Registry::default();
+    let kube_requests = kube_metrics::KubeRequestMetrics::default();
+    kube_requests.register(&mut registry);
+    let config = kube::Config::infer()
+        .await
+        .context("reading the kubeconfig (KUBECONFIG, or in-cluster)")?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .context("building the Kubernetes client")?
+        .with_layer(&tower::util::MapRequestLayer::new(
+            move |request: ::http::Request<kube::client::Body>| {
+                kube_requests.count(request.method(), request.uri());
+                request
+            },
+        ))
+        .build();
     let metrics = Arc::new(metrics::ControllerMetrics::default());
     metrics.register(&mut registry);
     let remote_metrics = Arc::new(crate::remote::RemoteMetrics::new());
@@ -86,16 +100,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let watched = watches::Watched::start(&client, args.namespace.as_deref());
     let tokens = Arc::new(token::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        Settings::from(&args),
+    let parts = context::Parts {
+        client: client.clone(),
         metrics,
         pool,
-        tokens.clone(),
-        watched.accounts.clone(),
+        tokens: tokens.clone(),
+        accounts: watched.accounts.clone(),
         accounts_listed,
-        args.identity.clone(),
-    ));
+    };
+    let ctx = Arc::new(Context::new(parts, Settings::from(&args), args.identity.clone()));
     let controller = controller(ctx, watched, tokens, accounts_listed_tx, &args, readiness.clone());
     let outcome = match leadership {
         Some(mut lease) => tokio::select! {
@@ -124,7 +137,10 @@ async fn controller(
     let config = ControllerConfig::default().concurrency(args.concurrency);
     let controller = Controller::for_stream(watched.task_triggers, watched.tasks.clone())
         .with_config(config)
-        .watches_stream(watched.account_triggers, watches::tasks_of_account(watched.tasks.clone()))
+        .watches_stream(
+            watched.account_triggers,
+            watches::tasks_of_account(watched.tasks.clone()),
+        )
         .watches_stream(
             watched.secret_triggers,
             watches::tasks_of_secret(watched.tasks.clone(), watched.accounts.clone(), tokens),

@@ -57,11 +57,21 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
     let previous = task.status.clone().unwrap_or_default();
     let generation = task.meta().generation.unwrap_or_default();
     let requested_at = task.annotations().get(REQUESTED_AT).map(String::as_str);
-    let options = PlanOptions { max_identical_updates: ctx.settings.convergence_attempts, ..PlanOptions::new(Timestamp::now()) };
+    let options = PlanOptions {
+        max_identical_updates: ctx.settings.convergence_attempts,
+        ..PlanOptions::new(Timestamp::now())
+    };
 
     let mut retry_after = None;
     let (plan, execution) = if !planner::needs_remote_read(&task.spec, &previous) {
-        let input = PlanInput { spec: &task.spec, generation, observed: None, status: &previous, requested_at, options };
+        let input = PlanInput {
+            spec: &task.spec,
+            generation,
+            observed: None,
+            status: &previous,
+            requested_at,
+            options,
+        };
         (Some(planner::plan(&input)), Execution::default())
     } else {
         match connect(&ctx, &task, &namespace).await? {
@@ -74,8 +84,14 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
                     (None, Execution::failed_before_actions(failure))
                 }
                 Ok(observed) => {
-                    let input =
-                        PlanInput { spec: &task.spec, generation, observed: Some(observed), status: &previous, requested_at, options };
+                    let input = PlanInput {
+                        spec: &task.spec,
+                        generation,
+                        observed: Some(observed),
+                        status: &previous,
+                        requested_at,
+                        options,
+                    };
                     let plan = planner::plan(&input);
                     if !plan.differences.is_empty() {
                         ctx.metrics.drift_detected();
@@ -94,7 +110,10 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
         }
     };
 
-    let failure = execution.failure.clone().or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
+    let failure = execution
+        .failure
+        .clone()
+        .or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
     let new_status = planner::report(&ReportInput {
         plan: plan.as_ref(),
         execution: &execution,
@@ -113,10 +132,18 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
     }
     ctx.metrics.remote_state(&key, new_status.remote_state);
 
-    let requeue = next_run(&ctx, &task, &key, plan.as_ref(), failure.as_ref()).map(|d| d.max(retry_after.unwrap_or_default()));
-    let result = if failure.is_some() { ReconcileResult::Error } else { ReconcileResult::Success };
+    let requeue =
+        next_run(&ctx, &task, &key, plan.as_ref(), failure.as_ref()).map(|d| d.max(retry_after.unwrap_or_default()));
+    let result = if failure.is_some() {
+        ReconcileResult::Error
+    } else {
+        ReconcileResult::Success
+    };
     ctx.metrics.reconciled(result, started.elapsed());
-    let verdict = plan.as_ref().map(|p| format!("{:?}", p.verdict)).unwrap_or_else(|| "not planned".into());
+    let verdict = plan
+        .as_ref()
+        .map(|p| format!("{:?}", p.verdict))
+        .unwrap_or_else(|| "not planned".into());
     tracing::info!(
         task = %key,
         verdict = %verdict,
@@ -140,7 +167,11 @@ pub fn error_policy(task: Arc<OutboundTask>, error: &Error, ctx: Arc<Context>) -
 }
 
 /// Finds the account, reads the token, picks the account's platform client.
-pub(super) async fn connect(ctx: &Context, task: &OutboundTask, namespace: &str) -> Result<Result<Remote, Failure>, Error> {
+pub(super) async fn connect(
+    ctx: &Context,
+    task: &OutboundTask,
+    namespace: &str,
+) -> Result<Result<Remote, Failure>, Error> {
     let account_name = &task.spec.account_ref.name;
     // The account cache fills as the controller runs; never call an account missing merely
     // because it has not been listed yet.
@@ -159,13 +190,23 @@ pub(super) async fn connect(ctx: &Context, task: &OutboundTask, namespace: &str)
     };
     let key = AccountKey::new(namespace, account_name);
     match ctx.pool.client_for(&key, &account.spec) {
-        Ok(client) => Ok(Ok(Remote { client, token, key, secret_name: secret.name.clone() })),
-        Err(error) => Ok(Err(Failure::Rejected(format!("OutboundAccount {account_name}: {error}")))),
+        Ok(client) => Ok(Ok(Remote {
+            client,
+            token,
+            key,
+            secret_name: secret.name.clone(),
+        })),
+        Err(error) => Ok(Err(Failure::Rejected(format!(
+            "OutboundAccount {account_name}: {error}"
+        )))),
     }
 }
 
 async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
-    let detail = remote.client.detail(&remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref()).await?;
+    let detail = remote
+        .client
+        .detail(&remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref())
+        .await?;
     Ok(Observed::from_detail(&detail))
 }
 
@@ -193,7 +234,10 @@ fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure
 /// recorder folds repeats into a series as well).
 fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
     let synced = |s: &OutboundTaskStatus| {
-        s.conditions.iter().find(|c| c.type_ == crate::api::condition::SYNCED).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == crate::api::condition::SYNCED)
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
     };
     synced(previous) != synced(new)
 }
@@ -212,8 +256,15 @@ fn next_run(
         let backoff = ctx.backoff_after_failure(key);
         // A human has to act on a stall; its watch (spec, Secret, account) brings the task
         // back sooner, so retry at the pace of the resync rather than hammering the platform.
-        let delay = if failure.stalls() { task.spec.resync_period().max(backoff) } else { backoff };
-        return Some(plan.and_then(|p| p.requeue_after).map_or(delay, |after| after.min(delay)));
+        let delay = if failure.stalls() {
+            task.spec.resync_period().max(backoff)
+        } else {
+            backoff
+        };
+        return Some(
+            plan.and_then(|p| p.requeue_after)
+                .map_or(delay, |after| after.min(delay)),
+        );
     }
     ctx.succeeded(key);
     if let Some(plan) = plan {
@@ -247,7 +298,7 @@ mod tests {
     #[test]
     fn platform_errors_map_to_their_reasons() {
         use crate::remote::Endpoint;
-        let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg".into(), None);
+        let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg", None);
         assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
         assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);
         assert_eq!(failure_of(&error(ErrorKind::Rejected)), Failure::Rejected("msg".into()));

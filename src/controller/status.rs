@@ -16,13 +16,19 @@ pub async fn apply(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskSta
         "kind": "OutboundTask",
         "status": status,
     });
-    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+        .await?;
     Ok(())
 }
 
 /// The status while an operation runs: the journal, Ready=False and Reconciling=True with reason
 /// Updating (kstatus: InProgress); everything else as it was.
-pub fn in_progress(previous: &OutboundTaskStatus, journal: &Operation, generation: i64, now: Timestamp) -> OutboundTaskStatus {
+pub fn in_progress(
+    previous: &OutboundTaskStatus,
+    journal: &Operation,
+    generation: i64,
+    now: Timestamp,
+) -> OutboundTaskStatus {
     let step = match journal.phase {
         OperationPhase::Pausing => "pausing the task to update it",
         OperationPhase::Updating => "updating the task's settings",
@@ -36,13 +42,32 @@ pub fn in_progress(previous: &OutboundTaskStatus, journal: &Operation, generatio
         (condition::RECONCILING, "True", step),
         (condition::STALLED, "False", ""),
     ] {
-        set(&mut status.conditions, type_, value, "Updating", message, generation, now);
+        set(
+            &mut status.conditions,
+            type_,
+            value,
+            "Updating",
+            message,
+            generation,
+            now,
+        );
     }
     status
 }
 
-fn set(conditions: &mut Vec<Condition>, type_: &str, value: &str, reason: &str, message: &str, generation: i64, now: Timestamp) {
-    let unchanged_since = conditions.iter().find(|c| c.type_ == type_ && c.status == value).map(|c| c.last_transition_time.clone());
+fn set(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    value: &str,
+    reason: &str,
+    message: &str,
+    generation: i64,
+    now: Timestamp,
+) {
+    let unchanged_since = conditions
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == value)
+        .map(|c| c.last_transition_time.clone());
     let new = Condition {
         type_: type_.into(),
         status: value.into(),
@@ -63,11 +88,22 @@ mod tests {
 
     #[test]
     fn in_progress_reads_as_kstatus_in_progress_and_keeps_the_journal() {
-        let journal = Operation { phase: OperationPhase::Pausing, resume_after: true, started_at: Time(Timestamp::UNIX_EPOCH), generation: 3 };
+        let journal = Operation {
+            phase: OperationPhase::Pausing,
+            resume_after: true,
+            started_at: Time(Timestamp::UNIX_EPOCH),
+            generation: 3,
+        };
         let status = in_progress(&OutboundTaskStatus::default(), &journal, 3, Timestamp::UNIX_EPOCH);
         assert_eq!(status.operation.as_ref(), Some(&journal));
         assert_eq!(status.observed_generation, Some(3));
-        let get = |t: &str| status.conditions.iter().find(|c| c.type_ == t).map(|c| c.status.as_str());
+        let get = |t: &str| {
+            status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == t)
+                .map(|c| c.status.as_str())
+        };
         assert_eq!(get(condition::RECONCILING), Some("True"));
         assert_eq!(get(condition::READY), Some("False"));
         assert_eq!(get(condition::STALLED), Some("False"));

@@ -17,11 +17,23 @@ pub enum TokenError {
     #[error("Secret {namespace}/{name} not found")]
     SecretNotFound { namespace: String, name: String },
     #[error("Secret {namespace}/{name} has no key {key:?}")]
-    KeyMissing { namespace: String, name: String, key: String },
+    KeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+    },
     #[error("Secret {namespace}/{name}: key {key:?} is not valid UTF-8 text")]
-    NotText { namespace: String, name: String, key: String },
+    NotText {
+        namespace: String,
+        name: String,
+        key: String,
+    },
     #[error("reading Secret {namespace}/{name}: {source}")]
-    Kube { namespace: String, name: String, source: kube::Error },
+    Kube {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
 }
 
 #[derive(Default)]
@@ -42,12 +54,18 @@ impl TokenCache {
     /// Called by the Secret watch for every version it sees.
     pub fn saw_version(&self, namespace: &str, name: &str, version: Option<String>) {
         let mut entries = self.entries.lock().expect("token cache lock");
-        entries.entry((namespace.to_string(), name.to_string())).or_default().latest = version;
+        entries
+            .entry((namespace.to_string(), name.to_string()))
+            .or_default()
+            .latest = version;
     }
 
     /// Forgets a Secret, e.g. after the platform refused its token.
     pub fn invalidate(&self, namespace: &str, name: &str) {
-        self.entries.lock().expect("token cache lock").remove(&(namespace.to_string(), name.to_string()));
+        self.entries
+            .lock()
+            .expect("token cache lock")
+            .remove(&(namespace.to_string(), name.to_string()));
     }
 
     pub async fn token(&self, client: &Client, namespace: &str, secret: &SecretKeyRef) -> Result<Token, TokenError> {
@@ -70,7 +88,10 @@ impl TokenCache {
                 })?;
                 let Some(found) = found else {
                     self.invalidate(namespace, &secret.name);
-                    return Err(TokenError::SecretNotFound { namespace: namespace.into(), name: secret.name.clone() });
+                    return Err(TokenError::SecretNotFound {
+                        namespace: namespace.into(),
+                        name: secret.name.clone(),
+                    });
                 };
                 let version = found.resource_version();
                 let data = found.data.unwrap_or_default();

@@ -34,59 +34,72 @@ pub struct Watched {
 impl Watched {
     pub fn start(client: &Client, namespace: Option<&str>) -> Self {
         let (tasks, task_writer) = reflector::store();
-        let task_triggers = watcher(api::<OutboundTask>(client, namespace), watcher::Config::default().any_semantic())
-            .default_backoff()
-            .modify(slim)
-            .reflect(task_writer)
-            .applied_objects()
-            .predicate_filter(task_trigger, Default::default())
-            .boxed();
+        let task_triggers = watcher(
+            api::<OutboundTask>(client, namespace),
+            watcher::Config::default().any_semantic(),
+        )
+        .default_backoff()
+        .modify(slim)
+        .reflect(task_writer)
+        .applied_objects()
+        .predicate_filter(task_trigger, Default::default())
+        .boxed();
 
         let (accounts, account_writer) = reflector::store();
         let mut account_generations = HashMap::new();
-        let account_triggers =
-            watcher(api::<OutboundAccount>(client, namespace), watcher::Config::default().any_semantic())
-                .default_backoff()
-                .modify(slim)
-                .reflect(account_writer)
-                .filter_map(move |event| {
-                    // Only spec changes and deletions after the initial list: listing is not a change,
-                    // and status writes (generation unchanged) are not either.
-                    let trigger = match event {
-                        Ok(watcher::Event::InitApply(account)) => {
-                            account_generations.insert(ObjectRef::from_obj(&account), account.meta().generation);
-                            None
-                        }
-                        Ok(watcher::Event::Apply(account)) => {
-                            let generation = account.meta().generation;
-                            (account_generations.insert(ObjectRef::from_obj(&account), generation) != Some(generation))
-                                .then_some(Ok(account))
-                        }
-                        Ok(watcher::Event::Delete(account)) => {
-                            account_generations.remove(&ObjectRef::from_obj(&account));
-                            Some(Ok(account))
-                        }
-                        Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
-                        Err(error) => Some(Err(error)),
-                    };
-                    futures::future::ready(trigger)
-                })
-                .boxed();
+        let account_triggers = watcher(
+            api::<OutboundAccount>(client, namespace),
+            watcher::Config::default().any_semantic(),
+        )
+        .default_backoff()
+        .modify(slim)
+        .reflect(account_writer)
+        .filter_map(move |event| {
+            // Only spec changes and deletions after the initial list: listing is not a change,
+            // and status writes (generation unchanged) are not either.
+            let trigger = match event {
+                Ok(watcher::Event::InitApply(account)) => {
+                    account_generations.insert(ObjectRef::from_obj(&account), account.meta().generation);
+                    None
+                }
+                Ok(watcher::Event::Apply(account)) => {
+                    let generation = account.meta().generation;
+                    (account_generations.insert(ObjectRef::from_obj(&account), generation) != Some(generation))
+                        .then_some(Ok(account))
+                }
+                Ok(watcher::Event::Delete(account)) => {
+                    account_generations.remove(&ObjectRef::from_obj(&account));
+                    Some(Ok(account))
+                }
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                Err(error) => Some(Err(error)),
+            };
+            futures::future::ready(trigger)
+        })
+        .boxed();
 
         // Metadata only: we never keep Secret data in memory; the token is read when needed.
-        let secret_triggers =
-            watcher(api::<PartialObjectMeta<Secret>>(client, namespace), watcher::Config::default().any_semantic())
-                .default_backoff()
-                .filter_map(|event| {
-                    futures::future::ready(match event {
-                        Ok(watcher::Event::Apply(secret) | watcher::Event::Delete(secret)) => Some(Ok(secret)),
-                        Ok(_) => None,
-                        Err(error) => Some(Err(error)),
-                    })
-                })
-                .boxed();
+        let secret_triggers = watcher(
+            api::<PartialObjectMeta<Secret>>(client, namespace),
+            watcher::Config::default().any_semantic(),
+        )
+        .default_backoff()
+        .filter_map(|event| {
+            futures::future::ready(match event {
+                Ok(watcher::Event::Apply(secret) | watcher::Event::Delete(secret)) => Some(Ok(secret)),
+                Ok(_) => None,
+                Err(error) => Some(Err(error)),
+            })
+        })
+        .boxed();
 
-        Self { tasks, accounts, task_triggers, account_triggers, secret_triggers }
+        Self {
+            tasks,
+            accounts,
+            task_triggers,
+            account_triggers,
+            secret_triggers,
+        }
     }
 }
 
@@ -144,7 +157,11 @@ pub fn tasks_of_secret(
     move |secret| {
         let namespace = secret.namespace();
         let name = secret.name_any();
-        tokens.saw_version(namespace.as_deref().unwrap_or_default(), &name, secret.resource_version());
+        tokens.saw_version(
+            namespace.as_deref().unwrap_or_default(),
+            &name,
+            secret.resource_version(),
+        );
         let account_names: Vec<String> = accounts
             .state()
             .iter()
@@ -189,6 +206,9 @@ mod tests {
         with_status.status = Some(Default::default());
         assert_eq!(task_trigger(&base), task_trigger(&with_status));
         assert_ne!(task_trigger(&base), task_trigger(&task(2, None)));
-        assert_ne!(task_trigger(&base), task_trigger(&task(1, Some("2026-11-23T10:00:00Z"))));
+        assert_ne!(
+            task_trigger(&base),
+            task_trigger(&task(1, Some("2026-11-23T10:00:00Z")))
+        );
     }
 }

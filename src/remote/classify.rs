@@ -31,11 +31,7 @@ pub struct RawResponse<'a> {
 }
 
 /// Classifies one response. `token` is only used to redact it from platform messages.
-pub fn classify(
-    endpoint: Endpoint,
-    response: RawResponse<'_>,
-    token: &str,
-) -> Result<Value, RemoteError> {
+pub fn classify(endpoint: Endpoint, response: RawResponse<'_>, token: &str) -> Result<Value, RemoteError> {
     let status = response.status;
     let envelope = parse_envelope(response.body);
     let code = envelope.as_ref().and_then(|e| e.code);
@@ -61,10 +57,7 @@ pub fn classify(
     match status {
         429 => return err(ErrorKind::Throttled, "too many requests".into()),
         401 | 403 => {
-            return err(
-                ErrorKind::Unauthorized,
-                "the platform refused the token".into(),
-            );
+            return err(ErrorKind::Unauthorized, "the platform refused the token".into());
         }
         404 => return err(ErrorKind::NotFound, "no such task or path".into()),
         408 | 500..=599 => {
@@ -77,10 +70,7 @@ pub fn classify(
     }
 
     let Some(envelope) = envelope else {
-        let what = format!(
-            "response is not a JSON envelope: {}",
-            snippet(response.body)
-        );
+        let what = format!("response is not a JSON envelope: {}", snippet(response.body));
         let kind = if (400..500).contains(&status) {
             ErrorKind::Rejected
         } else {
@@ -137,9 +127,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let when = jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(value)
-        .ok()?;
+    let when = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).ok()?;
     let when = SystemTime::from(when);
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -162,23 +150,19 @@ mod tests {
 
     #[test]
     fn success_envelopes_return_data() {
-        let ok = run(
-            200,
-            r#"{"code":200,"status":"success","message":"修改成功","data":""}"#,
-        )
-        .unwrap();
+        let ok = run(200, r#"{"code":200,"status":"success","message":"修改成功","data":""}"#).unwrap();
         assert_eq!(ok, Value::String(String::new()));
         // No status, code 200: success too.
-        assert_eq!(
-            run(200, r#"{"code":"200","data":{"a":1}}"#).unwrap()["a"],
-            1
-        );
+        assert_eq!(run(200, r#"{"code":"200","data":{"a":1}}"#).unwrap()["a"], 1);
     }
 
     #[test]
     fn http_200_with_code_6007_is_task_started() {
-        let e = run(200, r#"{"code": 6007,"status": "error","message": "2.0任务启动中,请先停止任务","data": []}"#)
-            .unwrap_err();
+        let e = run(
+            200,
+            r#"{"code": 6007,"status": "error","message": "2.0任务启动中,请先停止任务","data": []}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TaskStarted);
         assert_eq!((e.http_status(), e.code()), (Some(200), Some(6007)));
         assert_eq!(e.message(), "2.0任务启动中,请先停止任务");
@@ -193,11 +177,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Rejected);
         assert_eq!(e.message(), "并发数超过线路剩余并发");
-        let e = run(
-            422,
-            r#"{"code":1001,"status":"error","message":"bad","data":[]}"#,
-        )
-        .unwrap_err();
+        let e = run(422, r#"{"code":1001,"status":"error","message":"bad","data":[]}"#).unwrap_err();
         assert_eq!(
             (e.kind(), e.http_status(), e.code()),
             (ErrorKind::Rejected, Some(422), Some(1001))
@@ -207,9 +187,7 @@ mod tests {
     #[test]
     fn auth_not_found_throttled_by_http_status_or_code() {
         assert_eq!(
-            run(401, r#"{"message":"Unauthenticated."}"#)
-                .unwrap_err()
-                .kind(),
+            run(401, r#"{"message":"Unauthenticated."}"#).unwrap_err().kind(),
             ErrorKind::Unauthorized
         );
         assert_eq!(run(403, "").unwrap_err().kind(), ErrorKind::Unauthorized);
@@ -221,15 +199,11 @@ mod tests {
         );
         assert_eq!(run(404, "<html>").unwrap_err().kind(), ErrorKind::NotFound);
         assert_eq!(
-            run(200, r#"{"code":404,"status":"error"}"#)
-                .unwrap_err()
-                .kind(),
+            run(200, r#"{"code":404,"status":"error"}"#).unwrap_err().kind(),
             ErrorKind::NotFound
         );
         assert_eq!(
-            run(200, r#"{"code":429,"status":"error"}"#)
-                .unwrap_err()
-                .kind(),
+            run(200, r#"{"code":429,"status":"error"}"#).unwrap_err().kind(),
             ErrorKind::Throttled
         );
         let e = classify(
@@ -248,9 +222,7 @@ mod tests {
     #[test]
     fn server_errors_and_malformed_bodies_are_transient() {
         assert_eq!(
-            run(500, r#"{"code":200,"status":"success"}"#)
-                .unwrap_err()
-                .kind(),
+            run(500, r#"{"code":200,"status":"success"}"#).unwrap_err().kind(),
             ErrorKind::Transient
         );
         assert_eq!(run(503, "").unwrap_err().kind(), ErrorKind::Transient);
@@ -259,27 +231,17 @@ mod tests {
             ErrorKind::Transient
         );
         assert_eq!(
-            run(200, r#"{"code":200,"status":"succ"#)
-                .unwrap_err()
-                .kind(),
+            run(200, r#"{"code":200,"status":"succ"#).unwrap_err().kind(),
             ErrorKind::Transient
         );
         assert_eq!(run(200, "[1,2]").unwrap_err().kind(), ErrorKind::Transient);
+        assert_eq!(run(200, r#"{"foo":1}"#).unwrap_err().kind(), ErrorKind::Transient);
         assert_eq!(
-            run(200, r#"{"foo":1}"#).unwrap_err().kind(),
-            ErrorKind::Transient
-        );
-        assert_eq!(
-            run(200, r#"{"code":500,"status":"error"}"#)
-                .unwrap_err()
-                .kind(),
+            run(200, r#"{"code":500,"status":"error"}"#).unwrap_err().kind(),
             ErrorKind::Transient
         );
         // A 4xx that is not JSON is a wrong request, not a passing hiccup.
-        assert_eq!(
-            run(405, "Method Not Allowed").unwrap_err().kind(),
-            ErrorKind::Rejected
-        );
+        assert_eq!(run(405, "Method Not Allowed").unwrap_err().kind(), ErrorKind::Rejected);
     }
 
     #[test]
@@ -309,10 +271,7 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_http_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37Z
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
             Some(Duration::from_secs(10))

@@ -64,11 +64,7 @@ impl PlatformClient {
     }
 
     /// A client on a shared HTTP client (see `http_client`).
-    pub fn with_http(
-        config: ClientConfig,
-        http: reqwest::Client,
-        metrics: Arc<RemoteMetrics>,
-    ) -> Self {
+    pub fn with_http(config: ClientConfig, http: reqwest::Client, metrics: Arc<RemoteMetrics>) -> Self {
         let limiter = Arc::new(AccountLimiter::new(&config.rate_limit));
         PlatformClient {
             http,
@@ -114,9 +110,7 @@ impl PlatformClient {
         sub_user_id: Option<&str>,
         body: &UpdateBody,
     ) -> Result<(), RemoteError> {
-        let sub_user_id = sub_user_id
-            .map(str::to_owned)
-            .or_else(|| body.sub_user_id.clone());
+        let sub_user_id = sub_user_id.map(str::to_owned).or_else(|| body.sub_user_id.clone());
         let (in_query, in_body) = self.placement(Endpoint::Update, sub_user_id.as_deref());
         let mut body = body.clone();
         body.sub_user_id = in_body.map(str::to_owned);
@@ -129,26 +123,14 @@ impl PlatformClient {
     /// Pauses a task: `PUT endpoints.pause` with body `{}` (or `{"sub_user_id": …}` per
     /// `subUserIdOnWrite`). Whether pausing a paused task succeeds is the platform's business;
     /// the controller re-reads the state either way.
-    pub async fn pause(
-        &self,
-        token: &Token,
-        task_id: &str,
-        sub_user_id: Option<&str>,
-    ) -> Result<(), RemoteError> {
-        self.switch(Endpoint::Pause, token, task_id, sub_user_id)
-            .await
+    pub async fn pause(&self, token: &Token, task_id: &str, sub_user_id: Option<&str>) -> Result<(), RemoteError> {
+        self.switch(Endpoint::Pause, token, task_id, sub_user_id).await
     }
 
     /// Resumes a task: `PUT endpoints.resume` (default `task_start`, a path inferred from
     /// `task_stop` and overridable in the account), body as for `pause`.
-    pub async fn resume(
-        &self,
-        token: &Token,
-        task_id: &str,
-        sub_user_id: Option<&str>,
-    ) -> Result<(), RemoteError> {
-        self.switch(Endpoint::Resume, token, task_id, sub_user_id)
-            .await
+    pub async fn resume(&self, token: &Token, task_id: &str, sub_user_id: Option<&str>) -> Result<(), RemoteError> {
+        self.switch(Endpoint::Resume, token, task_id, sub_user_id).await
     }
 
     /// Checks the partner token: `GET endpoints.tokenCheck`. Returns the envelope's `data`
@@ -176,11 +158,7 @@ impl PlatformClient {
     }
 
     /// Where `sub_user_id` goes: `(query, body)`.
-    fn placement<'a>(
-        &self,
-        endpoint: Endpoint,
-        sub: Option<&'a str>,
-    ) -> (Option<&'a str>, Option<&'a str>) {
+    fn placement<'a>(&self, endpoint: Endpoint, sub: Option<&'a str>) -> (Option<&'a str>, Option<&'a str>) {
         if !endpoint.is_write() {
             return (sub, None);
         }
@@ -191,13 +169,7 @@ impl PlatformClient {
         }
     }
 
-    fn call(
-        &self,
-        endpoint: Endpoint,
-        task_id: &str,
-        query: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Call {
+    fn call(&self, endpoint: Endpoint, task_id: &str, query: Option<&str>, body: Option<Vec<u8>>) -> Call {
         Call {
             endpoint,
             url: self.config.url(endpoint, task_id),
@@ -222,21 +194,11 @@ impl PlatformClient {
             let result = self.attempt(token, &auth, call).await.and_then(|data| {
                 decode(data).map_err(|why| {
                     let message = format!("unexpected data: {why}");
-                    RemoteError::new(
-                        ErrorKind::Transient,
-                        call.endpoint,
-                        None,
-                        None,
-                        message,
-                        None,
-                    )
+                    RemoteError::new(ErrorKind::Transient, call.endpoint, None, None, message, None)
                 })
             });
-            self.metrics.observe(
-                call.endpoint,
-                result.as_ref().map(|_| ()),
-                started.elapsed(),
-            );
+            self.metrics
+                .observe(call.endpoint, result.as_ref().map(|_| ()), started.elapsed());
             let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
@@ -247,12 +209,9 @@ impl PlatformClient {
             let delay = match &error {
                 RemoteError::Transient { .. } => policy.backoff(attempt),
                 RemoteError::Throttled {
-                    retry_after: Some(d),
-                    ..
+                    retry_after: Some(d), ..
                 } if *d <= policy.max_inline_retry_after => *d,
-                RemoteError::Throttled {
-                    retry_after: None, ..
-                } => policy.backoff(attempt),
+                RemoteError::Throttled { retry_after: None, .. } => policy.backoff(attempt),
                 _ => return Err(error),
             };
             tracing::debug!(
@@ -268,12 +227,7 @@ impl PlatformClient {
     }
 
     /// One HTTP attempt, bounded by `request_timeout` from sending to the end of the body.
-    async fn attempt(
-        &self,
-        token: &Token,
-        auth: &HeaderValue,
-        call: &Call,
-    ) -> Result<Value, RemoteError> {
+    async fn attempt(&self, token: &Token, auth: &HeaderValue, call: &Call) -> Result<Value, RemoteError> {
         let method = if call.endpoint.is_write() {
             Method::PUT
         } else {
@@ -334,11 +288,10 @@ impl PlatformClient {
 /// `Bearer <token>`, marked sensitive so no debug output of the request shows it. Surrounding
 /// whitespace (a Secret written with a trailing newline) is dropped.
 fn auth_header(token: &Token, endpoint: Endpoint) -> Result<HeaderValue, RemoteError> {
-    let mut value =
-        HeaderValue::from_str(&format!("Bearer {}", token.expose().trim())).map_err(|_| {
-            let message = "the token contains characters not allowed in an HTTP header";
-            RemoteError::new(ErrorKind::Unauthorized, endpoint, None, None, message, None)
-        })?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose().trim())).map_err(|_| {
+        let message = "the token contains characters not allowed in an HTTP header";
+        RemoteError::new(ErrorKind::Unauthorized, endpoint, None, None, message, None)
+    })?;
     value.set_sensitive(true);
     Ok(value)
 }

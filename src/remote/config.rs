@@ -89,10 +89,8 @@ impl ClientConfig {
                 .filter(|d| !d.is_zero())
                 .ok_or_else(|| ConfigError::Timeout(spec.request_timeout.clone()))?
         };
-        let started_retry_interval =
-            humantime::parse_duration(spec.platform.started_retry_interval.trim()).map_err(
-                |_| ConfigError::StartedRetryInterval(spec.platform.started_retry_interval.clone()),
-            )?;
+        let started_retry_interval = humantime::parse_duration(spec.platform.started_retry_interval.trim())
+            .map_err(|_| ConfigError::StartedRetryInterval(spec.platform.started_retry_interval.clone()))?;
         if spec.rate_limit.requests_per_second == 0 || spec.rate_limit.burst == 0 {
             return Err(ConfigError::RateLimit);
         }
@@ -158,9 +156,7 @@ fn check_template(endpoint: Endpoint, template: &str) -> Result<(), ConfigError>
     }
     let rest = template.replace("{user_id}", "").replace("{task_id}", "");
     if rest.contains(['{', '}']) {
-        return Err(fail(
-            "only the placeholders {user_id} and {task_id} are known",
-        ));
+        return Err(fail("only the placeholders {user_id} and {task_id} are known"));
     }
     let has_task = template.contains("{task_id}");
     match endpoint {
@@ -229,10 +225,7 @@ pub(crate) mod tests {
         ));
         let mut s = spec("https://a.example");
         s.request_timeout = "soon".into();
-        assert!(matches!(
-            ClientConfig::from_spec(&s),
-            Err(ConfigError::Timeout(_))
-        ));
+        assert!(matches!(ClientConfig::from_spec(&s), Err(ConfigError::Timeout(_))));
         let mut s = spec("https://a.example");
         s.endpoints.resume = "/agent-api/new/user/{user_id}/start".into();
         let err = ClientConfig::from_spec(&s).unwrap_err();

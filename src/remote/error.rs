@@ -218,9 +218,7 @@ impl RemoteError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            RemoteError::Transient { .. }
-                | RemoteError::Throttled { .. }
-                | RemoteError::TaskStarted { .. }
+            RemoteError::Transient { .. } | RemoteError::Throttled { .. } | RemoteError::TaskStarted { .. }
         )
     }
 
@@ -384,10 +382,7 @@ mod tests {
 
     #[test]
     fn sanitize_redacts_token_and_truncates() {
-        assert_eq!(
-            sanitize_message("bad token abcd1234", "abcd1234"),
-            "bad token ***"
-        );
+        assert_eq!(sanitize_message("bad token abcd1234", "abcd1234"), "bad token ***");
         let long = "é".repeat(600);
         let out = sanitize_message(&long, "abcd1234");
         assert!(out.len() <= 512 + '…'.len_utf8());

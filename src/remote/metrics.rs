@@ -114,14 +114,7 @@ mod tests {
         let mut registry = Registry::default();
         metrics.register(&mut registry);
         metrics.observe(Endpoint::Detail, Ok(()), Duration::from_millis(12));
-        let err = RemoteError::new(
-            ErrorKind::Throttled,
-            Endpoint::Update,
-            Some(429),
-            None,
-            "",
-            None,
-        );
+        let err = RemoteError::new(ErrorKind::Throttled, Endpoint::Update, Some(429), None, "", None);
         metrics.observe(Endpoint::Update, Err(&err), Duration::from_millis(3));
         metrics.observe(Endpoint::Update, Err(&err), Duration::from_millis(3));
         assert_eq!(metrics.request_count(Endpoint::Update, "throttled"), 2);
@@ -132,14 +125,8 @@ mod tests {
             text.contains(r#"outbound_remote_requests_total{endpoint="detail",result="ok"} 1"#),
             "{text}"
         );
-        assert!(
-            text.contains(
-                r#"outbound_remote_requests_total{endpoint="update",result="throttled"} 2"#
-            )
-        );
-        assert!(
-            text.contains(r#"outbound_remote_request_duration_seconds_count{endpoint="detail"} 1"#)
-        );
+        assert!(text.contains(r#"outbound_remote_requests_total{endpoint="update",result="throttled"} 2"#));
+        assert!(text.contains(r#"outbound_remote_request_duration_seconds_count{endpoint="detail"} 1"#));
         assert!(text.contains("# UNIT outbound_remote_request_duration_seconds seconds"));
     }
 }

@@ -68,11 +68,7 @@ impl ClientPool {
     /// id, rate limit, endpoints, timeout, platform behaviour) are unchanged, else a new one
     /// (with a new, full rate-limit bucket) that replaces it. Callers holding the old client
     /// finish their calls on it. A spec that does not validate leaves the cache untouched.
-    pub fn client_for(
-        &self,
-        key: &AccountKey,
-        spec: &OutboundAccountSpec,
-    ) -> Result<Arc<PlatformClient>, ConfigError> {
+    pub fn client_for(&self, key: &AccountKey, spec: &OutboundAccountSpec) -> Result<Arc<PlatformClient>, ConfigError> {
         let config = ClientConfig::from_spec(spec)?;
         let mut clients = self.lock();
         if let Some(client) = clients.get(key)
@@ -111,9 +107,7 @@ impl ClientPool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, Arc<PlatformClient>>> {
         // A panic while holding the lock cannot leave the map half-updated: keep going.
-        self.clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -130,10 +124,7 @@ mod tests {
         let s = spec("http://127.0.0.1:1");
         let first = pool.client_for(&a, &s).unwrap();
         assert!(Arc::ptr_eq(&first, &pool.client_for(&a, &s).unwrap()));
-        assert!(Arc::ptr_eq(
-            first.limiter(),
-            pool.client_for(&a, &s).unwrap().limiter()
-        ));
+        assert!(Arc::ptr_eq(first.limiter(), pool.client_for(&a, &s).unwrap().limiter()));
         assert!(!Arc::ptr_eq(&first, &pool.client_for(&b, &s).unwrap()));
 
         // The token Secret and the time zone do not shape the client.
@@ -149,10 +140,7 @@ mod tests {
         assert_eq!(rebuilt.limiter().rate().requests_per_second, 3);
         let mut changed = changed.clone();
         changed.endpoints.resume = "/x/{user_id}/go/{task_id}".into();
-        assert!(!Arc::ptr_eq(
-            &rebuilt,
-            &pool.client_for(&a, &changed).unwrap()
-        ));
+        assert!(!Arc::ptr_eq(&rebuilt, &pool.client_for(&a, &changed).unwrap()));
 
         let mut broken = s.clone();
         broken.base_url = "nope".into();

@@ -84,10 +84,6 @@ mod tests {
             limiter.acquire().await;
         }
         // 1 from the bucket, then 10 refills at 20 ms each.
-        assert!(
-            start.elapsed() >= Duration::from_millis(190),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() >= Duration::from_millis(190), "{:?}", start.elapsed());
     }
 }

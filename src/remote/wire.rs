@@ -307,9 +307,7 @@ impl<'de> Deserialize<'de> for LineRead {
                 let limit = map.get("limit").and_then(lenient::value_to_i64);
                 Ok(LineRead { id, limit })
             }
-            other => Err(serde::de::Error::custom(format!(
-                "unexpected line shape: {other}"
-            ))),
+            other => Err(serde::de::Error::custom(format!("unexpected line shape: {other}"))),
         }
     }
 }
@@ -340,9 +338,7 @@ impl<'de> Deserialize<'de> for PeriodRead {
             }),
             // PHP's empty associative array.
             Value::Array(items) if items.is_empty() => Ok(PeriodRead::default()),
-            other => Err(serde::de::Error::custom(format!(
-                "unexpected period shape: {other}"
-            ))),
+            other => Err(serde::de::Error::custom(format!("unexpected period shape: {other}"))),
         }
     }
 }

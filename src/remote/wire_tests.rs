@@ -77,10 +77,7 @@ fn edit_example_decodes_through_the_envelope() {
         }]
     );
     // Holiday with `start` (not `begin`).
-    assert_eq!(
-        engine.holiday.unwrap()[0].begin.as_deref(),
-        Some("2024-11-01 13:25")
-    );
+    assert_eq!(engine.holiday.unwrap()[0].begin.as_deref(), Some("2024-11-01 13:25"));
     assert_eq!(engine.work_week, Some(vec![1, 2, 3, 4, 5, 6, 0]));
     let hours = engine.work_hour.unwrap();
     assert_eq!(
@@ -160,17 +157,13 @@ fn flags_as_zero_one_bool_or_strings() {
         );
     }
     // The update call's name of the flag is accepted too.
-    assert_eq!(
-        detail(json!({"elasticity_type": 1})).elasticity_task,
-        Some(true)
-    );
+    assert_eq!(detail(json!({"elasticity_type": 1})).elasticity_task, Some(true));
 }
 
 #[test]
 fn unset_ids_null_zero_absent_or_empty_string() {
-    let d = detail(
-        json!({"background_id": null, "bridge_group_id": 0, "llm_intention_id": "", "score_scheme_id": "12"}),
-    );
+    let d =
+        detail(json!({"background_id": null, "bridge_group_id": 0, "llm_intention_id": "", "score_scheme_id": "12"}));
     assert_eq!(d.background_id, None);
     assert_eq!(d.bridge_group_id, Some(0));
     assert_eq!(d.llm_intention_id, None);
@@ -180,13 +173,8 @@ fn unset_ids_null_zero_absent_or_empty_string() {
 
 #[test]
 fn redial_conditions_object_or_array() {
-    let object = detail(
-        json!({"task_extras": {"redial_conditions": {"da_status": [2, 3, "4"], "hangup_cause": []}}}),
-    );
-    assert_eq!(
-        object.task_extras.unwrap().redial_conditions,
-        Some(vec![2, 3, 4])
-    );
+    let object = detail(json!({"task_extras": {"redial_conditions": {"da_status": [2, 3, "4"], "hangup_cause": []}}}));
+    assert_eq!(object.task_extras.unwrap().redial_conditions, Some(vec![2, 3, 4]));
     let array = detail(json!({"task_extras": {"redial_conditions": [2, 3, 4, 6, 8, 9, 12]}}));
     assert_eq!(
         array.task_extras.unwrap().redial_conditions,
@@ -206,9 +194,7 @@ fn php_empty_arrays_where_objects_are_expected() {
     assert_eq!(d.task_extras, Some(ExtrasRead::default()));
     assert_eq!(d.new_task_extra, None);
     assert!(d.group_switch_rule.is_empty() && d.new_call_rules.is_empty());
-    let d = detail(
-        json!({"task_extras": {"destination_extension_multi_config": [], "redial_conditions": {}}}),
-    );
+    let d = detail(json!({"task_extras": {"destination_extension_multi_config": [], "redial_conditions": {}}}));
     let extras = d.task_extras.unwrap();
     assert_eq!(
         extras.destination_extension_multi_config,
@@ -248,14 +234,12 @@ fn new_two_zero_script_settings_read_back() {
 #[test]
 fn envelope_variants() {
     let ok: Envelope =
-        serde_json::from_str(r#"{"code":200,"status":"success","message":"修改成功","data":""}"#)
-            .unwrap();
+        serde_json::from_str(r#"{"code":200,"status":"success","message":"修改成功","data":""}"#).unwrap();
     assert!(ok.is_success());
     assert_eq!(ok.data, json!(""));
-    let err: Envelope = serde_json::from_str(
-        r#"{"code": 6007,"status": "error","message": "2.0任务启动中,请先停止任务","data": []}"#,
-    )
-    .unwrap();
+    let err: Envelope =
+        serde_json::from_str(r#"{"code": 6007,"status": "error","message": "2.0任务启动中,请先停止任务","data": []}"#)
+            .unwrap();
     assert!(!err.is_success());
     assert_eq!((err.code, err.data), (Some(6007), json!([])));
     let list: Envelope = serde_json::from_str(
@@ -270,16 +254,14 @@ fn envelope_variants() {
         (Some(1), Some(31), Some(1))
     );
     assert_eq!((meta.last_page, meta.has_pages), (Some(31), Some(true)));
-    let numeric: Envelope =
-        serde_json::from_str(r#"{"code":"200","data":null,"meta":{"per_page":15}}"#).unwrap();
+    let numeric: Envelope = serde_json::from_str(r#"{"code":"200","data":null,"meta":{"per_page":15}}"#).unwrap();
     assert!(numeric.is_success());
     assert_eq!(numeric.meta.unwrap().per_page, Some(15));
 }
 
 #[test]
 fn error_envelope_with_http_200_and_6007_classifies_as_task_started() {
-    let body =
-        r#"{"code": 6007,"status": "error","message": "2.0任务启动中,请先停止任务","data": []}"#;
+    let body = r#"{"code": 6007,"status": "error","message": "2.0任务启动中,请先停止任务","data": []}"#;
     let e = classify(
         Endpoint::Update,
         RawResponse {
@@ -353,10 +335,7 @@ fn update_body_matches_the_documented_example() {
     });
     assert_eq!(serde_json::to_value(&body).unwrap(), expected);
     // Old 2.0 lines are bare id strings.
-    assert_eq!(
-        serde_json::to_value(LineBody::Id("x".into())).unwrap(),
-        json!("x")
-    );
+    assert_eq!(serde_json::to_value(LineBody::Id("x".into())).unwrap(), json!("x"));
 }
 
 #[test]

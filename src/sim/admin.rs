@@ -22,10 +22,7 @@ type AdminState = State<Arc<SimState>>;
 /// The admin routes, to be nested under `/_sim`.
 pub(crate) fn router() -> Router<Arc<SimState>> {
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
         .route("/journal", get(journal).delete(clear_journal))
         .route("/counters", get(counters))
         .route("/tasks", get(tasks))
@@ -105,11 +102,7 @@ async fn put_task(State(state): AdminState, Path(task_id): Path<String>, body: B
     }
 }
 
-async fn patch_config(
-    State(state): AdminState,
-    Path(task_id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn patch_config(State(state): AdminState, Path(task_id): Path<String>, body: Bytes) -> Response {
     let patch: Value = match parse(&body) {
         Ok(patch) => patch,
         Err(response) => return response,
@@ -129,11 +122,7 @@ struct StatusBody {
     status: u8,
 }
 
-async fn set_status(
-    State(state): AdminState,
-    Path(task_id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn set_status(State(state): AdminState, Path(task_id): Path<String>, body: Bytes) -> Response {
     let StatusBody { status } = match parse(&body) {
         Ok(body) => body,
         Err(response) => return response,

@@ -91,8 +91,7 @@ impl Answer {
     }
 
     pub fn injected(error: InjectedError) -> Self {
-        let status =
-            StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut answer = if error.envelope_body {
             Answer::error(status, i64::from(error.http_status), "Server Error")
         } else {
@@ -121,10 +120,7 @@ impl Answer {
     pub fn into_response(self) -> Response {
         let mut response = (self.http_status, Body::from(self.body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
         if self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

@@ -77,10 +77,7 @@ impl TaskFixture {
     /// Checks what serde cannot: a known status and an object config.
     pub fn validate(&self) -> anyhow::Result<()> {
         if !(STATUS_PAUSED..=STATUS_WAITING).contains(&self.status) {
-            bail!(
-                "status {} is not 1 (paused), 2 (running) or 3 (waiting)",
-                self.status
-            );
+            bail!("status {} is not 1 (paused), 2 (running) or 3 (waiting)", self.status);
         }
         if !self.config.is_object() {
             bail!("config must be a JSON object");
@@ -106,8 +103,8 @@ impl Fixtures {
 
     /// Reads and parses a fixture file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read fixture file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read fixture file {}", path.display()))?;
         Self::from_yaml_str(&text).with_context(|| format!("in fixture file {}", path.display()))
     }
 

@@ -249,10 +249,7 @@ mod tests {
             (json!(false), json!(false))
         );
         assert_eq!(paused["group_switch_rule"], json!([]));
-        let waiting = render_detail(&task(
-            STATUS_WAITING,
-            json!({"task_extras": {"line": ["L2"]}}),
-        ));
+        let waiting = render_detail(&task(STATUS_WAITING, json!({"task_extras": {"line": ["L2"]}})));
         assert_eq!(waiting["status_str"], "等待执行");
         assert_eq!(waiting["new_task_extra"]["enable"], true);
         assert_eq!(waiting["new_task_extra"]["call_status"], false);

@@ -64,11 +64,7 @@ impl FromStr for SimEndpoint {
         SimEndpoint::ALL
             .into_iter()
             .find(|endpoint| endpoint.as_str() == name)
-            .ok_or_else(|| {
-                format!(
-                    "unknown endpoint {name:?} (expected detail, update, pause, resume or token)"
-                )
-            })
+            .ok_or_else(|| format!("unknown endpoint {name:?} (expected detail, update, pause, resume or token)"))
     }
 }
 
@@ -95,12 +91,8 @@ pub(crate) fn route(method: &str, path: &str) -> Route {
         ["agent-api", "new", "user", user_id, "task", task_id, "edit"] => {
             (SimEndpoint::Detail, Some((*user_id, *task_id)))
         }
-        ["agent-api", "new", "user", user_id, "task", task_id] => {
-            (SimEndpoint::Update, Some((*user_id, *task_id)))
-        }
-        ["agent-api", "new", "user", user_id, "task_stop", task_id] => {
-            (SimEndpoint::Pause, Some((*user_id, *task_id)))
-        }
+        ["agent-api", "new", "user", user_id, "task", task_id] => (SimEndpoint::Update, Some((*user_id, *task_id))),
+        ["agent-api", "new", "user", user_id, "task_stop", task_id] => (SimEndpoint::Pause, Some((*user_id, *task_id))),
         ["agent-api", "new", "user", user_id, "task_start", task_id] => {
             (SimEndpoint::Resume, Some((*user_id, *task_id)))
         }
@@ -147,10 +139,7 @@ mod tests {
             matched("PUT", "/agent-api/new/user/u/task_start/t"),
             Some((SimEndpoint::Resume, ids))
         );
-        assert_eq!(
-            matched("GET", "/agent-api/token"),
-            Some((SimEndpoint::Token, None))
-        );
+        assert_eq!(matched("GET", "/agent-api/token"), Some((SimEndpoint::Token, None)));
     }
 
     #[test]
@@ -162,10 +151,7 @@ mod tests {
             }
         );
         assert_eq!(route("GET", "/agent-api/new/user/u/task"), Route::Unknown);
-        assert_eq!(
-            route("GET", "/agent-api/new/user//task/t/edit"),
-            Route::Unknown
-        );
+        assert_eq!(route("GET", "/agent-api/new/user//task/t/edit"), Route::Unknown);
     }
 
     #[test]

@@ -79,9 +79,7 @@ impl FaultConfig {
                 ("malformed_rate", faults.malformed_rate),
             ] {
                 if !(0.0..=1.0).contains(&rate) {
-                    return Err(format!(
-                        "endpoints.{endpoint}.{name} {rate} is not within 0..=1"
-                    ));
+                    return Err(format!("endpoints.{endpoint}.{name} {rate} is not within 0..=1"));
                 }
             }
         }
@@ -206,9 +204,7 @@ impl FaultState {
         });
         CallFaults {
             latency: Duration::from_millis(faults.latency_ms),
-            hang: faults
-                .hang
-                .then(|| Duration::from_secs(self.config.hang_secs)),
+            hang: faults.hang.then(|| Duration::from_secs(self.config.hang_secs)),
             error,
             malformed: happens(faults.malformed_rate),
         }
@@ -241,9 +237,7 @@ impl TokenBucket {
     }
 
     fn try_take(&mut self, now: Instant) -> bool {
-        let elapsed = now
-            .saturating_duration_since(self.refilled_at)
-            .as_secs_f64();
+        let elapsed = now.saturating_duration_since(self.refilled_at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rps).min(self.capacity);
         self.refilled_at = now;
         if self.tokens >= 1.0 {
@@ -312,12 +306,7 @@ mod tests {
     fn validate_rejects_meaningless_values() {
         let mut config = FaultConfig::default();
         config.endpoint_mut(SimEndpoint::Detail).error_rate = 1.5;
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .contains("endpoints.detail.error_rate")
-        );
+        assert!(config.validate().unwrap_err().contains("endpoints.detail.error_rate"));
         let config = FaultConfig {
             rate_limit_rps: Some(0.0),
             ..FaultConfig::default()

@@ -154,9 +154,9 @@ impl Redactor {
     }
 
     pub fn text(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_owned(), |text, secret| {
-            text.replace(secret, REDACTED)
-        })
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |text, secret| text.replace(secret, REDACTED))
     }
 
     /// Redacts a query string: sensitive parameters lose their value, secrets are replaced.
@@ -267,8 +267,7 @@ mod tests {
             redactor.query("a=1&token=abc&b=secret-token"),
             format!("a=1&token={REDACTED}&b={REDACTED}")
         );
-        let body = redactor
-            .value(json!({"note": "has secret-token inside", "Authorization": "y", "x": 1}));
+        let body = redactor.value(json!({"note": "has secret-token inside", "Authorization": "y", "x": 1}));
         assert_eq!(
             body,
             json!({"note": format!("has {REDACTED} inside"), "Authorization": REDACTED, "x": 1})

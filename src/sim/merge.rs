@@ -30,8 +30,7 @@ mod tests {
 
     #[test]
     fn merge_patch_is_deep_and_null_deletes() {
-        let mut config =
-            json!({"maximumcall": 2, "remark": "r", "task_extras": {"pop_mode": 1, "line": []}});
+        let mut config = json!({"maximumcall": 2, "remark": "r", "task_extras": {"pop_mode": 1, "line": []}});
         merge_patch(
             &mut config,
             json!({"maximumcall": 4, "remark": null, "task_extras": {"pop_mode": 0}}),

@@ -41,12 +41,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use answer::{
-    CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED,
-};
+pub use answer::{CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED};
 pub use config::{
-    DEFAULT_JOURNAL_LIMIT, Fixtures, STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING, SimConfig,
-    TaskFixture,
+    DEFAULT_JOURNAL_LIMIT, Fixtures, STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING, SimConfig, TaskFixture,
 };
 pub use endpoint::SimEndpoint;
 pub use faults::{DEFAULT_HANG_SECS, EndpointFaults, FaultConfig, parse_endpoint_value};

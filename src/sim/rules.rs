@@ -27,18 +27,14 @@ type Rule = Result<(), String>;
 
 /// Checks an update body against the rules; `lines` maps line id -> remaining concurrency.
 pub(crate) fn validate_update(body: &Value, lines: &BTreeMap<String, u32>) -> Rule {
-    let body = body
-        .as_object()
-        .ok_or("the request body must be a JSON object")?;
+    let body = body.as_object().ok_or("the request body must be a JSON object")?;
 
     let name = required(body, "name", "name")?
         .as_str()
         .ok_or("name must be a string")?;
     let name_chars = name.chars().count();
     if !(1..=NAME_MAX_CHARS).contains(&name_chars) {
-        return Err(format!(
-            "name length {name_chars} is not within 1..={NAME_MAX_CHARS}"
-        ));
+        return Err(format!("name length {name_chars} is not within 1..={NAME_MAX_CHARS}"));
     }
     if let Some(remark) = body.get("remark")
         && !(remark.is_string() || remark.is_null())
@@ -55,10 +51,7 @@ pub(crate) fn validate_update(body: &Value, lines: &BTreeMap<String, u32>) -> Ru
         "destination_extension",
     )?;
     let maximumcall = positive_int(required(body, "maximumcall", "maximumcall")?, "maximumcall")?;
-    positive_int(
-        required(body, "dial_time_id", "dial_time_id")?,
-        "dial_time_id",
-    )?;
+    positive_int(required(body, "dial_time_id", "dial_time_id")?, "dial_time_id")?;
     if let Some(bridge_group_id) = body.get("bridge_group_id") {
         // "Omit the key for none; if the key is sent it must hold a valid id."
         positive_int(bridge_group_id, "bridge_group_id")?;
@@ -94,11 +87,7 @@ pub(crate) fn validate_update(body: &Value, lines: &BTreeMap<String, u32>) -> Ru
     check_schedule(extras)?;
     check_lines(extras, task_type, maximumcall, lines)?;
     if task_type == TASK_TYPE_NEW_2_0 {
-        required(
-            extras,
-            "pop_mode",
-            "task_extras.pop_mode (required for task_type 7)",
-        )?;
+        required(extras, "pop_mode", "task_extras.pop_mode (required for task_type 7)")?;
     }
     if let Some(pop_mode) = optional_int(extras, "pop_mode", "task_extras.pop_mode")?
         && !(0..=2).contains(&pop_mode)
@@ -112,22 +101,14 @@ pub(crate) fn validate_update(body: &Value, lines: &BTreeMap<String, u32>) -> Ru
     check_group_switch(group_switch, extras)
 }
 
-fn required<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a Value, String> {
+fn required<'a>(object: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a Value, String> {
     match object.get(key) {
         None | Some(Value::Null) => Err(format!("{field} is required")),
         Some(value) => Ok(value),
     }
 }
 
-fn optional_int(
-    object: &Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<Option<i64>, String> {
+fn optional_int(object: &Map<String, Value>, key: &str, field: &str) -> Result<Option<i64>, String> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => value
@@ -145,11 +126,7 @@ fn positive_int(value: &Value, field: &str) -> Result<i64, String> {
 }
 
 /// A boolean the docs type as bool but whose examples send 0/1: accept both.
-fn optional_flag(
-    object: &Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<Option<bool>, String> {
+fn optional_flag(object: &Map<String, Value>, key: &str, field: &str) -> Result<Option<bool>, String> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(flag)) => Ok(Some(*flag)),
@@ -161,11 +138,7 @@ fn optional_flag(
     }
 }
 
-fn array<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<Option<&'a Vec<Value>>, String> {
+fn array<'a>(object: &'a Map<String, Value>, key: &str, field: &str) -> Result<Option<&'a Vec<Value>>, String> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => Ok(Some(items)),
@@ -216,8 +189,8 @@ fn check_lines(
     maximumcall: i64,
     residues: &BTreeMap<String, u32>,
 ) -> Rule {
-    let lines = array(extras, "line", "task_extras.line")?
-        .ok_or("task_extras.line is required (send [] when empty)")?;
+    let lines =
+        array(extras, "line", "task_extras.line")?.ok_or("task_extras.line is required (send [] when empty)")?;
     let mut ids = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         let field = format!("task_extras.line[{index}]");
@@ -233,9 +206,8 @@ fn check_lines(
                 }
             }
         } else {
-            line.as_str().ok_or_else(|| {
-                format!("{field} must be a line id string for task_type 6, got {line}")
-            })?
+            line.as_str()
+                .ok_or_else(|| format!("{field} must be a line id string for task_type 6, got {line}"))?
         };
         ids.push(id);
     }
@@ -254,11 +226,9 @@ fn check_lines(
     }
     let per_line = maximumcall / line_count;
     for id in ids {
-        let residue = residues.get(id).ok_or_else(|| {
-            format!(
-                "task_extras.line: line {id} does not exist or is not available to this account"
-            )
-        })?;
+        let residue = residues
+            .get(id)
+            .ok_or_else(|| format!("task_extras.line: line {id} does not exist or is not available to this account"))?;
         if per_line > i64::from(*residue) {
             return Err(format!(
                 "maximumcall {maximumcall} gives {per_line} per line, above the remaining concurrency {residue} of line {id}"
@@ -287,18 +257,12 @@ fn check_redial(extras: &Map<String, Value>) -> Rule {
             ));
         }
     }
-    if let Some(conditions) = extras
-        .get("redial_conditions")
-        .filter(|value| !value.is_null())
-    {
+    if let Some(conditions) = extras.get("redial_conditions").filter(|value| !value.is_null()) {
         let conditions = conditions
             .as_object()
             .ok_or("task_extras.redial_conditions must be an object {da_status: [...]}")?;
-        if let Some(codes) = array(
-            conditions,
-            "da_status",
-            "task_extras.redial_conditions.da_status",
-        )? && !codes.iter().all(|code| code.as_i64().is_some())
+        if let Some(codes) = array(conditions, "da_status", "task_extras.redial_conditions.da_status")?
+            && !codes.iter().all(|code| code.as_i64().is_some())
         {
             return Err("task_extras.redial_conditions.da_status must hold integers".into());
         }
@@ -311,9 +275,7 @@ fn check_group_switch(mode: i64, extras: &Map<String, Value>) -> Rule {
         let field = format!("task_extras.{key}");
         match array(extras, key, &field)? {
             Some(items) if !items.is_empty() => Ok(items.clone()),
-            _ => Err(format!(
-                "{field} must not be empty when is_group_switch is {mode}"
-            )),
+            _ => Err(format!("{field} must not be empty when is_group_switch is {mode}")),
         }
     };
     match mode {
@@ -328,9 +290,7 @@ fn check_group_switch(mode: i64, extras: &Map<String, Value>) -> Rule {
                 .and_then(Value::as_array);
             match list {
                 Some(list) if !list.is_empty() => Ok(()),
-                _ => Err(format!(
-                    "{field} must not be empty when is_group_switch is 3"
-                )),
+                _ => Err(format!("{field} must not be empty when is_group_switch is 3")),
             }
         }
         other => Err(format!("is_group_switch {other} is not 0, 1, 2 or 3")),

@@ -69,17 +69,9 @@ fn required_fields_are_named() {
     }
     let error = error_with(json!({"task_extras": {"start_time": null}}));
     assert_eq!(error, "task_extras.start_time is required");
-    assert!(
-        error_with(json!({"task_extras": {"line": null}}))
-            .starts_with("task_extras.line is required")
-    );
-    assert!(
-        error_with(json!({"task_extras": {"holiday": null}}))
-            .starts_with("task_extras.holiday is required")
-    );
-    assert!(
-        error_with(json!({"task_extras": {"pop_mode": null}})).starts_with("task_extras.pop_mode")
-    );
+    assert!(error_with(json!({"task_extras": {"line": null}})).starts_with("task_extras.line is required"));
+    assert!(error_with(json!({"task_extras": {"holiday": null}})).starts_with("task_extras.holiday is required"));
+    assert!(error_with(json!({"task_extras": {"pop_mode": null}})).starts_with("task_extras.pop_mode"));
 }
 
 #[test]
@@ -88,25 +80,16 @@ fn pop_mode_is_optional_for_old_2_0_and_defaults_to_required() {
     let mut body = valid_body();
     merge_patch(&mut body, old);
     assert_eq!(validate_update(&body, &lines()), Ok(()));
-    assert!(
-        error_with(json!({"task_type": null, "task_extras": {"pop_mode": null}}))
-            .contains("pop_mode")
-    );
+    assert!(error_with(json!({"task_type": null, "task_extras": {"pop_mode": null}})).contains("pop_mode"));
 }
 
 #[test]
 fn line_arithmetic() {
     let two_lines = json!([{"id": LINE_A, "limit": 1}, {"id": LINE_B, "limit": 1}]);
     let error = error_with(json!({"maximumcall": 5, "task_extras": {"line": two_lines}}));
-    assert_eq!(
-        error,
-        "maximumcall 5 is not divisible by the 2 selected lines"
-    );
+    assert_eq!(error, "maximumcall 5 is not divisible by the 2 selected lines");
     let error = error_with(json!({"maximumcall": 4, "task_extras": {"line": two_lines}}));
-    assert!(
-        error.contains("maximumcall 4") && error.contains(LINE_B),
-        "{error}"
-    );
+    assert!(error.contains("maximumcall 4") && error.contains(LINE_B), "{error}");
     let error = error_with(json!({"task_extras": {"line": [{"id": "nope", "limit": 2}]}}));
     assert!(
         error.starts_with("task_extras.line") && error.contains("nope"),
@@ -114,8 +97,7 @@ fn line_arithmetic() {
     );
     let error = error_with(json!({"task_extras": {"line": [LINE_A]}}));
     assert!(error.starts_with("task_extras.line[0]"), "{error}");
-    let error =
-        error_with(json!({"task_type": 6, "task_extras": {"line": [{"id": LINE_A, "limit": 2}]}}));
+    let error = error_with(json!({"task_type": 6, "task_extras": {"line": [{"id": LINE_A, "limit": 2}]}}));
     assert!(error.starts_with("task_extras.line[0]"), "{error}");
     let error = error_with(
         json!({"maximumcall": 2, "task_extras": {"line": [{"id": LINE_A, "limit": 1}, {"id": LINE_A, "limit": 1}]}}),
@@ -132,16 +114,11 @@ fn redial_ranges() {
         ("redial_max_times", 4),
     ] {
         let error = error_with(json!({"task_extras": { field: value }}));
-        assert!(
-            error.starts_with(&format!("task_extras.{field} {value}")),
-            "{error}"
-        );
+        assert!(error.starts_with(&format!("task_extras.{field} {value}")), "{error}");
     }
     // The bounds themselves are valid: the only error left is the removed name.
     assert_eq!(
-        error_with(
-            json!({"name": null, "task_extras": {"redial_interval": 60, "redial_max_times": 1}})
-        ),
+        error_with(json!({"name": null, "task_extras": {"redial_interval": 60, "redial_max_times": 1}})),
         "name is required"
     );
 }
@@ -149,26 +126,20 @@ fn redial_ranges() {
 #[test]
 fn group_switch_modes_need_their_lists() {
     let error = error_with(json!({"is_group_switch": 1}));
-    assert!(
-        error.starts_with("task_extras.destination_extension_list"),
-        "{error}"
-    );
-    let error = error_with(
-        json!({"is_group_switch": 2, "task_extras": {"destination_extension_with_variable_list": []}}),
-    );
+    assert!(error.starts_with("task_extras.destination_extension_list"), "{error}");
+    let error =
+        error_with(json!({"is_group_switch": 2, "task_extras": {"destination_extension_with_variable_list": []}}));
     assert!(
         error.starts_with("task_extras.destination_extension_with_variable_list"),
         "{error}"
     );
     let eleven: Vec<String> = (0..11).map(|i| i.to_string()).collect();
-    let too_many_values =
-        json!([{"mode": 1, "values": eleven, "destination_extension": 11, "sort": 1}]);
+    let too_many_values = json!([{"mode": 1, "values": eleven, "destination_extension": 11, "sort": 1}]);
     let error = error_with(
         json!({"is_group_switch": 2, "task_extras": {"destination_extension_with_variable_list": too_many_values}}),
     );
     assert!(error.contains("[0].values has 11"), "{error}");
-    let repeated =
-        json!([{"mode": 1, "values": ["男", "男"], "destination_extension": 11, "sort": 1}]);
+    let repeated = json!([{"mode": 1, "values": ["男", "男"], "destination_extension": 11, "sort": 1}]);
     let error = error_with(
         json!({"is_group_switch": 2, "task_extras": {"destination_extension_with_variable_list": repeated}}),
     );
@@ -202,17 +173,10 @@ fn scalar_rules() {
     assert!(error_with(json!({"bridge_group_id": "1"})).starts_with("bridge_group_id"));
     assert!(error_with(json!({"name": ""})).starts_with("name length 0"));
     assert!(error_with(json!({"name": "n".repeat(101)})).starts_with("name length 101"));
+    assert!(error_with(json!({"maximumcall": "2"})).starts_with("maximumcall must be a positive integer"));
+    assert!(error_with(json!({"task_extras": {"start_time": "2024/11/01"}})).starts_with("task_extras.start_time"));
     assert!(
-        error_with(json!({"maximumcall": "2"}))
-            .starts_with("maximumcall must be a positive integer")
-    );
-    assert!(
-        error_with(json!({"task_extras": {"start_time": "2024/11/01"}}))
-            .starts_with("task_extras.start_time")
-    );
-    assert!(
-        error_with(json!({"task_extras": {"stop_time": "2020-01-01 00:00:00"}}))
-            .starts_with("task_extras.stop_time")
+        error_with(json!({"task_extras": {"stop_time": "2020-01-01 00:00:00"}})).starts_with("task_extras.stop_time")
     );
     assert!(error_with(json!({"task_type": 5})).starts_with("task_type 5"));
 }

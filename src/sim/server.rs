@@ -11,9 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::answer::{
-    Answer, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED,
-};
+use super::answer::{Answer, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED};
 use super::detail::render_detail;
 use super::endpoint::{Route, SimEndpoint, route};
 use super::journal::{JournalEntry, Redactor, UNKNOWN_ENDPOINT};
@@ -53,10 +51,7 @@ impl Call {
 }
 
 /// Handles every request that is not under `/_sim/`.
-pub(crate) async fn platform_call(
-    State(state): State<Arc<SimState>>,
-    request: Request,
-) -> Response {
+pub(crate) async fn platform_call(State(state): State<Arc<SimState>>, request: Request) -> Response {
     let arrived_at = format!("{:.3}", jiff::Timestamp::now());
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_owned();
@@ -64,10 +59,7 @@ pub(crate) async fn platform_call(
     let raw_query = parts.uri.query().map(str::to_owned);
     let presented_token = bearer_token(&parts.headers);
     let accepted_token = state.token();
-    let redactor = Redactor::new([
-        accepted_token.as_str(),
-        presented_token.as_deref().unwrap_or_default(),
-    ]);
+    let redactor = Redactor::new([accepted_token.as_str(), presented_token.as_deref().unwrap_or_default()]);
 
     let (body, body_too_large) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => (bytes, false),
@@ -92,9 +84,7 @@ pub(crate) async fn platform_call(
     let mut entry = JournalEntry {
         seq: 0,
         at: arrived_at,
-        endpoint: endpoint
-            .map_or(UNKNOWN_ENDPOINT, SimEndpoint::as_str)
-            .to_owned(),
+        endpoint: endpoint.map_or(UNKNOWN_ENDPOINT, SimEndpoint::as_str).to_owned(),
         method: method.clone(),
         path: redactor.text(&path),
         query: raw_query.as_deref().map(|query| redactor.query(query)),
@@ -112,8 +102,7 @@ pub(crate) async fn platform_call(
             Some(answer) => answer,
             // A hang was recorded when it started; its late answer is not recorded again.
             None => {
-                return Answer::plain(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", "hang")
-                    .into_response();
+                return Answer::plain(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", "hang").into_response();
             }
         }
     };
@@ -164,11 +153,7 @@ async fn answer_call(
         return Some(Answer::injected(error));
     }
     if presented_token != Some(state.token().as_str()) {
-        return Some(Answer::error(
-            StatusCode::UNAUTHORIZED,
-            401,
-            MESSAGE_UNAUTHENTICATED,
-        ));
+        return Some(Answer::error(StatusCode::UNAUTHORIZED, 401, MESSAGE_UNAUTHENTICATED));
     }
     let mut answer = perform(state, endpoint, call);
     if faults.malformed && answer.http_status == StatusCode::OK {
@@ -202,22 +187,14 @@ fn perform(state: &SimState, endpoint: SimEndpoint, call: &Call) -> Answer {
                 .map(|()| Answer::success("修改成功", json!(""))),
             Err(message) => Err(TaskError::Invalid(message)),
         },
-        SimEndpoint::Pause => state
-            .pause(task)
-            .map(|()| Answer::success("任务已暂停", json!(""))),
-        SimEndpoint::Resume => state
-            .resume(task)
-            .map(|()| Answer::success("任务已启动", json!(""))),
+        SimEndpoint::Pause => state.pause(task).map(|()| Answer::success("任务已暂停", json!(""))),
+        SimEndpoint::Resume => state.resume(task).map(|()| Answer::success("任务已启动", json!(""))),
         SimEndpoint::Token => unreachable!("handled above"),
     };
     match result {
         Ok(answer) => answer,
-        Err(TaskError::NotFound) => {
-            Answer::error(StatusCode::NOT_FOUND, 404, MESSAGE_TASK_NOT_FOUND)
-        }
-        Err(TaskError::NotPaused) => {
-            Answer::error(StatusCode::OK, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED)
-        }
+        Err(TaskError::NotFound) => Answer::error(StatusCode::NOT_FOUND, 404, MESSAGE_TASK_NOT_FOUND),
+        Err(TaskError::NotPaused) => Answer::error(StatusCode::OK, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED),
         Err(TaskError::Invalid(message)) => Answer::error(StatusCode::OK, 422, &message),
     }
 }
@@ -238,9 +215,7 @@ fn update_config(call: &Call) -> Result<Value, String> {
 fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
 /// The body as JSON; non-JSON text is kept as a JSON string so the journal still shows it.
@@ -250,10 +225,7 @@ fn parse_body(bytes: &[u8]) -> (Option<Value>, bool) {
     }
     match serde_json::from_slice(bytes) {
         Ok(value) => (Some(value), true),
-        Err(_) => (
-            Some(Value::String(String::from_utf8_lossy(bytes).into_owned())),
-            false,
-        ),
+        Err(_) => (Some(Value::String(String::from_utf8_lossy(bytes).into_owned())), false),
     }
 }
 
@@ -266,10 +238,7 @@ mod tests {
     fn bearer_token_parsing() {
         let mut headers = HeaderMap::new();
         assert_eq!(bearer_token(&headers), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer abc"),
-        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(bearer_token(&headers).as_deref(), Some("abc"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer_token(&headers), None);

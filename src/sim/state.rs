@@ -99,15 +99,8 @@ impl Platform {
         }
     }
 
-    fn visible_task(
-        &mut self,
-        task: TaskRef<'_>,
-        now: Instant,
-    ) -> Result<&mut TaskRecord, TaskError> {
-        let record = self
-            .tasks
-            .get_mut(task.task_id)
-            .ok_or(TaskError::NotFound)?;
+    fn visible_task(&mut self, task: TaskRef<'_>, now: Instant) -> Result<&mut TaskRecord, TaskError> {
+        let record = self.tasks.get_mut(task.task_id).ok_or(TaskError::NotFound)?;
         if !record.visible_to(task.user_id, task.sub_user_id) {
             return Err(TaskError::NotFound);
         }
@@ -165,9 +158,7 @@ impl SimState {
     /// A settled copy of the task, for the detail call.
     pub fn detail(&self, task: TaskRef<'_>) -> Result<TaskRecord, TaskError> {
         let mut platform = lock(&self.platform);
-        platform
-            .visible_task(task, Instant::now())
-            .map(|record| record.clone())
+        platform.visible_task(task, Instant::now()).map(|record| record.clone())
     }
 
     /// Pauses a task; idempotent. With a slow pause the status changes only after `slow_pause`.
@@ -232,10 +223,7 @@ impl SimState {
     /// Creates or replaces a task. Returns true when it replaced an existing one.
     pub fn put_task(&self, task_id: &str, fixture: TaskFixture) -> bool {
         let record = TaskRecord::from_fixture(fixture);
-        lock(&self.platform)
-            .tasks
-            .insert(task_id.to_owned(), record)
-            .is_some()
+        lock(&self.platform).tasks.insert(task_id.to_owned(), record).is_some()
     }
 
     /// Out-of-band edit: merges `patch` into the stored config (RFC 7386 merge patch: objects
@@ -264,9 +252,7 @@ impl SimState {
     }
 
     pub fn set_line(&self, line_id: &str, remaining: u32) {
-        lock(&self.platform)
-            .lines
-            .insert(line_id.to_owned(), remaining);
+        lock(&self.platform).lines.insert(line_id.to_owned(), remaining);
     }
 
     pub fn token(&self) -> String {
@@ -341,10 +327,8 @@ mod tests {
     use serde_json::json;
 
     fn state_with_running_task() -> SimState {
-        let fixtures = Fixtures::from_yaml_str(
-            "tasks: {t: {user_id: u, status: 2, sub_user_id: s, config: {name: n}}}",
-        )
-        .unwrap();
+        let fixtures =
+            Fixtures::from_yaml_str("tasks: {t: {user_id: u, status: 2, sub_user_id: s, config: {name: n}}}").unwrap();
         let (_sender, receiver) = watch::channel(false);
         SimState::new(&SimConfig::new("token", fixtures), receiver)
     }
@@ -359,10 +343,7 @@ mod tests {
         };
         assert!(state.detail(task("u", Some("s"))).is_ok());
         assert_eq!(state.detail(task("u", None)), Err(TaskError::NotFound));
-        assert_eq!(
-            state.detail(task("other", Some("s"))),
-            Err(TaskError::NotFound)
-        );
+        assert_eq!(state.detail(task("other", Some("s"))), Err(TaskError::NotFound));
         assert_eq!(state.detail(task("u", Some("x"))), Err(TaskError::NotFound));
     }
 
