@@ -32,6 +32,8 @@ build:
 crds:
 	$(CARGO) run -q --bin outbound-operator -- crd > crds/outbound.dev_crds.yaml.tmp
 	mv crds/outbound.dev_crds.yaml.tmp crds/outbound.dev_crds.yaml
+	$(CARGO) run -q --bin outbound-operator -- crd --reference > docs/api-reference.md.tmp
+	mv docs/api-reference.md.tmp docs/api-reference.md
 
 envtest:
 	scripts/build-envtest.sh >/dev/null

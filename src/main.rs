@@ -22,7 +22,11 @@ enum Command {
     /// Run the controller against the cluster in KUBECONFIG (or in-cluster).
     Run(controller::RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
-    Crd,
+    Crd {
+        /// Print the API reference in Markdown instead (what docs/api-reference.md holds).
+        #[arg(long)]
+        reference: bool,
+    },
     /// Show what the operator would change on the platform for the given manifests, without
     /// writing. Exit code 0: nothing to change; 2: changes; 1: errors.
     Plan(outbound_operator::cli::plan::PlanArgs),
@@ -31,8 +35,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crd => {
-            print!("{}", outbound_operator::api::crds_yaml());
+        Command::Crd { reference } => {
+            if reference {
+                print!("{}", outbound_operator::api::reference::markdown());
+            } else {
+                print!("{}", outbound_operator::api::crds_yaml());
+            }
             ExitCode::SUCCESS
         }
         Command::Run(args) => {

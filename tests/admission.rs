@@ -110,13 +110,10 @@ fn apply_edits(mut v: Value, edits: &[Edit]) -> Value {
             Set(ptr, new) => set_pointer(&mut v, ptr, new.clone()),
             Remove(ptr) => {
                 let (parent, key) = ptr.rsplit_once('/').expect("pointer");
-                let parent = v
-                    .pointer_mut(parent)
-                    .unwrap_or_else(|| panic!("no parent for {ptr}"));
+                let parent = v.pointer_mut(parent).unwrap_or_else(|| panic!("no parent for {ptr}"));
                 match parent {
                     Value::Object(m) => {
-                        m.remove(key)
-                            .unwrap_or_else(|| panic!("nothing to remove at {ptr}"));
+                        m.remove(key).unwrap_or_else(|| panic!("nothing to remove at {ptr}"));
                     }
                     Value::Array(a) => {
                         a.remove(key.parse::<usize>().expect("index"));
@@ -143,9 +140,7 @@ fn set_pointer(v: &mut Value, ptr: &str, new: Value) {
                 m.entry(part.to_string()).or_insert_with(|| json!({}))
             }
             Value::Array(a) => {
-                let idx: usize = part
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{ptr}: {part} is not an index"));
+                let idx: usize = part.parse().unwrap_or_else(|_| panic!("{ptr}: {part} is not an index"));
                 if last {
                     if idx == a.len() {
                         a.push(new);
@@ -194,12 +189,7 @@ fn account(what: &'static str, edits: Vec<Edit>, needles: &[&'static str]) -> Re
     }
 }
 
-async fn dry_run_create(
-    client: &Client,
-    ns: &str,
-    kind: Kind,
-    obj: Value,
-) -> Result<(), kube::Error> {
+async fn dry_run_create(client: &Client, ns: &str, kind: Kind, obj: Value) -> Result<(), kube::Error> {
     match kind {
         Kind::Task => support::create_json::<OutboundTask>(client, ns, obj, true)
             .await
@@ -229,10 +219,7 @@ async fn check_rejections(test: &str, cases: Vec<Reject>) {
     // Control: the unedited bases are accepted, so a rejection below is the edit's doing.
     for kind in [Kind::Task, Kind::Account] {
         if let Err(e) = dry_run_create(&client, &ns, kind, base_of(kind)).await {
-            panic!(
-                "the base {kind:?} itself is rejected: {}",
-                support::error_message(&e)
-            );
+            panic!("the base {kind:?} itself is rejected: {}", support::error_message(&e));
         }
     }
 
@@ -323,50 +310,32 @@ async fn formats_are_enforced() {
             ),
             task(
                 "startTime with slashes",
-                vec![Set(
-                    "/spec/task/schedule/startTime",
-                    json!("2024/12/23 19:00:00"),
-                )],
+                vec![Set("/spec/task/schedule/startTime", json!("2024/12/23 19:00:00"))],
                 &["spec.task.schedule.startTime"],
             ),
             task(
                 "startTime without seconds",
-                vec![Set(
-                    "/spec/task/schedule/startTime",
-                    json!("2024-12-23 19:00"),
-                )],
+                vec![Set("/spec/task/schedule/startTime", json!("2024-12-23 19:00"))],
                 &["spec.task.schedule.startTime"],
             ),
             task(
                 "startTime ISO 8601 with T",
-                vec![Set(
-                    "/spec/task/schedule/startTime",
-                    json!("2024-12-23T19:00:00"),
-                )],
+                vec![Set("/spec/task/schedule/startTime", json!("2024-12-23T19:00:00"))],
                 &["spec.task.schedule.startTime"],
             ),
             task(
                 "stopTime month 13",
-                vec![Set(
-                    "/spec/task/schedule/stopTime",
-                    json!("2025-13-25 23:59:59"),
-                )],
+                vec![Set("/spec/task/schedule/stopTime", json!("2025-13-25 23:59:59"))],
                 &["spec.task.schedule.stopTime"],
             ),
             task(
                 "holiday begin without time",
-                vec![Set(
-                    "/spec/task/schedule/holidays/0/begin",
-                    json!("2025-01-28"),
-                )],
+                vec![Set("/spec/task/schedule/holidays/0/begin", json!("2025-01-28"))],
                 &["spec.task.schedule.holidays[0].begin"],
             ),
             task(
                 "holiday end hour 25",
-                vec![Set(
-                    "/spec/task/schedule/holidays/0/end",
-                    json!("2025-02-04 25:00"),
-                )],
+                vec![Set("/spec/task/schedule/holidays/0/end", json!("2025-02-04 25:00"))],
                 &["spec.task.schedule.holidays[0].end"],
             ),
             task(
@@ -391,18 +360,12 @@ async fn formats_are_enforced() {
             ),
             task(
                 "legacy groupSwitchRules start 9am",
-                vec![Set(
-                    "/spec/task/legacy/groupSwitchRules/0/start",
-                    json!("9am"),
-                )],
+                vec![Set("/spec/task/legacy/groupSwitchRules/0/start", json!("9am"))],
                 &["spec.task.legacy.groupSwitchRules[0].start"],
             ),
             task(
                 "legacy callRules recallTime without seconds",
-                vec![Set(
-                    "/spec/task/legacy/callRules/0/recallTime",
-                    json!("10:00"),
-                )],
+                vec![Set("/spec/task/legacy/callRules/0/recallTime", json!("10:00"))],
                 &["spec.task.legacy.callRules[0].recallTime"],
             ),
             task(
@@ -459,62 +422,137 @@ async fn ranges_and_lists_are_enforced() {
     check_rejections(
         "ranges",
         vec![
-            task("name empty", vec![Set("/spec/task/name", json!(""))], &["spec.task.name"]),
-            task("name 101 characters", vec![Set("/spec/task/name", json!(hundred_and_one))], &["spec.task.name"]),
-            task("maxConcurrency 0", vec![Set("/spec/task/maxConcurrency", json!(0)), Set("/spec/task/lines", json!([]))], &[
-                "spec.task.maxConcurrency",
-            ]),
-            task("redial.intervalMinutes 0", vec![Set("/spec/task/redial/intervalMinutes", json!(0))], &[
-                "spec.task.redial.intervalMinutes",
-            ]),
-            task("redial.intervalMinutes 61", vec![Set("/spec/task/redial/intervalMinutes", json!(61))], &[
-                "spec.task.redial.intervalMinutes",
-            ]),
-            task("redial.maxAttempts 0", vec![Set("/spec/task/redial/maxAttempts", json!(0))], &["spec.task.redial.maxAttempts"]),
-            task("redial.maxAttempts 4", vec![Set("/spec/task/redial/maxAttempts", json!(4))], &["spec.task.redial.maxAttempts"]),
-            task("redial.onOutcomes duplicate", vec![Set("/spec/task/redial/onOutcomes", json!(["Busy", "Busy"]))], &[
-                "spec.task.redial.onOutcomes[1]",
-                "Duplicate value",
-            ]),
-            task("scriptsByVariable values empty", vec![Set("/spec/task/scriptsByVariable/0/values", json!([]))], &[
-                "spec.task.scriptsByVariable[0].values",
-            ]),
-            task("scriptsByVariable 11 values", vec![Set("/spec/task/scriptsByVariable/0/values", json!(eleven))], &[
-                "spec.task.scriptsByVariable[0].values",
-            ]),
-            task("scriptsByVariable values duplicate", vec![Set("/spec/task/scriptsByVariable/0/values", json!(["男", "男"]))], &[
-                "spec.task.scriptsByVariable[0].values[1]",
-                "Duplicate value",
-            ]),
-            task("scriptsByVariable 101 rules", vec![Set("/spec/task/scriptsByVariable", json!(too_many_rules))], &[
-                "spec.task.scriptsByVariable",
-            ]),
-            task("workWeek 7", vec![Set("/spec/task/schedule/workWeek", json!([1, 7]))], &["spec.task.schedule.workWeek[1]"]),
-            task("workWeek -1", vec![Set("/spec/task/schedule/workWeek", json!([-1]))], &["spec.task.schedule.workWeek[0]"]),
-            task("workWeek duplicate", vec![Set("/spec/task/schedule/workWeek", json!([1, 1]))], &[
-                "spec.task.schedule.workWeek[1]",
-                "Duplicate value",
-            ]),
+            task(
+                "name empty",
+                vec![Set("/spec/task/name", json!(""))],
+                &["spec.task.name"],
+            ),
+            task(
+                "name 101 characters",
+                vec![Set("/spec/task/name", json!(hundred_and_one))],
+                &["spec.task.name"],
+            ),
+            task(
+                "maxConcurrency 0",
+                vec![
+                    Set("/spec/task/maxConcurrency", json!(0)),
+                    Set("/spec/task/lines", json!([])),
+                ],
+                &["spec.task.maxConcurrency"],
+            ),
+            task(
+                "redial.intervalMinutes 0",
+                vec![Set("/spec/task/redial/intervalMinutes", json!(0))],
+                &["spec.task.redial.intervalMinutes"],
+            ),
+            task(
+                "redial.intervalMinutes 61",
+                vec![Set("/spec/task/redial/intervalMinutes", json!(61))],
+                &["spec.task.redial.intervalMinutes"],
+            ),
+            task(
+                "redial.maxAttempts 0",
+                vec![Set("/spec/task/redial/maxAttempts", json!(0))],
+                &["spec.task.redial.maxAttempts"],
+            ),
+            task(
+                "redial.maxAttempts 4",
+                vec![Set("/spec/task/redial/maxAttempts", json!(4))],
+                &["spec.task.redial.maxAttempts"],
+            ),
+            task(
+                "redial.onOutcomes duplicate",
+                vec![Set("/spec/task/redial/onOutcomes", json!(["Busy", "Busy"]))],
+                &["spec.task.redial.onOutcomes[1]", "Duplicate value"],
+            ),
+            task(
+                "scriptsByVariable values empty",
+                vec![Set("/spec/task/scriptsByVariable/0/values", json!([]))],
+                &["spec.task.scriptsByVariable[0].values"],
+            ),
+            task(
+                "scriptsByVariable 11 values",
+                vec![Set("/spec/task/scriptsByVariable/0/values", json!(eleven))],
+                &["spec.task.scriptsByVariable[0].values"],
+            ),
+            task(
+                "scriptsByVariable values duplicate",
+                vec![Set("/spec/task/scriptsByVariable/0/values", json!(["男", "男"]))],
+                &["spec.task.scriptsByVariable[0].values[1]", "Duplicate value"],
+            ),
+            task(
+                "scriptsByVariable 101 rules",
+                vec![Set("/spec/task/scriptsByVariable", json!(too_many_rules))],
+                &["spec.task.scriptsByVariable"],
+            ),
+            task(
+                "workWeek 7",
+                vec![Set("/spec/task/schedule/workWeek", json!([1, 7]))],
+                &["spec.task.schedule.workWeek[1]"],
+            ),
+            task(
+                "workWeek -1",
+                vec![Set("/spec/task/schedule/workWeek", json!([-1]))],
+                &["spec.task.schedule.workWeek[0]"],
+            ),
+            task(
+                "workWeek duplicate",
+                vec![Set("/spec/task/schedule/workWeek", json!([1, 1]))],
+                &["spec.task.schedule.workWeek[1]", "Duplicate value"],
+            ),
             task(
                 "lines with the same id twice",
-                vec![Set("/spec/task/lines", json!([{"id": support::LINE_ID, "limit": 1}, {"id": support::LINE_ID, "limit": 1}]))],
+                vec![Set(
+                    "/spec/task/lines",
+                    json!([{"id": support::LINE_ID, "limit": 1}, {"id": support::LINE_ID, "limit": 1}]),
+                )],
                 &["spec.task.lines[1]", "Duplicate value"],
             ),
-            task("line limit 0", vec![Set("/spec/task/lines/0/limit", json!(0))], &["spec.task.lines[0].limit"]),
-            task("multiScript with no scripts", vec![Set("/spec/task/multiScript/scripts", json!([]))], &[
-                "spec.task.multiScript.scripts",
-            ]),
-            task("callIntervalSeconds negative", vec![Set("/spec/task/schedule/callIntervalSeconds", json!(-1))], &[
-                "spec.task.schedule.callIntervalSeconds",
-            ]),
-            task("scriptGroupId 0", vec![Set("/spec/task/scriptGroupId", json!(0))], &["spec.task.scriptGroupId"]),
-            task("dialTimeGroupId 0", vec![Set("/spec/task/dialTimeGroupId", json!(0))], &["spec.task.dialTimeGroupId"]),
-            account("rateLimit.requestsPerSecond 0", vec![Set("/spec/rateLimit/requestsPerSecond", json!(0))], &[
-                "spec.rateLimit.requestsPerSecond",
-            ]),
-            account("rateLimit.burst 0", vec![Set("/spec/rateLimit/burst", json!(0))], &["spec.rateLimit.burst"]),
-            account("timeZone empty", vec![Set("/spec/timeZone", json!(""))], &["spec.timeZone"]),
-            account("tokenSecretRef.name empty", vec![Set("/spec/tokenSecretRef/name", json!(""))], &["spec.tokenSecretRef.name"]),
+            task(
+                "line limit 0",
+                vec![Set("/spec/task/lines/0/limit", json!(0))],
+                &["spec.task.lines[0].limit"],
+            ),
+            task(
+                "multiScript with no scripts",
+                vec![Set("/spec/task/multiScript/scripts", json!([]))],
+                &["spec.task.multiScript.scripts"],
+            ),
+            task(
+                "callIntervalSeconds negative",
+                vec![Set("/spec/task/schedule/callIntervalSeconds", json!(-1))],
+                &["spec.task.schedule.callIntervalSeconds"],
+            ),
+            task(
+                "scriptGroupId 0",
+                vec![Set("/spec/task/scriptGroupId", json!(0))],
+                &["spec.task.scriptGroupId"],
+            ),
+            task(
+                "dialTimeGroupId 0",
+                vec![Set("/spec/task/dialTimeGroupId", json!(0))],
+                &["spec.task.dialTimeGroupId"],
+            ),
+            account(
+                "rateLimit.requestsPerSecond 0",
+                vec![Set("/spec/rateLimit/requestsPerSecond", json!(0))],
+                &["spec.rateLimit.requestsPerSecond"],
+            ),
+            account(
+                "rateLimit.burst 0",
+                vec![Set("/spec/rateLimit/burst", json!(0))],
+                &["spec.rateLimit.burst"],
+            ),
+            account(
+                "timeZone empty",
+                vec![Set("/spec/timeZone", json!(""))],
+                &["spec.timeZone"],
+            ),
+            account(
+                "tokenSecretRef.name empty",
+                vec![Set("/spec/tokenSecretRef/name", json!(""))],
+                &["spec.tokenSecretRef.name"],
+            ),
         ],
     )
     .await;
@@ -575,11 +613,7 @@ async fn enums_are_names() {
                 vec![Set("/spec/runState", json!("Stopped"))],
                 &["spec.runState"],
             ),
-            task(
-                "mode unknown",
-                vec![Set("/spec/mode", json!("DryRun"))],
-                &["spec.mode"],
-            ),
+            task("mode unknown", vec![Set("/spec/mode", json!("DryRun"))], &["spec.mode"]),
             task(
                 "deletionPolicy unknown",
                 vec![Set("/spec/deletionPolicy", json!("Delete"))],
@@ -619,10 +653,7 @@ async fn cel_rules_are_enforced() {
                         json!({"id": "29c39ec4-b292-4af9-a88b-922d61866a0b", "limit": 2}),
                     ),
                 ],
-                &[
-                    "spec.task.maxConcurrency",
-                    "divisible by the number of spec.task.lines",
-                ],
+                &["spec.task.maxConcurrency", "divisible by the number of spec.task.lines"],
             ),
             task(
                 "ByTime without scriptsByTime",
@@ -678,10 +709,7 @@ async fn cel_rules_are_enforced() {
             ),
             task(
                 "stopTime before startTime",
-                vec![Set(
-                    "/spec/task/schedule/stopTime",
-                    json!("2024-12-22 19:00:00"),
-                )],
+                vec![Set("/spec/task/schedule/stopTime", json!("2024-12-22 19:00:00"))],
                 &[
                     "spec.task.schedule.stopTime",
                     "must be after spec.task.schedule.startTime",
@@ -689,10 +717,7 @@ async fn cel_rules_are_enforced() {
             ),
             task(
                 "stopTime equal to startTime",
-                vec![Set(
-                    "/spec/task/schedule/stopTime",
-                    json!("2024-12-23 19:00:00"),
-                )],
+                vec![Set("/spec/task/schedule/stopTime", json!("2024-12-23 19:00:00"))],
                 &[
                     "spec.task.schedule.stopTime",
                     "must be after spec.task.schedule.startTime",
@@ -700,10 +725,7 @@ async fn cel_rules_are_enforced() {
             ),
             task(
                 "holiday end before begin",
-                vec![Set(
-                    "/spec/task/schedule/holidays/0/end",
-                    json!("2025-01-27 23:59"),
-                )],
+                vec![Set("/spec/task/schedule/holidays/0/end", json!("2025-01-27 23:59"))],
                 &["spec.task.schedule.holidays[0].end", "must be after begin"],
             ),
         ],
@@ -731,11 +753,7 @@ async fn required_fields_are_required() {
                 vec![Remove("/spec/taskId")],
                 &["spec.taskId", "Required value"],
             ),
-            task(
-                "no task",
-                vec![Remove("/spec/task")],
-                &["spec.task", "Required value"],
-            ),
+            task("no task", vec![Remove("/spec/task")], &["spec.task", "Required value"]),
             task(
                 "no task.name",
                 vec![Remove("/spec/task/name")],
@@ -847,10 +865,7 @@ async fn boundary_values_are_accepted() {
             (
                 "workWeek 0 to 6",
                 Kind::Task,
-                vec![Set(
-                    "/spec/task/schedule/workWeek",
-                    json!([0, 1, 2, 3, 4, 5, 6]),
-                )],
+                vec![Set("/spec/task/schedule/workWeek", json!([0, 1, 2, 3, 4, 5, 6]))],
             ),
             (
                 "10 variable values",
@@ -872,11 +887,7 @@ async fn boundary_values_are_accepted() {
                 Kind::Task,
                 vec![Set("/spec/resyncInterval", json!("1h30m"))],
             ),
-            (
-                "taskType 6",
-                Kind::Task,
-                vec![Set("/spec/task/taskType", json!(6))],
-            ),
+            ("taskType 6", Kind::Task, vec![Set("/spec/task/taskType", json!(6))]),
             (
                 "maxConcurrency 4 over 2 lines",
                 Kind::Task,
@@ -924,11 +935,7 @@ async fn boundary_values_are_accepted() {
                 Kind::Task,
                 vec![Set("/spec/task/scriptSelection", json!("MultiScript"))],
             ),
-            (
-                "no stopTime",
-                Kind::Task,
-                vec![Remove("/spec/task/schedule/stopTime")],
-            ),
+            ("no stopTime", Kind::Task, vec![Remove("/spec/task/schedule/stopTime")]),
             (
                 "holiday of one minute",
                 Kind::Task,
@@ -948,10 +955,7 @@ async fn boundary_values_are_accepted() {
             (
                 "uppercase UUIDs",
                 Kind::Task,
-                vec![Set(
-                    "/spec/taskId",
-                    json!("F232D184-DD54-42A0-8ACE-0BF8D660F4CC"),
-                )],
+                vec![Set("/spec/taskId", json!("F232D184-DD54-42A0-8ACE-0BF8D660F4CC"))],
             ),
             (
                 "http:// baseUrl with a port and path",
@@ -996,10 +1000,7 @@ async fn task_id_and_account_ref_are_immutable() {
         .await
         .expect_err("changing taskId must be rejected");
     let msg = support::error_message(&err);
-    assert!(
-        msg.contains("spec.taskId is immutable"),
-        "unexpected message: {msg}"
-    );
+    assert!(msg.contains("spec.taskId is immutable"), "unexpected message: {msg}");
 
     let err = api
         .patch(
@@ -1048,12 +1049,11 @@ fn pp_merge() -> PatchParams {
 }
 
 fn example_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(support::repo_root().join("manifests/examples"))
-            .expect("manifests/examples exists")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(support::repo_root().join("manifests/examples"))
+        .expect("manifests/examples exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
     files.sort();
     files
 }
@@ -1073,28 +1073,16 @@ async fn examples_are_accepted() {
     for file in example_files() {
         for doc in support::yaml_documents(&file) {
             let kind = doc["kind"].as_str().unwrap_or_default().to_string();
-            let name = doc["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let label = format!(
-                "{} ({kind} {name})",
-                file.file_name().unwrap().to_string_lossy()
-            );
+            let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let label = format!("{} ({kind} {name})", file.file_name().unwrap().to_string_lossy());
             let result = match kind.as_str() {
-                "OutboundTask" => {
-                    support::apply_json_strict::<OutboundTask>(&client, &ns, &doc, false).await
-                }
-                "OutboundAccount" => {
-                    support::apply_json_strict::<OutboundAccount>(&client, &ns, &doc, false).await
-                }
+                "OutboundTask" => support::apply_json_strict::<OutboundTask>(&client, &ns, &doc, false).await,
+                "OutboundAccount" => support::apply_json_strict::<OutboundAccount>(&client, &ns, &doc, false).await,
                 _ => continue, // the Secret and anything else that is not ours
             };
             seen += 1;
             match result {
-                Err(e) => {
-                    failures.push(format!("{label}: rejected: {}", support::error_message(&e)))
-                }
+                Err(e) => failures.push(format!("{label}: rejected: {}", support::error_message(&e))),
                 Ok(stored) => {
                     let stored = serde_json::to_value(&stored).expect("json");
                     if let Some(diff) = first_missing(&doc["spec"], &stored["spec"], "spec") {
@@ -1108,11 +1096,7 @@ async fn examples_are_accepted() {
         seen >= 6,
         "expected at least an account and five tasks in manifests/examples, found {seen}"
     );
-    assert!(
-        failures.is_empty(),
-        "examples failed:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "examples failed:\n{}", failures.join("\n"));
 }
 
 /// The first path of `want` absent from or different in `got` (numbers compared as f64).
@@ -1146,14 +1130,7 @@ async fn support_helpers_work() {
 
     let secret = support::create_token_secret(&client, &ns, "platform-token", "demo-token").await;
     assert_eq!(secret.metadata.namespace.as_deref(), Some(ns.as_str()));
-    let account = support::create_account(
-        &client,
-        &ns,
-        "main",
-        "http://127.0.0.1:18080",
-        "platform-token",
-    )
-    .await;
+    let account = support::create_account(&client, &ns, "main", "http://127.0.0.1:18080", "platform-token").await;
     assert_eq!(account.spec.time_zone, "Asia/Shanghai", "defaults filled");
     let task = support::create_task(
         &client,
@@ -1171,14 +1148,7 @@ async fn support_helpers_work() {
     api.patch_status("t1", &pp_merge(), &Patch::Merge(&status))
         .await
         .expect("status subresource");
-    let got = support::wait_for_condition(
-        &api,
-        "t1",
-        "Ready",
-        "True",
-        std::time::Duration::from_secs(5),
-    )
-    .await;
+    let got = support::wait_for_condition(&api, "t1", "Ready", "True", std::time::Duration::from_secs(5)).await;
     assert_eq!(
         support::condition(&got, "Ready").map(|c| c.reason.as_str()),
         Some("InSync")
@@ -1187,14 +1157,7 @@ async fn support_helpers_work() {
     // On timeout it panics with the last status.
     let api2 = api.clone();
     let err = tokio::spawn(async move {
-        support::wait_for_condition(
-            &api2,
-            "t1",
-            "Ready",
-            "False",
-            std::time::Duration::from_millis(500),
-        )
-        .await
+        support::wait_for_condition(&api2, "t1", "Ready", "False", std::time::Duration::from_millis(500)).await
     })
     .await
     .expect_err("must time out");

@@ -2,9 +2,9 @@
 //! in this process, and the operator binary as a child process (one per test, watching only the
 //! test's namespace, so tests run in parallel).
 
-mod support;
 #[path = "harness/mod.rs"]
 mod harness;
+mod support;
 
 use std::time::Duration;
 
@@ -35,7 +35,13 @@ async fn setup(prefix: &str) -> Option<Setup> {
     support::create_token_secret(&client, &ns, "platform-token", &token).await;
     support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
     let tasks = Api::namespaced(client.clone(), &ns);
-    Some(Setup { client, ns, token, sim, tasks })
+    Some(Setup {
+        client,
+        ns,
+        token,
+        sim,
+        tasks,
+    })
 }
 
 fn new_task(name: &str) -> OutboundTask {
@@ -69,19 +75,36 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
     let synced = wait_for_condition(&setup.tasks, "campaign", "Ready", "True", WAIT).await;
     let id = &task.spec.task_id;
     assert_eq!(call_names(&setup.sim, id), ["detail", "pause", "update", "resume"]);
-    assert!(remote_equals_spec(&setup.sim, &task), "remote settings differ from spec");
+    assert!(
+        remote_equals_spec(&setup.sim, &task),
+        "remote settings differ from spec"
+    );
     assert_eq!(remote_status(&setup.sim, id), 2, "the task runs again");
     let status = synced.status.clone().unwrap();
     assert_eq!(status.observed_generation, Some(1));
     assert!(status.operation.is_none(), "journal cleared once done");
     assert!(status.last_sync_time.is_some());
     for (type_, value) in [("Synced", "True"), ("Reconciling", "False"), ("Stalled", "False")] {
-        assert_eq!(condition(&synced, type_).map(|c| c.status.as_str()), Some(value), "{type_}");
+        assert_eq!(
+            condition(&synced, type_).map(|c| c.status.as_str()),
+            Some(value),
+            "{type_}"
+        );
     }
     let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
-    let reasons: Vec<String> = events.list(&ListParams::default()).await.unwrap().items.into_iter().filter_map(|e| e.reason).collect();
+    let reasons: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect();
     for reason in ["Paused", "Updated", "Resumed"] {
-        assert!(reasons.iter().any(|r| r == reason), "event {reason} missing from {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "event {reason} missing from {reasons:?}"
+        );
     }
     let metrics = operator.metrics().await;
     assert!(metrics.contains("outbound_remote_requests_total"), "{metrics}");
@@ -90,8 +113,16 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
 
 #[tokio::test]
 async fn slow_pause_only_adds_retried_updates() {
-    let Some(setup) = setup("ctl-slowpause").await else { return };
-    setup.sim.set_faults(FaultConfig { slow_pause_secs: 2.5, ..Default::default() }).unwrap();
+    let Some(setup) = setup("ctl-slowpause").await else {
+        return;
+    };
+    setup
+        .sim
+        .set_faults(FaultConfig {
+            slow_pause_secs: 2.5,
+            ..Default::default()
+        })
+        .unwrap();
     let task = new_task("slow");
     put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
     let _operator = Operator::start(&setup.ns, &[]);
@@ -102,8 +133,14 @@ async fn slow_pause_only_adds_retried_updates() {
     assert_eq!(&calls[..2], ["detail", "pause"], "{calls:?}");
     assert_eq!(&calls[calls.len() - 2..], ["update", "resume"], "{calls:?}");
     let middle = &calls[2..calls.len() - 2];
-    assert!(!middle.is_empty(), "the slow pause should have made at least one update answer 6007: {calls:?}");
-    assert!(middle.iter().all(|c| c == "update:6007" || c == "pause"), "only retried updates (and re-pauses) in between: {calls:?}");
+    assert!(
+        !middle.is_empty(),
+        "the slow pause should have made at least one update answer 6007: {calls:?}"
+    );
+    assert!(
+        middle.iter().all(|c| c == "update:6007" || c == "pause"),
+        "only retried updates (and re-pauses) in between: {calls:?}"
+    );
     assert!(remote_equals_spec(&setup.sim, &task));
     assert_eq!(remote_status(&setup.sim, &task.spec.task_id), 2);
 }
@@ -140,16 +177,29 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
 
     setup.sim.clear_journal();
     for task in [&enforced, &observed] {
-        setup.sim.patch_task_config(&task.spec.task_id, json!({"maximumcall": 4, "task_extras": {"pop_mode": 2}})).unwrap();
+        setup
+            .sim
+            .patch_task_config(
+                &task.spec.task_id,
+                json!({"maximumcall": 4, "task_extras": {"pop_mode": 2}}),
+            )
+            .unwrap();
     }
     // Corrected on the next resync (30 s, jittered), without any trigger from us.
     let id = enforced.spec.task_id.clone();
-    eventually(Duration::from_secs(50), "enforced task corrected", || remote_equals_spec(&setup.sim, &enforced)).await;
+    eventually(Duration::from_secs(50), "enforced task corrected", || {
+        remote_equals_spec(&setup.sim, &enforced)
+    })
+    .await;
     assert_eq!(call_names(&setup.sim, &id), ["detail", "pause", "update", "resume"]);
 
-    let drifted = wait_for(&setup.tasks, "observed", Duration::from_secs(50), "drift reported", |t| {
-        t.status.as_ref().is_some_and(|s| !s.drift.is_empty())
-    })
+    let drifted = wait_for(
+        &setup.tasks,
+        "observed",
+        Duration::from_secs(50),
+        "drift reported",
+        |t| t.status.as_ref().is_some_and(|s| !s.drift.is_empty()),
+    )
     .await;
     let status = drifted.status.as_ref().unwrap();
     let fields: Vec<&str> = status.drift.iter().map(|d| d.field.as_str()).collect();
@@ -157,7 +207,12 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
     assert!(fields.contains(&"spec.task.numberOrder"), "{fields:?}");
     let ready = condition(&drifted, "Ready").unwrap();
     assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "Drifted"));
-    assert!(call_names(&setup.sim, &observed.spec.task_id).iter().all(|c| c == "detail"), "Observe mode never writes");
+    assert!(
+        call_names(&setup.sim, &observed.spec.task_id)
+            .iter()
+            .all(|c| c == "detail"),
+        "Observe mode never writes"
+    );
 }
 
 #[tokio::test]
@@ -174,13 +229,24 @@ async fn rejected_update_stalls_with_the_platform_message_and_resumes_then_recov
     let stalled = wait_for_condition(&setup.tasks, "greedy", "Stalled", "True", WAIT).await;
     let synced = condition(&stalled, "Synced").unwrap();
     assert_eq!(synced.reason, "RemoteRejected");
-    assert!(synced.message.contains("maximumcall"), "platform message kept: {}", synced.message);
+    assert!(
+        synced.message.contains("maximumcall"),
+        "platform message kept: {}",
+        synced.message
+    );
     let id = &task.spec.task_id;
-    eventually(Duration::from_secs(10), "task resumed after the rejection", || remote_status(&setup.sim, id) == 2).await;
+    eventually(Duration::from_secs(10), "task resumed after the rejection", || {
+        remote_status(&setup.sim, id) == 2
+    })
+    .await;
     assert!(call_names(&setup.sim, id).contains(&"resume".to_string()));
 
     let fix = json!({"spec": {"task": {"maxConcurrency": 4, "lines": [{"id": support::LINE_ID, "limit": 4}]}}});
-    setup.tasks.patch("greedy", &PatchParams::default(), &Patch::Merge(&fix)).await.unwrap();
+    setup
+        .tasks
+        .patch("greedy", &PatchParams::default(), &Patch::Merge(&fix))
+        .await
+        .unwrap();
     let fixed = wait_for_condition(&setup.tasks, "greedy", "Ready", "True", WAIT).await;
     assert_eq!(condition(&fixed, "Stalled").map(|c| c.status.as_str()), Some("False"));
     let fixed_task: OutboundTask = setup.tasks.get("greedy").await.unwrap();
@@ -193,19 +259,36 @@ async fn killed_while_the_update_is_held_then_restarted_ends_updated_and_running
     let Some(setup) = setup("ctl-crash").await else { return };
     let task = new_task("crashy");
     put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
-    let hang = EndpointFaults { hang: true, ..Default::default() };
+    let hang = EndpointFaults {
+        hang: true,
+        ..Default::default()
+    };
     setup
         .sim
-        .set_faults(FaultConfig { endpoints: [(SimEndpoint::Update, hang)].into(), hang_secs: 120, ..Default::default() })
+        .set_faults(FaultConfig {
+            endpoints: [(SimEndpoint::Update, hang)].into(),
+            hang_secs: 120,
+            ..Default::default()
+        })
         .unwrap();
     let mut operator = Operator::start(&setup.ns, &[]);
     support::create_task(&setup.client, &setup.ns, &task).await;
     let id = task.spec.task_id.clone();
-    eventually(WAIT, "the update call to arrive", || call_names(&setup.sim, &id).iter().any(|c| c.starts_with("update"))).await;
+    eventually(WAIT, "the update call to arrive", || {
+        call_names(&setup.sim, &id).iter().any(|c| c.starts_with("update"))
+    })
+    .await;
     operator.kill();
-    assert_eq!(remote_status(&setup.sim, &id), 1, "killed between pause and resume: paused for now");
+    assert_eq!(
+        remote_status(&setup.sim, &id),
+        1,
+        "killed between pause and resume: paused for now"
+    );
     let journaled: OutboundTask = setup.tasks.get("crashy").await.unwrap();
-    assert!(journaled.status.unwrap().operation.is_some(), "the operation journal was written before the pause");
+    assert!(
+        journaled.status.unwrap().operation.is_some(),
+        "the operation journal was written before the pause"
+    );
 
     setup.sim.set_faults(FaultConfig::default()).unwrap();
     let _restarted = Operator::start(&setup.ns, &[]);
@@ -219,7 +302,14 @@ async fn credential_and_reference_errors_have_their_own_reasons_and_rotation_rec
     let Some(setup) = setup("ctl-auth").await else { return };
     let secrets: Api<Secret> = Api::namespaced(setup.client.clone(), &setup.ns);
     // Account `other` reads a Secret that does not exist yet.
-    support::create_account(&setup.client, &setup.ns, "other", &setup.sim.base_url(), "missing-token").await;
+    support::create_account(
+        &setup.client,
+        &setup.ns,
+        "other",
+        &setup.sim.base_url(),
+        "missing-token",
+    )
+    .await;
     let mut no_secret = new_task("no-secret");
     no_secret.spec.account_ref.name = "other".into();
     put_remote_task(&setup.sim, &no_secret, 2, json!({}));
@@ -227,7 +317,14 @@ async fn credential_and_reference_errors_have_their_own_reasons_and_rotation_rec
     let mut no_account = new_task("no-account");
     no_account.spec.account_ref.name = "nobody".into();
     let wrong_token = "wrong-token-value-1234567890";
-    secrets.patch("platform-token", &PatchParams::default(), &Patch::Merge(&json!({"stringData": {"token": wrong_token}}))).await.unwrap();
+    secrets
+        .patch(
+            "platform-token",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"stringData": {"token": wrong_token}})),
+        )
+        .await
+        .unwrap();
     let rotated = new_task("rotated");
     put_remote_task(&setup.sim, &rotated, 2, json!({"maximumcall": 1}));
 
@@ -236,18 +333,41 @@ async fn credential_and_reference_errors_have_their_own_reasons_and_rotation_rec
         support::create_task(&setup.client, &setup.ns, task).await;
     }
     let reason_of = |t: &OutboundTask| condition(t, "Synced").map(|c| c.reason.clone()).unwrap_or_default();
-    for (name, reason) in [("no-secret", "SecretNotFound"), ("no-account", "AccountNotFound"), ("rotated", "Unauthorized")] {
+    for (name, reason) in [
+        ("no-secret", "SecretNotFound"),
+        ("no-account", "AccountNotFound"),
+        ("rotated", "Unauthorized"),
+    ] {
         let t = wait_for(&setup.tasks, name, WAIT, reason, |t| reason_of(t) == reason).await;
-        assert_eq!(condition(&t, "Ready").map(|c| c.status.as_str()), Some("False"), "{name}");
+        assert_eq!(
+            condition(&t, "Ready").map(|c| c.status.as_str()),
+            Some("False"),
+            "{name}"
+        );
     }
     // With the wrong token every task of the account is unauthorized, the unknown one included.
     // Rotate the Secret to the right token: no restart, and the unknown task shows TaskNotFound.
-    secrets.patch("platform-token", &PatchParams::default(), &Patch::Merge(&json!({"stringData": {"token": setup.token}}))).await.unwrap();
+    secrets
+        .patch(
+            "platform-token",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"stringData": {"token": setup.token}})),
+        )
+        .await
+        .unwrap();
     wait_for_condition(&setup.tasks, "rotated", "Ready", "True", WAIT).await;
     assert!(remote_equals_spec(&setup.sim, &rotated));
-    let t = wait_for(&setup.tasks, "unknown-task", WAIT, "TaskNotFound", |t| reason_of(t) == "TaskNotFound").await;
+    let t = wait_for(&setup.tasks, "unknown-task", WAIT, "TaskNotFound", |t| {
+        reason_of(t) == "TaskNotFound"
+    })
+    .await;
     assert_eq!(condition(&t, "Stalled").map(|c| c.status.as_str()), Some("True"));
     assert!(operator.metrics().await.contains("outbound_reconciles"));
+    let accounts: Api<outbound_operator::api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
+    let main = wait_for_condition(&accounts, "main", "Ready", "True", WAIT).await;
+    assert_eq!(condition(&main, "Ready").unwrap().reason, "TokenAccepted");
+    let other = wait_for_condition(&accounts, "other", "Ready", "False", WAIT).await;
+    assert_eq!(condition(&other, "Ready").unwrap().reason, "SecretNotFound");
     assert_no_token_leak(&setup, &[&operator], &[&setup.token, wrong_token]).await;
 }
 
@@ -256,9 +376,15 @@ async fn with_leader_election_only_one_replica_acts_and_killing_it_hands_over() 
     let Some(setup) = setup("ctl-leader").await else { return };
     let lease_args = ["--leader-elect", "--leader-election-namespace", setup.ns.as_str()];
     let mut first = Operator::start(&setup.ns, &[&lease_args[..], &["--identity", "first"]].concat());
-    eventually(WAIT, "first replica leads", || first.logs().contains("acquired leadership")).await;
+    eventually(WAIT, "first replica leads", || {
+        first.logs().contains("acquired leadership")
+    })
+    .await;
     let mut second = Operator::start(&setup.ns, &[&lease_args[..], &["--identity", "second"]].concat());
-    eventually(WAIT, "second replica waits", || second.logs().contains("waiting for leadership")).await;
+    eventually(WAIT, "second replica waits", || {
+        second.logs().contains("waiting for leadership")
+    })
+    .await;
 
     let task = new_task("led");
     put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
@@ -268,14 +394,27 @@ async fn with_leader_election_only_one_replica_acts_and_killing_it_hands_over() 
     assert!(!second.logs().contains("reconciled"), "the follower does not reconcile");
 
     first.kill();
-    eventually(Duration::from_secs(45), "second replica takes over", || second.logs().contains("acquired leadership")).await;
-    setup.sim.patch_task_config(&task.spec.task_id, json!({"maximumcall": 1})).unwrap();
+    eventually(Duration::from_secs(45), "second replica takes over", || {
+        second.logs().contains("acquired leadership")
+    })
+    .await;
+    setup
+        .sim
+        .patch_task_config(&task.spec.task_id, json!({"maximumcall": 1}))
+        .unwrap();
     setup
         .tasks
-        .patch("led", &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}})))
+        .patch(
+            "led",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}})),
+        )
         .await
         .unwrap();
-    eventually(WAIT, "the new leader corrects the drift", || remote_equals_spec(&setup.sim, &task)).await;
+    eventually(WAIT, "the new leader corrects the drift", || {
+        remote_equals_spec(&setup.sim, &task)
+    })
+    .await;
     assert!(second.is_running());
     let handled = wait_for(&setup.tasks, "led", WAIT, "requestedAt handled", |t| {
         t.status.as_ref().and_then(|s| s.last_handled_reconcile_at.as_deref()) == Some("now")

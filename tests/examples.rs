@@ -30,8 +30,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 /// the same value. serde ignores unknown fields, so a typo'd field name is caught here as a field
 /// missing from the round trip; fields that `T` adds (defaults) are allowed.
 fn strict<T: DeserializeOwned + Serialize>(doc: &Value, label: &str) -> Result<T, String> {
-    let typed: T = serde_json::from_value(doc.clone())
-        .map_err(|e| format!("{label}: does not deserialise: {e}"))?;
+    let typed: T = serde_json::from_value(doc.clone()).map_err(|e| format!("{label}: does not deserialise: {e}"))?;
     let back = serde_json::to_value(&typed).expect("serialise");
     match lost(doc, &back, "") {
         Some(path) => Err(format!(
@@ -87,11 +86,7 @@ fn examples_deserialise_into_the_rust_types() {
     let (mut tasks, mut accounts, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
     for file in yaml_files(&dir) {
         for doc in support::yaml_documents(&file) {
-            let label = format!(
-                "{} ({})",
-                file.file_name().unwrap().to_string_lossy(),
-                doc["kind"]
-            );
+            let label = format!("{} ({})", file.file_name().unwrap().to_string_lossy(), doc["kind"]);
             let ns = doc["metadata"]["namespace"].as_str();
             if ns.is_some_and(|ns| ns != "default") {
                 failures.push(format!(
@@ -111,17 +106,11 @@ fn examples_deserialise_into_the_rust_types() {
                     Ok(s) => secrets.push(s),
                     Err(e) => failures.push(e),
                 },
-                other => failures.push(format!(
-                    "{label}: unexpected kind {other:?} in manifests/examples"
-                )),
+                other => failures.push(format!("{label}: unexpected kind {other:?} in manifests/examples")),
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "examples failed:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "examples failed:\n{}", failures.join("\n"));
 
     // They fit together: one account, whose Secret exists, named by every task.
     assert_eq!(accounts.len(), 1, "one OutboundAccount");
@@ -132,10 +121,7 @@ fn examples_deserialise_into_the_rust_types() {
         .expect("the Secret named by the account's tokenSecretRef");
     let key = &account.spec.token_secret_ref.key;
     assert!(
-        secret
-            .string_data
-            .as_ref()
-            .is_some_and(|d| d.contains_key(key))
+        secret.string_data.as_ref().is_some_and(|d| d.contains_key(key))
             || secret.data.as_ref().is_some_and(|d| d.contains_key(key)),
         "the Secret has the key {key}"
     );
@@ -172,10 +158,7 @@ fn examples_deserialise_into_the_rust_types() {
     );
     let ids: BTreeSet<&str> = tasks.iter().map(|t| t.spec.task_id.as_str()).collect();
     assert_eq!(ids.len(), tasks.len(), "task ids must be distinct");
-    let names: BTreeSet<&str> = tasks
-        .iter()
-        .filter_map(|t| t.metadata.name.as_deref())
-        .collect();
+    let names: BTreeSet<&str> = tasks.iter().filter_map(|t| t.metadata.name.as_deref()).collect();
     assert_eq!(names.len(), tasks.len(), "task names must be distinct");
 }
 
@@ -204,9 +187,7 @@ fn install_manifests_are_well_formed() {
                 "Deployment" => strict::<Deployment>(&doc, &label).map(drop),
                 "Service" => strict::<Service>(&doc, &label).map(drop),
                 "PodDisruptionBudget" => strict::<PodDisruptionBudget>(&doc, &label).map(drop),
-                other => Err(format!(
-                    "{label}: kind {other:?} has no check here: add one"
-                )),
+                other => Err(format!("{label}: kind {other:?} has no check here: add one")),
             };
             if let Err(e) = r {
                 failures.push(e);
@@ -214,11 +195,7 @@ fn install_manifests_are_well_formed() {
             kinds.insert(kind);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "manifests failed:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "manifests failed:\n{}", failures.join("\n"));
     for k in [
         "Namespace",
         "ServiceAccount",
@@ -239,10 +216,7 @@ fn install_manifests_are_well_formed() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(
-        listed.contains("../crds"),
-        "kustomization.yaml must include ../crds"
-    );
+    assert!(listed.contains("../crds"), "kustomization.yaml must include ../crds");
     for file in yaml_files(&dir) {
         let fname = file.file_name().unwrap().to_string_lossy().to_string();
         if fname != "kustomization.yaml" {
@@ -252,8 +226,7 @@ fn install_manifests_are_well_formed() {
             );
         }
     }
-    let crd_kustomization =
-        &support::yaml_documents(&support::repo_root().join("crds/kustomization.yaml"))[0];
+    let crd_kustomization = &support::yaml_documents(&support::repo_root().join("crds/kustomization.yaml"))[0];
     assert_eq!(
         crd_kustomization["resources"],
         serde_json::json!(["outbound.dev_crds.yaml"])
@@ -269,10 +242,7 @@ fn install_manifests_are_well_formed() {
     .expect("Deployment");
     let pod = deploy.spec.expect("spec").template.spec.expect("pod spec");
     let c = &pod.containers[0];
-    let sc = c
-        .security_context
-        .as_ref()
-        .expect("container securityContext");
+    let sc = c.security_context.as_ref().expect("container securityContext");
     assert_eq!(sc.allow_privilege_escalation, Some(false));
     assert_eq!(sc.read_only_root_filesystem, Some(true));
     assert_eq!(
@@ -303,14 +273,7 @@ fn check_structural(node: &Value, path: &str, problems: &mut Vec<String>) {
         problems.push(format!("{path}: not an object"));
         return;
     };
-    for forbidden in [
-        "$ref",
-        "allOf",
-        "not",
-        "definitions",
-        "$schema",
-        "uniqueItems",
-    ] {
+    for forbidden in ["$ref", "allOf", "not", "definitions", "$schema", "uniqueItems"] {
         if obj.contains_key(forbidden) {
             problems.push(format!("{path}: has {forbidden}"));
         }
@@ -375,9 +338,7 @@ fn check_structural(node: &Value, path: &str, problems: &mut Vec<String>) {
             Some(items) => {
                 check_structural(items, &format!("{path}.items"), problems);
                 if obj.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map") {
-                    let keys = obj
-                        .get("x-kubernetes-list-map-keys")
-                        .and_then(Value::as_array);
+                    let keys = obj.get("x-kubernetes-list-map-keys").and_then(Value::as_array);
                     let required: BTreeSet<&str> = items
                         .get("required")
                         .and_then(Value::as_array)
@@ -386,16 +347,12 @@ fn check_structural(node: &Value, path: &str, problems: &mut Vec<String>) {
                         .filter_map(Value::as_str)
                         .collect();
                     match keys {
-                        None => {
-                            problems.push(format!("{path}: list-type map without list-map-keys"))
-                        }
+                        None => problems.push(format!("{path}: list-type map without list-map-keys")),
                         Some(keys) => {
                             for k in keys.iter().filter_map(Value::as_str) {
                                 let has_default = items["properties"][k].get("default").is_some();
                                 if !required.contains(k) && !has_default {
-                                    problems.push(format!(
-                                        "{path}: map key {k} is neither required nor defaulted"
-                                    ));
+                                    problems.push(format!("{path}: map key {k} is neither required nor defaulted"));
                                 }
                             }
                         }
@@ -423,10 +380,7 @@ fn generated_crd_schemas_are_structural() {
             let schema = &version["schema"]["openAPIV3Schema"];
             let mut p = Vec::new();
             check_structural(schema, "openAPIV3Schema", &mut p);
-            problems.extend(
-                p.into_iter()
-                    .map(|p| format!("{name} {}: {p}", version["name"])),
-            );
+            problems.extend(p.into_iter().map(|p| format!("{name} {}: {p}", version["name"])));
             assert_eq!(
                 version["subresources"]["status"],
                 serde_json::json!({}),
@@ -455,11 +409,12 @@ fn cel_rules_in_lists_compare_bounded_strings() {
     fn walk(node: &Value, path: &str, in_list: bool, problems: &mut Vec<String>) {
         if in_list && node.get("x-kubernetes-validations").is_some() {
             for (k, v) in node["properties"].as_object().into_iter().flatten() {
-                if v["type"] == "string" && v.get("maxLength").is_none() && v.get("enum").is_none()
-                {
+                if v["type"] == "string" && v.get("maxLength").is_none() && v.get("enum").is_none() {
                     let rules = node["x-kubernetes-validations"].to_string();
                     if rules.contains(&format!("self.{k}")) {
-                        problems.push(format!("{path}.{k}: a string without maxLength used by a CEL rule inside a list"));
+                        problems.push(format!(
+                            "{path}.{k}: a string without maxLength used by a CEL rule inside a list"
+                        ));
                     }
                 }
             }
@@ -491,11 +446,28 @@ fn cel_rules_in_lists_compare_bounded_strings() {
 #[test]
 fn crds_folder_is_up_to_date() {
     let path = support::repo_root().join("crds/outbound.dev_crds.yaml");
-    let on_disk =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let generated = outbound_operator::api::crds_yaml();
     assert!(
         on_disk == generated,
         "crds/outbound.dev_crds.yaml is stale: it differs from what the API types generate. Run `make crds` and commit the result."
     );
+}
+
+#[test]
+fn api_reference_is_up_to_date() {
+    let path = support::repo_root().join("docs/api-reference.md");
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        on_disk == outbound_operator::api::reference::markdown(),
+        "docs/api-reference.md is stale: run `make crds` and commit the result."
+    );
+}
+
+#[test]
+fn api_reference_documents_every_mapped_field_with_its_remote_name() {
+    let reference = outbound_operator::api::reference::markdown();
+    for remote in ["maximumcall", "destination_extension", "task_extras.line", "task_extras.holiday", "is_group_switch", "redial_conditions.da_status", "new_call_rules", "group_switch_rule", "bridge_group_id", "sub_user_id"] {
+        assert!(reference.contains(remote), "the reference never names the API field {remote}");
+    }
 }

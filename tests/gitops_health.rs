@@ -59,7 +59,10 @@ fn updating_task_is_progressing() {
 fn new_generation_not_yet_observed_is_progressing() {
     let status = json!({"observedGeneration": 1, "conditions": [condition("Ready", "True", "InSync", "")]});
     assert_eq!(health(task(2, status)).0, "Progressing");
-    assert_eq!(health(json!({"metadata": {"name": "x", "generation": 1}, "spec": {}})).0, "Progressing");
+    assert_eq!(
+        health(json!({"metadata": {"name": "x", "generation": 1}, "spec": {}})).0,
+        "Progressing"
+    );
 }
 
 #[test]
@@ -104,6 +107,12 @@ fn suspended_task_is_suspended() {
 fn argocd_configmap_patch_embeds_the_same_script() {
     let patch: serde_yaml::Value =
         serde_yaml::from_str(include_str!("../manifests/gitops/argocd-cm-patch.yaml")).unwrap();
-    let embedded = patch["data"]["resource.customizations.health.outbound.dev_OutboundTask"].as_str().unwrap();
-    assert_eq!(embedded.trim(), SCRIPT.trim(), "regenerate argocd-cm-patch.yaml from outboundtask-health.lua");
+    let embedded = patch["data"]["resource.customizations.health.outbound.dev_OutboundTask"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        embedded.trim(),
+        SCRIPT.trim(),
+        "regenerate argocd-cm-patch.yaml from outboundtask-health.lua"
+    );
 }

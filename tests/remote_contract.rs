@@ -10,8 +10,7 @@ use outbound_operator::api::{
 };
 use outbound_operator::remote::wire::UpdateBody;
 use outbound_operator::remote::{
-    AccountKey, ClientConfig, ClientPool, ErrorKind, PlatformClient, RemoteError, RemoteMetrics,
-    Token,
+    AccountKey, ClientConfig, ClientPool, ErrorKind, PlatformClient, RemoteError, RemoteMetrics, Token,
 };
 use outbound_operator::sim::{
     FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator, TaskFixture,
@@ -57,15 +56,9 @@ fn task(status: u8, name: &str, sub_user_id: Option<&str>) -> TaskFixture {
 async fn start_sim(extra_tasks: usize) -> SimHandle {
     let mut fixtures = Fixtures::default();
     fixtures.lines.insert(LINE.into(), 4);
-    fixtures
-        .tasks
-        .insert(PAUSED.into(), task(1, "paused", None));
-    fixtures
-        .tasks
-        .insert(RUNNING.into(), task(2, "running", None));
-    fixtures
-        .tasks
-        .insert(SUB_TASK.into(), task(1, "sub", Some(SUB_USER)));
+    fixtures.tasks.insert(PAUSED.into(), task(1, "paused", None));
+    fixtures.tasks.insert(RUNNING.into(), task(2, "running", None));
+    fixtures.tasks.insert(SUB_TASK.into(), task(1, "sub", Some(SUB_USER)));
     for i in 0..extra_tasks {
         fixtures.tasks.insert(
             format!("d0000000-0000-4000-8000-{i:012}"),
@@ -110,10 +103,7 @@ fn token() -> Token {
 }
 
 fn calls(sim: &SimHandle, endpoint: &str) -> Vec<JournalEntry> {
-    sim.journal()
-        .into_iter()
-        .filter(|e| e.endpoint == endpoint)
-        .collect()
+    sim.journal().into_iter().filter(|e| e.endpoint == endpoint).collect()
 }
 
 fn assert_secret_free(what: &str) {
@@ -132,22 +122,13 @@ async fn detail_update_pause_resume_and_token_check_succeed() {
     let detail = c.detail(&t, PAUSED, None).await.unwrap();
     assert_eq!(detail.name.as_deref(), Some("paused"));
     assert_eq!(
-        (
-            detail.status,
-            detail.destination_extension,
-            detail.maximumcall
-        ),
+        (detail.status, detail.destination_extension, detail.maximumcall),
         (Some(1), Some(123), Some(2))
     );
 
-    c.update(&t, PAUSED, None, &update_body("renamed", 4))
-        .await
-        .unwrap();
+    c.update(&t, PAUSED, None, &update_body("renamed", 4)).await.unwrap();
     let after = c.detail(&t, PAUSED, None).await.unwrap();
-    assert_eq!(
-        (after.name.as_deref(), after.maximumcall),
-        (Some("renamed"), Some(4))
-    );
+    assert_eq!((after.name.as_deref(), after.maximumcall), (Some("renamed"), Some(4)));
 
     c.resume(&t, PAUSED, None).await.unwrap();
     assert_eq!(c.detail(&t, PAUSED, None).await.unwrap().status, Some(2));
@@ -160,16 +141,10 @@ async fn detail_update_pause_resume_and_token_check_succeed() {
     let journal = sim.journal();
     let update = &calls(&sim, "update")[0];
     assert_eq!(update.method, "PUT");
-    assert_eq!(
-        update.path,
-        format!("/agent-api/new/user/{USER}/task/{PAUSED}")
-    );
+    assert_eq!(update.path, format!("/agent-api/new/user/{USER}/task/{PAUSED}"));
     assert_eq!(update.body.as_ref().unwrap(), &config_json("renamed", 4));
     let pause = &calls(&sim, "pause")[0];
-    assert_eq!(
-        (pause.body.clone(), pause.query.clone()),
-        (Some(json!({})), None)
-    );
+    assert_eq!((pause.body.clone(), pause.query.clone()), (Some(json!({})), None));
     assert_eq!(
         calls(&sim, "resume")[0].path,
         format!("/agent-api/new/user/{USER}/task_start/{PAUSED}")
@@ -191,10 +166,7 @@ async fn business_errors_are_classified_and_not_retried() {
     let t = token();
 
     // 6007, answered with HTTP 200: update of a running task.
-    let started = c
-        .update(&t, RUNNING, None, &update_body("x", 2))
-        .await
-        .unwrap_err();
+    let started = c.update(&t, RUNNING, None, &update_body("x", 2)).await.unwrap_err();
     assert!(
         matches!(
             started,
@@ -209,44 +181,23 @@ async fn business_errors_are_classified_and_not_retried() {
     assert_eq!(started.message(), "2.0任务启动中,请先停止任务");
 
     // Rejected: 8 calls over one line with 4 left.
-    let rejected = c
-        .update(&t, PAUSED, None, &update_body("x", 8))
-        .await
-        .unwrap_err();
+    let rejected = c.update(&t, PAUSED, None, &update_body("x", 8)).await.unwrap_err();
     assert_eq!(rejected.kind(), ErrorKind::Rejected, "{rejected}");
-    assert!(
-        rejected.message().contains("remaining concurrency"),
-        "{rejected}"
-    );
+    assert!(rejected.message().contains("remaining concurrency"), "{rejected}");
 
     // Unauthorized: wrong token, on a read and on the token check.
     let wrong = Token::new("wrong-token-value");
     let unauthorized = c.detail(&wrong, PAUSED, None).await.unwrap_err();
     assert!(
-        matches!(
-            unauthorized,
-            RemoteError::Unauthorized {
-                status: Some(401),
-                ..
-            }
-        ),
+        matches!(unauthorized, RemoteError::Unauthorized { status: Some(401), .. }),
         "{unauthorized:?}"
     );
-    assert_eq!(
-        c.check_token(&wrong).await.unwrap_err().kind(),
-        ErrorKind::Unauthorized
-    );
+    assert_eq!(c.check_token(&wrong).await.unwrap_err().kind(), ErrorKind::Unauthorized);
 
     // NotFound: unknown id, and a sub-account's task read without its sub_user_id.
     let missing = c.detail(&t, UNKNOWN, None).await.unwrap_err();
     assert!(
-        matches!(
-            missing,
-            RemoteError::NotFound {
-                status: Some(404),
-                ..
-            }
-        ),
+        matches!(missing, RemoteError::NotFound { status: Some(404), .. }),
         "{missing:?}"
     );
     assert_eq!(
@@ -276,11 +227,7 @@ async fn throttling_honours_retry_after_inline_or_returns_it() {
     .unwrap();
     let begun = Instant::now();
     c.detail(&t, PAUSED, None).await.unwrap();
-    assert!(
-        begun.elapsed() >= Duration::from_millis(950),
-        "{:?}",
-        begun.elapsed()
-    );
+    assert!(begun.elapsed() >= Duration::from_millis(950), "{:?}", begun.elapsed());
     let statuses: Vec<_> = sim.journal().iter().map(|e| e.http_status).collect();
     assert_eq!(statuses, [Some(429), Some(200)]);
 
@@ -296,13 +243,7 @@ async fn throttling_honours_retry_after_inline_or_returns_it() {
     let impatient = PlatformClient::new(config, Arc::new(RemoteMetrics::new())).unwrap();
     let throttled = impatient.pause(&t, PAUSED, None).await.unwrap_err();
     assert!(
-        matches!(
-            throttled,
-            RemoteError::Throttled {
-                status: Some(429),
-                ..
-            }
-        ),
+        matches!(throttled, RemoteError::Throttled { status: Some(429), .. }),
         "{throttled:?}"
     );
     assert_eq!(throttled.retry_after(), Some(Duration::from_secs(1)));
@@ -350,18 +291,9 @@ async fn transient_failures_are_retried_within_bounds() {
 
     // Malformed (cut) JSON with HTTP 200.
     faults(SimEndpoint::Update, |f| f.malformed_rate = 1.0);
-    let error = c
-        .update(&t, PAUSED, None, &update_body("m", 2))
-        .await
-        .unwrap_err();
+    let error = c.update(&t, PAUSED, None, &update_body("m", 2)).await.unwrap_err();
     assert!(
-        matches!(
-            error,
-            RemoteError::Transient {
-                status: Some(200),
-                ..
-            }
-        ),
+        matches!(error, RemoteError::Transient { status: Some(200), .. }),
         "{error:?}"
     );
     assert_eq!(calls(&sim, "update").len(), 3);
@@ -375,12 +307,7 @@ async fn transient_failures_are_retried_within_bounds() {
         matches!(error, RemoteError::Transient { status: None, .. }),
         "{error:?}"
     );
-    assert!(
-        error
-            .message()
-            .contains("no complete response within 300ms"),
-        "{error}"
-    );
+    assert!(error.message().contains("no complete response within 300ms"), "{error}");
     assert!(
         elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2500),
         "{elapsed:?}"
@@ -404,9 +331,7 @@ async fn transient_failures_are_retried_within_bounds() {
         text.contains(r#"outbound_remote_requests_total{endpoint="update",result="transient"} 3"#),
         "{text}"
     );
-    assert!(
-        text.contains(r#"outbound_remote_request_duration_seconds_count{endpoint="resume"} 3"#)
-    );
+    assert!(text.contains(r#"outbound_remote_request_duration_seconds_count{endpoint="resume"} 3"#));
     sim.shutdown().await;
 }
 
@@ -440,10 +365,7 @@ async fn sub_user_id_goes_to_the_query_on_get_and_per_setting_on_put() {
         (None, Some(json!({"sub_user_id": SUB_USER})))
     );
     assert_eq!(journal[2].query, None);
-    assert_eq!(
-        journal[2].body.as_ref().unwrap()["sub_user_id"],
-        json!(SUB_USER)
-    );
+    assert_eq!(journal[2].body.as_ref().unwrap()["sub_user_id"], json!(SUB_USER));
 
     for (placement, in_query, in_body) in [
         (SubUserIdPlacement::Query, true, false),
@@ -464,11 +386,7 @@ async fn sub_user_id_goes_to_the_query_on_get_and_per_setting_on_put() {
                 expected_query.clone().filter(|_| in_query)
             );
             let body = entry.body.unwrap();
-            assert_eq!(
-                body.get("sub_user_id").is_some(),
-                in_body,
-                "{placement:?} {body}"
-            );
+            assert_eq!(body.get("sub_user_id").is_some(), in_body, "{placement:?} {body}");
         }
     }
 }
@@ -483,14 +401,8 @@ async fn endpoint_templates_can_be_overridden() {
     });
     let error = custom.resume(&t, PAUSED, None).await.unwrap_err();
     let entry = sim.journal().pop().unwrap();
-    assert_eq!(
-        entry.path,
-        format!("/agent-api/v2/user/{USER}/task/{PAUSED}/start")
-    );
-    assert_eq!(
-        (entry.method.as_str(), error.kind()),
-        ("PUT", ErrorKind::NotFound)
-    ); // the simulator has no such route
+    assert_eq!(entry.path, format!("/agent-api/v2/user/{USER}/task/{PAUSED}/start"));
+    assert_eq!((entry.method.as_str(), error.kind()), ("PUT", ErrorKind::NotFound)); // the simulator has no such route
 
     // An override that the simulator does route proves the template is what is called:
     // "resume" mapped onto the pause path pauses the task.
@@ -528,10 +440,7 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
             for _ in 0..READS {
                 // As the controller does: look the client up on every reconcile.
                 let client = pool.client_for(&key, &account).unwrap();
-                let detail = client
-                    .detail(&Token::new(TOKEN), &task_id, None)
-                    .await
-                    .unwrap();
+                let detail = client.detail(&Token::new(TOKEN), &task_id, None).await.unwrap();
                 assert_eq!(detail.name, Some(format!("t{i}")));
             }
         }));
@@ -557,10 +466,7 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
         let in_window = times[i..].iter().take_while(|t| **t < end).count();
         busiest = busiest.max(in_window);
     }
-    assert!(
-        busiest <= limit,
-        "{busiest} calls in one second, limit {limit}"
-    );
+    assert!(busiest <= limit, "{busiest} calls in one second, limit {limit}");
     // The bucket allows BURST at once, then RPS per second: (150 - 10) / 20 = 7 s at least.
     let floor = Duration::from_secs_f64((total - BURST as usize) as f64 / f64::from(RPS) * 0.95);
     assert!(elapsed >= floor, "{elapsed:?} < {floor:?}");

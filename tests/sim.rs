@@ -5,9 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use outbound_operator::sim::{
-    FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator,
-};
+use outbound_operator::sim::{FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = include_str!("fixtures/sim-basic.yaml");
@@ -22,11 +20,9 @@ const SUB_TASK: &str = "b0000000-0000-4000-8000-0000000000b0";
 const SUB_USER: &str = "5b55bcca-d653-4a58-8f9a-437fb0601f8e";
 const LINE_A: &str = "d47c3599-f166-4cd0-999c-f60e46814d26";
 const LINE_B: &str = "ece66f74-149e-455a-ba9e-2d71fa0cab84";
-const UNAUTHENTICATED: &str =
-    r#"{"code":401,"status":"error","message":"Unauthenticated.","data":[]}"#;
+const UNAUTHENTICATED: &str = r#"{"code":401,"status":"error","message":"Unauthenticated.","data":[]}"#;
 const NOT_FOUND: &str = r#"{"code":404,"status":"error","message":"任务不存在","data":[]}"#;
-const NOT_PAUSED: &str =
-    r#"{"code":6007,"status":"error","message":"2.0任务启动中,请先停止任务","data":[]}"#;
+const NOT_PAUSED: &str = r#"{"code":6007,"status":"error","message":"2.0任务启动中,请先停止任务","data":[]}"#;
 const UPDATED: &str = r#"{"code":200,"status":"success","message":"修改成功","data":""}"#;
 
 fn detail_path(task: &str) -> String {
@@ -101,8 +97,7 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
     }
 }
 
@@ -124,13 +119,7 @@ impl Harness {
         }
     }
 
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        token: Option<&str>,
-    ) -> Reply {
+    async fn call(&self, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Reply {
         self.send(&self.http, method, path, body, token)
             .await
             .expect("simulator answers")
@@ -215,11 +204,7 @@ async fn calls_without_the_token_get_401() {
 
     // Rotation: the old token stops working at once.
     let reply = harness
-        .admin(
-            "PUT",
-            "/token",
-            Some(&json!({"token": "rotated-token-0002"})),
-        )
+        .admin("PUT", "/token", Some(&json!({"token": "rotated-token-0002"})))
         .await;
     assert_eq!(reply.status, 204);
     assert_eq!(harness.get("/agent-api/token").await.status, 401);
@@ -302,10 +287,7 @@ async fn pause_update_resume_cycle() {
     let harness = Harness::start().await;
     // Pause with an empty object, then again with no body: idempotent.
     let reply = harness.put(&pause_path(TASK), Some(&json!({}))).await;
-    assert_eq!(
-        (reply.status, reply.json()["code"].clone()),
-        (200, json!(200))
-    );
+    assert_eq!((reply.status, reply.json()["code"].clone()), (200, json!(200)));
     let reply = harness.put(&pause_path(TASK), None).await;
     assert_eq!(reply.json()["status"], "success");
     assert_eq!(harness.detail(TASK).await["status"], 1);
@@ -322,18 +304,11 @@ async fn pause_update_resume_cycle() {
     assert_eq!(detail["maximumcall"], 4);
     assert_eq!(detail["destination_extension"], "480");
     assert_eq!(detail["remark"], "edited by the operator");
-    assert_eq!(
-        detail["background_id"],
-        Value::Null,
-        "dropped by the replacing update"
-    );
+    assert_eq!(detail["background_id"], Value::Null, "dropped by the replacing update");
     assert_eq!(detail["task_extras"]["pop_mode"], 2);
     assert_eq!(detail["task_extras"]["redial_new_number_policy"], true);
     assert_eq!(detail["new_task_extra"]["limit"], 4);
-    assert_eq!(
-        detail["new_task_extra"]["work_week"],
-        json!([1, 2, 3, 4, 5, 6, 0])
-    );
+    assert_eq!(detail["new_task_extra"]["work_week"], json!([1, 2, 3, 4, 5, 6, 0]));
 
     for _ in 0..2 {
         let reply = harness.put(&resume_path(TASK), Some(&json!({}))).await;
@@ -358,26 +333,14 @@ async fn every_update_rule_is_enforced_with_a_message_naming_the_field() {
         (json!({"name": null}), "name"),
         (json!({"name": ""}), "name"),
         (json!({"name": "x".repeat(101)}), "name"),
-        (
-            json!({"destination_extension": null}),
-            "destination_extension",
-        ),
+        (json!({"destination_extension": null}), "destination_extension"),
         (json!({"maximumcall": null}), "maximumcall"),
         (json!({"dial_time_id": null}), "dial_time_id"),
         (json!({"task_extras": null}), "task_extras"),
-        (
-            json!({"task_extras": {"start_time": null}}),
-            "task_extras.start_time",
-        ),
+        (json!({"task_extras": {"start_time": null}}), "task_extras.start_time"),
         (json!({"task_extras": {"line": null}}), "task_extras.line"),
-        (
-            json!({"task_extras": {"holiday": null}}),
-            "task_extras.holiday",
-        ),
-        (
-            json!({"task_extras": {"pop_mode": null}}),
-            "task_extras.pop_mode",
-        ),
+        (json!({"task_extras": {"holiday": null}}), "task_extras.holiday"),
+        (json!({"task_extras": {"pop_mode": null}}), "task_extras.pop_mode"),
         (
             json!({"task_type": null, "task_extras": {"pop_mode": null}}),
             "task_extras.pop_mode",
@@ -386,10 +349,7 @@ async fn every_update_rule_is_enforced_with_a_message_naming_the_field() {
             json!({"maximumcall": 5, "task_extras": {"line": two_lines}}),
             "maximumcall 5 is not divisible by the 2 selected lines",
         ),
-        (
-            json!({"maximumcall": 4, "task_extras": {"line": two_lines}}),
-            LINE_B,
-        ),
+        (json!({"maximumcall": 4, "task_extras": {"line": two_lines}}), LINE_B),
         (
             json!({"maximumcall": 6, "task_extras": {"line": [{"id": LINE_A, "limit": 6}]}}),
             "maximumcall 6",
@@ -398,10 +358,7 @@ async fn every_update_rule_is_enforced_with_a_message_naming_the_field() {
             json!({"task_extras": {"line": [{"id": "ffffffff-0000-0000-0000-000000000000", "limit": 4}]}}),
             "ffffffff-0000-0000-0000-000000000000",
         ),
-        (
-            json!({"task_extras": {"line": [LINE_A]}}),
-            "task_extras.line[0]",
-        ),
+        (json!({"task_extras": {"line": [LINE_A]}}), "task_extras.line[0]"),
         (
             json!({"task_type": 6, "task_extras": {"line": [{"id": LINE_A, "limit": 4}]}}),
             "task_extras.line[0]",
@@ -422,10 +379,7 @@ async fn every_update_rule_is_enforced_with_a_message_naming_the_field() {
             json!({"task_extras": {"redial_max_times": 4}}),
             "task_extras.redial_max_times",
         ),
-        (
-            json!({"is_group_switch": 1}),
-            "task_extras.destination_extension_list",
-        ),
+        (json!({"is_group_switch": 1}), "task_extras.destination_extension_list"),
         (
             json!({"is_group_switch": 2}),
             "task_extras.destination_extension_with_variable_list",
@@ -438,10 +392,7 @@ async fn every_update_rule_is_enforced_with_a_message_naming_the_field() {
             json!({"is_group_switch": 3}),
             "task_extras.destination_extension_multi_config.list",
         ),
-        (
-            json!({"end_action": 1, "elasticity_type": true}),
-            "elasticity_type",
-        ),
+        (json!({"end_action": 1, "elasticity_type": true}), "elasticity_type"),
         (json!({"bridge_group_id": 0}), "bridge_group_id"),
     ];
     let before = harness.sim.task(TASK).unwrap().config;
@@ -509,11 +460,7 @@ async fn throttling_answers_429_with_retry_after() {
     for _ in 0..6 {
         statuses.push(harness.get("/agent-api/token").await.status);
     }
-    assert_eq!(
-        &statuses[..3],
-        &[200, 200, 200],
-        "the burst fits the budget"
-    );
+    assert_eq!(&statuses[..3], &[200, 200, 200], "the burst fits the budget");
     assert!(statuses[3..].contains(&429), "{statuses:?}");
     let throttled = harness
         .sim
@@ -523,11 +470,7 @@ async fn throttling_answers_429_with_retry_after() {
         .count();
     assert!(throttled >= 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        harness.get("/agent-api/token").await.status,
-        200,
-        "the budget refills"
-    );
+    assert_eq!(harness.get("/agent-api/token").await.status, 200, "the budget refills");
 }
 
 #[tokio::test]
@@ -555,11 +498,7 @@ async fn injected_errors_malformed_bodies_and_latency() {
 
     let reply = harness.get(&detail_path(TASK)).await;
     assert_eq!(reply.status, 200);
-    assert!(
-        serde_json::from_str::<Value>(&reply.text).is_err(),
-        "{}",
-        reply.text
-    );
+    assert!(serde_json::from_str::<Value>(&reply.text).is_err(), "{}", reply.text);
 
     let started = Instant::now();
     assert_eq!(harness.get("/agent-api/token").await.status, 200);
@@ -625,27 +564,16 @@ async fn out_of_band_edits_and_status_changes_show_in_detail() {
     );
 
     let reply = harness
-        .admin(
-            "PUT",
-            &format!("/tasks/{TASK}/status"),
-            Some(&json!({"status": 3})),
-        )
+        .admin("PUT", &format!("/tasks/{TASK}/status"), Some(&json!({"status": 3})))
         .await;
     assert_eq!(reply.status, 204);
     assert_eq!(harness.detail(TASK).await["status_str"], "等待执行");
     let reply = harness
-        .admin(
-            "PUT",
-            &format!("/tasks/{TASK}/status"),
-            Some(&json!({"status": 7})),
-        )
+        .admin("PUT", &format!("/tasks/{TASK}/status"), Some(&json!({"status": 7})))
         .await;
     assert_eq!(reply.status, 400);
 
-    let reply = harness
-        .admin("GET", &format!("/tasks/{TASK}"), None)
-        .await
-        .json();
+    let reply = harness.admin("GET", &format!("/tasks/{TASK}"), None).await.json();
     assert_eq!(reply["user_id"], USER);
     assert_eq!(reply["status"], 3);
     assert_eq!(reply["sub_user_id"], Value::Null);
@@ -653,46 +581,29 @@ async fn out_of_band_edits_and_status_changes_show_in_detail() {
 
     let new_task = json!({"user_id": USER, "status": 1, "config": {"name": "created"}});
     let reply = harness
-        .admin(
-            "PUT",
-            "/tasks/c0000000-0000-4000-8000-00000000000c",
-            Some(&new_task),
-        )
+        .admin("PUT", "/tasks/c0000000-0000-4000-8000-00000000000c", Some(&new_task))
         .await;
     assert_eq!(reply.status, 201);
     assert_eq!(
         harness.detail("c0000000-0000-4000-8000-00000000000c").await["name"],
         "created"
     );
-    assert_eq!(
-        harness.admin("GET", "/tasks/missing", None).await.status,
-        404
-    );
+    assert_eq!(harness.admin("GET", "/tasks/missing", None).await.status, 404);
 }
 
 #[tokio::test]
 async fn the_journal_records_calls_but_never_the_token() {
     let harness = Harness::start().await;
-    let body = merged(
-        update_body(),
-        json!({"remark": format!("pasted {TOKEN} by mistake")}),
-    );
+    let body = merged(update_body(), json!({"remark": format!("pasted {TOKEN} by mistake")}));
     harness.put(&pause_path(TASK), Some(&json!({}))).await;
     harness.put(&update_path(TASK), Some(&body)).await;
-    harness
-        .get(&format!("{}?token={TOKEN}&x=1", detail_path(TASK)))
-        .await;
-    harness
-        .call("GET", "/agent-api/nope", None, Some(TOKEN))
-        .await;
+    harness.get(&format!("{}?token={TOKEN}&x=1", detail_path(TASK))).await;
+    harness.call("GET", "/agent-api/nope", None, Some(TOKEN)).await;
 
     let journal = harness.sim.journal();
     assert_eq!(journal.len(), 4);
     let update = &journal[1];
-    assert_eq!(
-        (update.endpoint.as_str(), update.method.as_str()),
-        ("update", "PUT")
-    );
+    assert_eq!((update.endpoint.as_str(), update.method.as_str()), ("update", "PUT"));
     assert_eq!(update.path, update_path(TASK));
     assert_eq!(update.task_id.as_deref(), Some(TASK));
     assert_eq!((update.http_status, update.code), (Some(200), Some(200)));
@@ -704,11 +615,7 @@ async fn the_journal_records_calls_but_never_the_token() {
         ("unknown", Some(404))
     );
     assert!(journal.windows(2).all(|pair| pair[0].seq < pair[1].seq));
-    assert!(
-        jiff::Timestamp::from_str_ok(&journal[0].at),
-        "{}",
-        journal[0].at
-    );
+    assert!(jiff::Timestamp::from_str_ok(&journal[0].at), "{}", journal[0].at);
 
     let over_http = harness.admin("GET", "/journal", None).await;
     assert!(!over_http.text.contains(TOKEN), "{}", over_http.text);
@@ -741,11 +648,7 @@ async fn reset_restores_fixtures_and_clears_everything() {
     harness.put(&update_path(TASK), Some(&update_body())).await;
     harness.set_faults(json!({"throttle_next": 5})).await;
     harness
-        .admin(
-            "PUT",
-            "/token",
-            Some(&json!({"token": "another-token-0003"})),
-        )
+        .admin("PUT", "/token", Some(&json!({"token": "another-token-0003"})))
         .await;
 
     assert_eq!(harness.admin("POST", "/reset", None).await.status, 204);
@@ -773,9 +676,7 @@ async fn tasks_are_scoped_by_account_and_sub_account() {
         (404, NOT_FOUND),
         "needs its sub_user_id"
     );
-    let reply = harness
-        .get(&format!("{}{sub_query}", detail_path(SUB_TASK)))
-        .await;
+    let reply = harness.get(&format!("{}{sub_query}", detail_path(SUB_TASK))).await;
     assert_eq!(reply.status, 200);
     let reply = harness
         .get(&format!(
@@ -784,27 +685,18 @@ async fn tasks_are_scoped_by_account_and_sub_account() {
         ))
         .await;
     assert_eq!(reply.status, 404);
-    let reply = harness
-        .get(&format!("{}{sub_query}", detail_path(TASK)))
-        .await;
+    let reply = harness.get(&format!("{}{sub_query}", detail_path(TASK))).await;
     assert_eq!(
         reply.status, 404,
         "a main-account task is not found under a sub-account"
     );
-    let other_user =
-        format!("/agent-api/new/user/00000000-0000-0000-0000-000000000000/task/{TASK}/edit");
+    let other_user = format!("/agent-api/new/user/00000000-0000-0000-0000-000000000000/task/{TASK}/edit");
     assert_eq!(harness.get(&other_user).await.text, NOT_FOUND);
-    assert_eq!(
-        harness.get(&detail_path("no-such-task")).await.text,
-        NOT_FOUND
-    );
+    assert_eq!(harness.get(&detail_path("no-such-task")).await.text, NOT_FOUND);
 
     // PUT: sub_user_id in the body, or in the query.
     let reply = harness
-        .put(
-            &pause_path(SUB_TASK),
-            Some(&json!({"sub_user_id": SUB_USER})),
-        )
+        .put(&pause_path(SUB_TASK), Some(&json!({"sub_user_id": SUB_USER})))
         .await;
     assert_eq!(reply.json()["status"], "success");
     assert_eq!(harness.put(&pause_path(SUB_TASK), None).await.status, 404);
@@ -828,32 +720,15 @@ async fn tasks_are_scoped_by_account_and_sub_account() {
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods() {
     let harness = Harness::start().await;
+    let reply = harness.call("GET", &pause_path(TASK), None, Some(TOKEN)).await;
+    assert_eq!((reply.status, reply.json()["code"].clone()), (405, json!(405)));
     let reply = harness
-        .call("GET", &pause_path(TASK), None, Some(TOKEN))
-        .await;
-    assert_eq!(
-        (reply.status, reply.json()["code"].clone()),
-        (405, json!(405))
-    );
-    let reply = harness
-        .call(
-            "GET",
-            "/agent-api/new/user/u/subset_task",
-            None,
-            Some(TOKEN),
-        )
+        .call("GET", "/agent-api/new/user/u/subset_task", None, Some(TOKEN))
         .await;
     assert_eq!(reply.status, 404);
     assert_eq!(harness.sim.counters().calls("unknown"), 2);
-    assert_eq!(
-        harness.admin("GET", "/nothing-here", None).await.status,
-        404
-    );
-    assert_eq!(
-        harness.sim.counters().calls("total"),
-        2,
-        "admin calls are not counted"
-    );
+    assert_eq!(harness.admin("GET", "/nothing-here", None).await.status, 404);
+    assert_eq!(harness.sim.counters().calls("total"), 2, "admin calls are not counted");
 }
 
 #[tokio::test]
@@ -873,8 +748,7 @@ async fn the_library_handle_steers_the_simulator_directly() {
         message.contains("remaining concurrency 1") && message.contains(LINE_A),
         "{message}"
     );
-    sim.patch_task_config(TASK, json!({"name": "renamed"}))
-        .unwrap();
+    sim.patch_task_config(TASK, json!({"name": "renamed"})).unwrap();
     assert_eq!(sim.task(TASK).unwrap().config["name"], "renamed");
     assert_eq!(sim.task_ids().len(), 3);
 }

@@ -13,6 +13,7 @@ use super::status::AccountStatus;
     group = "outbound.dev",
     version = "v1alpha1",
     kind = "OutboundAccount",
+    doc = "How to reach the calling platform for one main account: base URL, main account id, and the Secret holding the partner token.",
     namespaced,
     status = "AccountStatus",
     shortname = "oacct",

@@ -2,6 +2,7 @@
 //! CRDs generated from them. No controller logic lives here (Kubebuilder's `api/` split).
 
 mod account;
+pub mod reference;
 mod status;
 mod task;
 mod task_settings;

@@ -14,6 +14,7 @@ use super::task_settings::TaskSettings;
     group = "outbound.dev",
     version = "v1alpha1",
     kind = "OutboundTask",
+    doc = "One remote task (campaign) on the calling platform, adopted by its id, whose settings the operator keeps equal to spec.task (pausing, updating and resuming it as needed).",
     namespaced,
     status = "OutboundTaskStatus",
     shortname = "otask",

@@ -1,6 +1,7 @@
 //! The imperative shell: watches OutboundTasks (and the accounts and Secrets they use), reads the
 //! remote task, asks the planner what to do, executes it crash-safely and reports.
 
+mod account_status;
 mod context;
 mod events;
 mod executor;

@@ -14,7 +14,7 @@ use rand::Rng;
 use super::context::Context;
 use super::metrics::ReconcileResult;
 use super::token::TokenError;
-use super::{events, executor, finalizer, status, watches::REQUESTED_AT};
+use super::{account_status, events, executor, finalizer, status, watches::REQUESTED_AT};
 use crate::api::{OutboundTask, OutboundTaskStatus};
 use crate::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
 use crate::remote::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
@@ -63,6 +63,7 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
     };
 
     let mut retry_after = None;
+    let mut reached_platform = false;
     let (plan, execution) = if !planner::needs_remote_read(&task.spec, &previous) {
         let input = PlanInput {
             spec: &task.spec,
@@ -78,12 +79,14 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
             Err(failure) => (None, Execution::failed_before_actions(failure)),
             Ok(remote) => match read(&remote, &task).await {
                 Err(error) => {
+                    reached_platform = error.http_status().is_some();
                     retry_after = error.retry_after();
                     let failure = failure_of(&error);
                     forget_refused_token(&ctx, &remote, &namespace, &failure);
                     (None, Execution::failed_before_actions(failure))
                 }
                 Ok(observed) => {
+                    reached_platform = true;
                     let input = PlanInput {
                         spec: &task.spec,
                         generation,
@@ -131,6 +134,9 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
         events::publish(&ctx, &task, &failure.event()).await;
     }
     ctx.metrics.remote_state(&key, new_status.remote_state);
+    if let Some(credentials) = account_status::Credentials::from_outcome(reached_platform, failure.as_ref()) {
+        account_status::report(&ctx, &namespace, &task.spec.account_ref.name, credentials).await;
+    }
 
     let requeue =
         next_run(&ctx, &task, &key, plan.as_ref(), failure.as_ref()).map(|d| d.max(retry_after.unwrap_or_default()));

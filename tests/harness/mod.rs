@@ -21,13 +21,22 @@ pub fn unique_token(label: &str) -> String {
 /// A random UUID-shaped id for remote tasks.
 pub fn uuid_like() -> String {
     let hex: String = (0..32).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
-    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 pub async fn simulator(token: &str) -> SimHandle {
     let fixtures = Fixtures::from_yaml_str(&format!("lines: {{\"{}\": 50}}\ntasks: {{}}", super::support::LINE_ID))
         .expect("fixtures");
-    Simulator::start(SimConfig::new(token, fixtures)).await.expect("simulator starts")
+    Simulator::start(SimConfig::new(token, fixtures))
+        .await
+        .expect("simulator starts")
 }
 
 /// Puts a remote task that holds `task`'s spec with `edit` applied (deep-merged into the update
@@ -53,7 +62,8 @@ pub fn remote_equals_spec(sim: &SimHandle, task: &OutboundTask) -> bool {
     if let Some(object) = expected.as_object_mut() {
         object.remove("sub_user_id");
     }
-    sim.task(&task.spec.task_id).is_some_and(|remote| remote.config == expected)
+    sim.task(&task.spec.task_id)
+        .is_some_and(|remote| remote.config == expected)
 }
 
 pub fn remote_status(sim: &SimHandle, task_id: &str) -> u8 {
@@ -105,13 +115,21 @@ impl Operator {
             .args(["run", "--namespace", namespace, "--log-format", "json"])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(extra_args)
-            .env("RUST_LOG", std::env::var("OPERATOR_LOG").unwrap_or_else(|_| "info,outbound_operator=debug".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("OPERATOR_LOG").unwrap_or_else(|_| "info,outbound_operator=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
             .expect("operator starts");
-        Operator { child, log, metrics_port, _dir: dir }
+        Operator {
+            child,
+            log,
+            metrics_port,
+            _dir: dir,
+        }
     }
 
     /// SIGKILL: no shutdown path runs, as when a node dies.
@@ -147,7 +165,11 @@ impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("--- operator log ({}) ---\n{}", self.log.display(), tail(&self.logs(), 60));
+            eprintln!(
+                "--- operator log ({}) ---\n{}",
+                self.log.display(),
+                tail(&self.logs(), 60)
+            );
         }
     }
 }
@@ -158,14 +180,21 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `check` every 100 ms until it holds or `timeout` passes.
 pub async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !check() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -92,12 +92,8 @@ pub async fn client() -> Client {
     };
     // kube uses rustls with ring; install it as the process default once (idempotent).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read KUBECONFIG={}: {e}\n{HOW_TO_START}",
-            path.display()
-        )
-    });
+    let kubeconfig = Kubeconfig::read_from(&path)
+        .unwrap_or_else(|e| panic!("cannot read KUBECONFIG={}: {e}\n{HOW_TO_START}", path.display()));
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .unwrap_or_else(|e| panic!("bad kubeconfig {}: {e}", path.display()));
@@ -169,28 +165,22 @@ pub fn crd_documents() -> Vec<CustomResourceDefinition> {
     for file in files {
         for doc in yaml_documents(&file) {
             if doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
-                crds.push(serde_json::from_value(doc).unwrap_or_else(|e| {
-                    panic!("{}: not a CustomResourceDefinition: {e}", file.display())
-                }));
+                crds.push(
+                    serde_json::from_value(doc)
+                        .unwrap_or_else(|e| panic!("{}: not a CustomResourceDefinition: {e}", file.display())),
+                );
             }
         }
     }
-    assert!(
-        !crds.is_empty(),
-        "no CustomResourceDefinition found in crds/"
-    );
+    assert!(!crds.is_empty(), "no CustomResourceDefinition found in crds/");
     crds
 }
 
 /// Every non-empty YAML document of a file, as JSON values.
 pub fn yaml_documents(path: &Path) -> Vec<Value> {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_yaml::Deserializer::from_str(&text)
-        .map(|doc| {
-            Value::deserialize(doc)
-                .unwrap_or_else(|e| panic!("{}: invalid YAML: {e}", path.display()))
-        })
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: invalid YAML: {e}", path.display())))
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -206,9 +196,7 @@ pub async fn ensure_crds(client: &Client) {
             let name = crd.name_any();
             api.patch(&name, &pp, &Patch::Apply(&crd))
                 .await
-                .unwrap_or_else(|e| {
-                    panic!("the apiserver rejected CRD {name}: {}", error_message(&e))
-                });
+                .unwrap_or_else(|e| panic!("the apiserver rejected CRD {name}: {}", error_message(&e)));
             tokio::time::timeout(
                 Duration::from_secs(30),
                 await_condition(api.clone(), &name, conditions::is_crd_established()),
@@ -220,9 +208,7 @@ pub async fn ensure_crds(client: &Client) {
         // Discovery of the new group can lag Established by a moment: wait until both kinds list.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let tasks = Api::<OutboundTask>::all(client.clone())
-                .list(&Default::default())
-                .await;
+            let tasks = Api::<OutboundTask>::all(client.clone()).list(&Default::default()).await;
             let accounts = Api::<OutboundAccount>::all(client.clone())
                 .list(&Default::default())
                 .await;
@@ -312,17 +298,14 @@ pub fn task_json(name: &str, account: &str, task_id: &str) -> Value {
 
 /// A minimal valid OutboundTask (Rust types, serde defaults filled in), not yet created.
 pub fn task(name: &str, account: &str, task_id: &str) -> OutboundTask {
-    let spec: OutboundTaskSpec =
-        serde_json::from_value(task_spec_json(account, task_id)).expect("valid task spec");
+    let spec: OutboundTaskSpec = serde_json::from_value(task_spec_json(account, task_id)).expect("valid task spec");
     OutboundTask::new(name, spec)
 }
 
 /// The same with the given settings.
 pub fn task_with(name: &str, account: &str, task_id: &str, settings: TaskSettings) -> OutboundTask {
     let mut t = task(name, account, task_id);
-    t.spec.account_ref = AccountRef {
-        name: account.into(),
-    };
+    t.spec.account_ref = AccountRef { name: account.into() };
     t.spec.task = settings;
     t
 }
@@ -334,16 +317,9 @@ pub async fn create_task(client: &Client, ns: &str, task: &OutboundTask) -> Outb
 
 /// Create an OutboundTask from raw JSON (a whole object: apiVersion, kind, metadata, spec).
 /// Unknown fields are sent as they are (the apiserver prunes or rejects them).
-pub async fn create_task_json(
-    client: &Client,
-    ns: &str,
-    value: Value,
-) -> Result<OutboundTask, kube::Error> {
+pub async fn create_task_json(client: &Client, ns: &str, value: Value) -> Result<OutboundTask, kube::Error> {
     let obj = create_json::<OutboundTask>(client, ns, value, false).await?;
-    Ok(
-        serde_json::from_value(serde_json::to_value(obj).expect("serialise"))
-            .expect("an OutboundTask"),
-    )
+    Ok(serde_json::from_value(serde_json::to_value(obj).expect("serialise")).expect("an OutboundTask"))
 }
 
 /// Create an object of kind `K` from raw JSON, optionally as a server-side dry run. The JSON goes
@@ -360,8 +336,7 @@ where
 {
     let ar = ApiResource::erase::<K>(&());
     let api = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar);
-    let obj: DynamicObject =
-        serde_json::from_value(value).expect("an object with apiVersion, kind, metadata");
+    let obj: DynamicObject = serde_json::from_value(value).expect("an object with apiVersion, kind, metadata");
     let pp = PostParams {
         dry_run,
         field_manager: Some(FIELD_MANAGER.into()),
@@ -383,9 +358,7 @@ where
     let ar = ApiResource::erase::<K>(&());
     let api = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar);
     let name = value["metadata"]["name"].as_str().expect("metadata.name");
-    let mut pp = PatchParams::apply(FIELD_MANAGER)
-        .force()
-        .validation_strict();
+    let mut pp = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
     if dry_run {
         pp = pp.dry_run();
     }
@@ -458,35 +431,19 @@ pub fn condition<'a, K: HasConditions>(obj: &'a K, type_: &str) -> Option<&'a Co
 
 /// Poll (every 200 ms) until condition `type_` of object `name` has status `status` ("True",
 /// "False", "Unknown"); return the object. On timeout, panic with the object's last status.
-pub async fn wait_for_condition<K>(
-    api: &Api<K>,
-    name: &str,
-    type_: &str,
-    status: &str,
-    timeout: Duration,
-) -> K
+pub async fn wait_for_condition<K>(api: &Api<K>, name: &str, type_: &str, status: &str, timeout: Duration) -> K
 where
     K: HasConditions + Resource + Clone + Debug + DeserializeOwned,
 {
-    wait_for(
-        api,
-        name,
-        timeout,
-        &format!("condition {type_}={status}"),
-        |obj| condition(obj, type_).is_some_and(|c| c.status == status),
-    )
+    wait_for(api, name, timeout, &format!("condition {type_}={status}"), |obj| {
+        condition(obj, type_).is_some_and(|c| c.status == status)
+    })
     .await
 }
 
 /// Poll (every 200 ms) until `pred` holds for object `name`; return it. On timeout, panic with
 /// `what` and the object's last status (or the last error: e.g. NotFound).
-pub async fn wait_for<K>(
-    api: &Api<K>,
-    name: &str,
-    timeout: Duration,
-    what: &str,
-    pred: impl Fn(&K) -> bool,
-) -> K
+pub async fn wait_for<K>(api: &Api<K>, name: &str, timeout: Duration, what: &str, pred: impl Fn(&K) -> bool) -> K
 where
     K: HasConditions + Resource + Clone + Debug + DeserializeOwned,
 {
@@ -502,9 +459,7 @@ where
                 Ok(obj) => serde_json::to_string_pretty(&obj.status_json()).unwrap_or_default(),
                 Err(e) => format!("(get failed: {e})"),
             };
-            panic!(
-                "timed out after {timeout:?} waiting for {what} on {name}; last status:\n{last}"
-            );
+            panic!("timed out after {timeout:?} waiting for {what} on {name}; last status:\n{last}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

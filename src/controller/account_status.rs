@@ -1,0 +1,102 @@
+//! `OutboundAccount.status`: Ready when its token Secret exists and the platform accepted the
+//! token on the last call made with it. Written only when it changes (tasks of one account report
+//! the same thing, so the account cache is compared first and most reconciles write nothing).
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
+use serde_json::json;
+
+use super::context::Context;
+use crate::api::{OutboundAccount, condition};
+use crate::planner::Failure;
+
+/// What a reconcile learned about an account's credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// The platform answered a call made with the token (any answer but "unauthorized").
+    Accepted,
+    SecretNotFound,
+    Unauthorized,
+}
+
+impl Credentials {
+    /// What the outcome of a reconcile says about the credentials, if anything.
+    pub fn from_outcome(reached_platform: bool, failure: Option<&Failure>) -> Option<Self> {
+        match failure {
+            Some(Failure::SecretNotFound) => Some(Self::SecretNotFound),
+            Some(Failure::Unauthorized) => Some(Self::Unauthorized),
+            _ if reached_platform => Some(Self::Accepted),
+            _ => None,
+        }
+    }
+
+    fn condition(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Accepted => (
+                "True",
+                "TokenAccepted",
+                "the platform accepted the token on the last call",
+            ),
+            Self::SecretNotFound => ("False", "SecretNotFound", "the token Secret or its key does not exist"),
+            Self::Unauthorized => ("False", "Unauthorized", "the platform refused the token"),
+        }
+    }
+}
+
+pub async fn report(ctx: &Context, namespace: &str, name: &str, credentials: Credentials) {
+    let Some(account) = ctx.accounts.get(&ObjectRef::new(name).within(namespace)) else {
+        return;
+    };
+    let (status, reason, message) = credentials.condition();
+    let current = account
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
+    if current.is_some_and(|c| c.status == status && c.reason == reason) {
+        return;
+    }
+    let generation = account.metadata.generation;
+    let ready = Condition {
+        type_: condition::READY.into(),
+        status: status.into(),
+        reason: reason.into(),
+        message: message.into(),
+        observed_generation: generation,
+        last_transition_time: Time(Timestamp::now()),
+    };
+    let patch = json!({
+        "apiVersion": "outbound.dev/v1alpha1",
+        "kind": "OutboundAccount",
+        "status": {"observedGeneration": generation, "conditions": [ready]},
+    });
+    let api: Api<OutboundAccount> = Api::namespaced(ctx.client.clone(), namespace);
+    let params = PatchParams::apply(super::status::FIELD_MANAGER).force();
+    if let Err(error) = api.patch_status(name, &params, &Patch::Apply(&patch)).await {
+        tracing::warn!(account = %format!("{namespace}/{name}"), %error, "could not write account status");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_follow_the_outcome() {
+        assert_eq!(Credentials::from_outcome(true, None), Some(Credentials::Accepted));
+        assert_eq!(
+            Credentials::from_outcome(true, Some(&Failure::TaskNotFound)),
+            Some(Credentials::Accepted)
+        );
+        assert_eq!(
+            Credentials::from_outcome(true, Some(&Failure::Unauthorized)),
+            Some(Credentials::Unauthorized)
+        );
+        assert_eq!(
+            Credentials::from_outcome(false, Some(&Failure::SecretNotFound)),
+            Some(Credentials::SecretNotFound)
+        );
+        assert_eq!(Credentials::from_outcome(false, Some(&Failure::AccountNotFound)), None);
+    }
+}
