@@ -467,7 +467,47 @@ fn api_reference_is_up_to_date() {
 #[test]
 fn api_reference_documents_every_mapped_field_with_its_remote_name() {
     let reference = outbound_operator::api::reference::markdown();
-    for remote in ["maximumcall", "destination_extension", "task_extras.line", "task_extras.holiday", "is_group_switch", "redial_conditions.da_status", "new_call_rules", "group_switch_rule", "bridge_group_id", "sub_user_id"] {
-        assert!(reference.contains(remote), "the reference never names the API field {remote}");
+    for remote in [
+        "maximumcall",
+        "destination_extension",
+        "task_extras.line",
+        "task_extras.holiday",
+        "is_group_switch",
+        "redial_conditions.da_status",
+        "new_call_rules",
+        "group_switch_rule",
+        "bridge_group_id",
+        "sub_user_id",
+    ] {
+        assert!(
+            reference.contains(remote),
+            "the reference never names the API field {remote}"
+        );
     }
+}
+
+/// `kubectl explain` teaches the API only if every field has a description.
+#[test]
+fn every_field_of_both_crds_has_a_description() {
+    fn walk(node: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
+        for (name, child) in node["properties"].as_object().into_iter().flatten() {
+            let child_path = format!("{path}.{name}");
+            // metav1.Condition's own fields come from k8s-openapi, described upstream.
+            if child["description"].as_str().is_none_or(str::is_empty) && !path.contains("conditions") {
+                missing.push(child_path.clone());
+            }
+            walk(child, &child_path, missing);
+            walk(&child["items"], &format!("{child_path}[]"), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(&outbound_operator::api::crds_yaml()) {
+        let crd: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
+        let kind = crd["spec"]["names"]["kind"].as_str().unwrap().to_string();
+        let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        for top in ["spec", "status"] {
+            walk(&schema["properties"][top], &format!("{kind}.{top}"), &mut missing);
+        }
+    }
+    assert!(missing.is_empty(), "fields without a description: {missing:?}");
 }

@@ -353,7 +353,13 @@ fn unmanaged_console_edits_are_not_fought() {
 #[test]
 fn events_are_planned_per_action() {
     let spec = fixtures::spec();
-    let status = status_with(None);
+    // In sync at this generation before (lastSyncTime): the update corrects drift.
+    let status = OutboundTaskStatus {
+        last_sync_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff::Timestamp::UNIX_EPOCH,
+        )),
+        ..status_with(None)
+    };
     let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &status));
     let events: Vec<(&str, Option<usize>)> = p.events.iter().map(|e| (e.reason, e.after_action)).collect();
     assert_eq!(
@@ -371,6 +377,13 @@ fn events_are_planned_per_action() {
         p.events[1].reason,
         reasons::UPDATED,
         "a new generation is an update, not a drift correction"
+    );
+    let never_synced = status_with(None);
+    let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &never_synced));
+    assert_eq!(
+        p.events[1].reason,
+        reasons::UPDATED,
+        "a spec never applied yet (an earlier reconcile failed) is an update too"
     );
 }
 

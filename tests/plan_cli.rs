@@ -1,0 +1,89 @@
+//! `outbound-operator plan` end to end: against the simulator it shows the diff and exits 2; after
+//! the operator (a real controller on the local API server) has synced the examples, it exits 0.
+
+#[path = "harness/mod.rs"]
+mod harness;
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use kube::api::Api;
+use outbound_operator::api::{OutboundAccount, OutboundTask};
+use outbound_operator::sim::{Fixtures, SimConfig, Simulator};
+
+/// The examples, with the account pointing at this test's simulator.
+fn write_examples(dir: &Path, base_url: &str) {
+    for entry in std::fs::read_dir(support::repo_root().join("manifests/examples")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("http://127.0.0.1:18080", base_url);
+        std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
+    }
+}
+
+fn plan(dir: &Path, token: &str, json: bool) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_outbound-operator"));
+    command.args(["plan", "-f"]).arg(dir).env("OUTBOUND_TOKEN", token);
+    if json {
+        command.args(["--output", "json"]);
+    }
+    let output = command.output().expect("plan runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap_or(-1), text)
+}
+
+// Multi-threaded: `plan` runs as a blocking child process while this runtime serves the simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_the_diff_then_nothing_once_the_operator_synced() {
+    let Some(client) = support::cluster().await else { return };
+    support::ensure_crds(&client).await;
+    let fixtures = Fixtures::load(&support::repo_root().join("scripts/demo/fixtures.yaml")).unwrap();
+    let sim = Simulator::start(SimConfig::new("demo-token", fixtures)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_examples(dir.path(), &sim.base_url());
+
+    let (code, text) = plan(dir.path(), "demo-token", false);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("~ spec.task.name"), "{text}");
+    assert!(text.contains("actions: pause, update, resume"), "{text}");
+    let (code, json) = plan(dir.path(), "demo-token", true);
+    assert_eq!(code, 2, "{json}");
+    let plans: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plans.as_array().unwrap().len(), 5, "one plan per example task");
+    assert!(
+        sim.journal().iter().all(|e| e.endpoint == "detail"),
+        "plan never writes"
+    );
+
+    let (code, text) = plan(dir.path(), "wrong-token", false);
+    assert_eq!(code, 1, "errors exit 1: {text}");
+    assert!(!text.contains("wrong-token"), "the token is never printed");
+
+    // The operator syncs the same manifests; then there is nothing left to plan.
+    let ns = support::test_namespace(&client, "plan").await;
+    let _operator = harness::Operator::start(&ns, &[]);
+    let apply = Command::new("kubectl")
+        .args(["apply", "-n", &ns, "-f"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(apply.status.success(), "{}", String::from_utf8_lossy(&apply.stderr));
+    let tasks: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
+    for name in [
+        "unified-campaign",
+        "by-time-campaign",
+        "spring-campaign",
+        "multi-script-campaign",
+        "legacy-campaign",
+    ] {
+        support::wait_for_condition(&tasks, name, "Ready", "True", Duration::from_secs(90)).await;
+    }
+    let accounts: Api<OutboundAccount> = Api::namespaced(client.clone(), &ns);
+    support::wait_for_condition(&accounts, "main", "Ready", "True", Duration::from_secs(30)).await;
+    let (code, text) = plan(dir.path(), "demo-token", false);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("0 to change"), "{text}");
+}
