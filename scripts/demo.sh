@@ -31,7 +31,7 @@ grep -q "listening on" "$state/sim.log" || { cat "$state/sim.log"; exit 1; }
 sim="http://127.0.0.1:$sim_port"
 
 step "Installing the CRDs and the examples (manifests/examples/)"
-"${kubectl[@]}" apply --server-side -f crds/
+"${kubectl[@]}" apply --server-side -f crds/outbound.dev_crds.yaml
 "${kubectl[@]}" wait --for=condition=Established crd/outboundtasks.outbound.dev crd/outboundaccounts.outbound.dev --timeout=60s
 "${kubectl[@]}" apply -f manifests/examples/
 
@@ -45,15 +45,7 @@ if ! "${kubectl[@]}" wait --for=condition=Ready otask --all --timeout=120s; then
 fi
 "${kubectl[@]}" get otask
 
-journal() { # $1: task id -> the simulator's journal of calls for that task
-  curl -sf "$sim/_sim/journal" | python3 -c '
-import json, sys
-task = sys.argv[1]
-for e in json.load(sys.stdin):
-    if task in e["path"]:
-        print(f"  {e[\"at\"]}  {e[\"method\"]:4} {e[\"endpoint\"]:7} {e[\"path\"]}  -> {e[\"code\"]}")
-' "$1"
-}
+journal() { scripts/demo/journal.py "$sim" "$1"; }  # the simulator's journal of calls for task $1
 spring=f232d184-dd54-42a0-8ace-0bf8d660f4cc
 step "What the operator did to spring-campaign (a running task whose settings differed): the simulator's journal"
 journal "$spring"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `make bench`: the scale benchmark (benches/scale.rs) against a control plane of its own.
+#
+#   scripts/bench.sh                                  # N = 100 and 1,000, --concurrency 64
+#   BENCH_TASKS=100,1000,10000 scripts/bench.sh       # or: make bench BENCH_TASKS=100,1000,10000
+#   scripts/bench.sh --tasks 1000 --concurrency 64,8  # flags go to the bench (see benches/scale.rs)
+#
+# It builds the binaries in release mode, starts kube-apiserver + etcd with their state in
+# target/bench/envtest (apart from the plane of `make test`, so the bench starts from an empty
+# etcd), runs `cargo bench --bench scale`, and on exit, failure or Ctrl-C stops every operator the
+# bench started and the plane (only if it started it). Results: target/bench/results.json, a table
+# on stdout, operator logs in target/bench/logs/.
+#
+#   BENCH_TASKS        task counts (default 100,1000)
+#   BENCH_CONCURRENCY  operator --concurrency values, each a separate run (default 64)
+#   BENCH_BUDGET_TASKS tasks of the rate-budget run (default 100; 0 skips it)
+#   BENCH_BUDGET_BURST account bursts of the rate-budget run (default 20,1)
+#   BENCH_OPERATOR_LOG RUST_LOG of the operator (default info)
+#   BENCH_ENVTEST_DIR  state dir of the plane (default target/bench/envtest)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export ENVTEST_DIR=${BENCH_ENVTEST_DIR:-$root/target/bench/envtest}
+pids=$root/target/bench/pids
+mkdir -p "$pids" "$ENVTEST_DIR"
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+
+started_plane=0
+cleanup() {
+  local f pid
+  # Operators the bench started and could not stop itself (it was killed): only pids whose
+  # command line is our operator binary.
+  for f in "$pids"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(<"$f")
+    if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'outbound-operator run'; then
+      say "stopping operator pid $pid left by the bench"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  if [ "$started_plane" = 1 ]; then
+    scripts/envtest.sh down || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "building the binaries (release)"
+cargo build --release --bins
+
+if scripts/envtest.sh status >/dev/null 2>&1; then
+  say "reusing the bench plane already running in $ENVTEST_DIR (not stopped at the end)"
+else
+  started_plane=1
+fi
+env_line=$(scripts/envtest.sh up)
+eval "$env_line"
+export KUBECONFIG
+BENCH_APISERVER_PID=$(<"$ENVTEST_DIR/kube-apiserver.pid")
+BENCH_ETCD_PID=$(<"$ENVTEST_DIR/etcd.pid")
+export BENCH_APISERVER_PID BENCH_ETCD_PID
+export BENCH_COMMAND="BENCH_TASKS=${BENCH_TASKS:-100,1000} BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-64} scripts/bench.sh${*:+ $*}"
+
+say "running: cargo bench --bench scale -- $*"
+cargo bench --bench scale -- "$@"
