@@ -422,3 +422,59 @@ async fn with_leader_election_only_one_replica_acts_and_killing_it_hands_over() 
     .await;
     assert_eq!(handled.status.unwrap().remote_state, Some(RemoteState::Running));
 }
+
+#[tokio::test]
+async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
+    let Some(setup) = setup("ctl-policies").await else { return };
+    let mut pause_on_delete = new_task("pause-on-delete");
+    pause_on_delete.spec.deletion_policy = outbound_operator::api::DeletionPolicy::Pause;
+    let orphan = new_task("orphan");
+    let mut keep_paused = new_task("keep-paused");
+    keep_paused.spec.run_state = Some(outbound_operator::api::RunState::Paused);
+    for task in [&pause_on_delete, &orphan, &keep_paused] {
+        put_remote_task(&setup.sim, task, 2, json!({}));
+    }
+    let _operator = Operator::start(&setup.ns, &[]);
+    for task in [&pause_on_delete, &orphan, &keep_paused] {
+        support::create_task(&setup.client, &setup.ns, task).await;
+    }
+    for name in ["pause-on-delete", "orphan", "keep-paused"] {
+        wait_for_condition(&setup.tasks, name, "Ready", "True", WAIT).await;
+    }
+    // runState Paused: an in-sync running task is paused, and nothing else is sent.
+    assert_eq!(call_names(&setup.sim, &keep_paused.spec.task_id), ["detail", "pause"]);
+    assert_eq!(remote_status(&setup.sim, &keep_paused.spec.task_id), 1);
+    let with_finalizer = setup.tasks.get("pause-on-delete").await.unwrap();
+    assert!(with_finalizer.metadata.finalizers.unwrap_or_default().iter().any(|f| f == "outbound.dev/pause-on-delete"));
+    assert!(setup.tasks.get("orphan").await.unwrap().metadata.finalizers.unwrap_or_default().is_empty(), "no finalizer for Orphan");
+
+    // Suspend: no call at all, even after a console edit and a requested reconcile.
+    let suspend = json!({"spec": {"suspend": true}});
+    setup.tasks.patch("orphan", &PatchParams::default(), &Patch::Merge(&suspend)).await.unwrap();
+    let suspended = wait_for(&setup.tasks, "orphan", WAIT, "Suspended", |t| {
+        condition(t, "Ready").is_some_and(|c| c.reason == "Suspended")
+    })
+    .await;
+    assert_eq!(condition(&suspended, "Ready").unwrap().status, "False");
+    setup.sim.clear_journal();
+    setup.sim.patch_task_config(&orphan.spec.task_id, json!({"maximumcall": 1})).unwrap();
+    let poke = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "poke"}}});
+    setup.tasks.patch("orphan", &PatchParams::default(), &Patch::Merge(&poke)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(call_names(&setup.sim, &orphan.spec.task_id).is_empty(), "a suspended task is not read");
+
+    // Deletion: Pause pauses the remote task before the object goes; Orphan never calls.
+    let delete = kube::api::DeleteParams::default();
+    setup.tasks.delete("pause-on-delete", &delete).await.unwrap();
+    setup.tasks.delete("orphan", &delete).await.unwrap();
+    for name in ["pause-on-delete", "orphan"] {
+        let deadline = std::time::Instant::now() + WAIT;
+        while setup.tasks.get_opt(name).await.unwrap().is_some() {
+            assert!(std::time::Instant::now() < deadline, "{name} was never deleted");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    assert_eq!(remote_status(&setup.sim, &pause_on_delete.spec.task_id), 1, "paused before deletion");
+    assert!(call_names(&setup.sim, &orphan.spec.task_id).is_empty(), "Orphan never calls the platform");
+    assert_eq!(remote_status(&setup.sim, &orphan.spec.task_id), 2);
+}
