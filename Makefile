@@ -41,6 +41,7 @@ envtest:
 test:
 	@scripts/build-envtest.sh >/dev/null
 	@unset OUTBOUND_SKIP_CLUSTER_TESTS; \
+	export KSTATUS_BIN=$$(scripts/build-kstatus.sh); \
 	env_line=$$(scripts/envtest.sh up); eval "$$env_line"; \
 	trap 'scripts/envtest.sh down' EXIT; trap 'exit 130' INT TERM; \
 	failed=""; \

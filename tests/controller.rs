@@ -108,6 +108,12 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
     }
     let metrics = operator.metrics().await;
     assert!(metrics.contains("outbound_remote_requests_total"), "{metrics}");
+    let listed = setup.tasks.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        harness::kstatus(&listed).get("campaign").map(String::as_str),
+        Some("Current"),
+        "kstatus reads a synced task as Current"
+    );
     assert_no_token_leak(&setup, &[&operator], &[&setup.token]).await;
 }
 
@@ -233,6 +239,12 @@ async fn rejected_update_stalls_with_the_platform_message_and_resumes_then_recov
         synced.message.contains("maximumcall"),
         "platform message kept: {}",
         synced.message
+    );
+    let listed = setup.tasks.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        harness::kstatus(&listed).get("greedy").map(String::as_str),
+        Some("Failed"),
+        "kstatus reads a rejected task as Failed"
     );
     let id = &task.spec.task_id;
     eventually(Duration::from_secs(10), "task resumed after the rejection", || {
@@ -425,7 +437,9 @@ async fn with_leader_election_only_one_replica_acts_and_killing_it_hands_over() 
 
 #[tokio::test]
 async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
-    let Some(setup) = setup("ctl-policies").await else { return };
+    let Some(setup) = setup("ctl-policies").await else {
+        return;
+    };
     let mut pause_on_delete = new_task("pause-on-delete");
     pause_on_delete.spec.deletion_policy = outbound_operator::api::DeletionPolicy::Pause;
     let orphan = new_task("orphan");
@@ -445,23 +459,55 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
     assert_eq!(call_names(&setup.sim, &keep_paused.spec.task_id), ["detail", "pause"]);
     assert_eq!(remote_status(&setup.sim, &keep_paused.spec.task_id), 1);
     let with_finalizer = setup.tasks.get("pause-on-delete").await.unwrap();
-    assert!(with_finalizer.metadata.finalizers.unwrap_or_default().iter().any(|f| f == "outbound.dev/pause-on-delete"));
-    assert!(setup.tasks.get("orphan").await.unwrap().metadata.finalizers.unwrap_or_default().is_empty(), "no finalizer for Orphan");
+    assert!(
+        with_finalizer
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == "outbound.dev/pause-on-delete")
+    );
+    assert!(
+        setup
+            .tasks
+            .get("orphan")
+            .await
+            .unwrap()
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .is_empty(),
+        "no finalizer for Orphan"
+    );
 
     // Suspend: no call at all, even after a console edit and a requested reconcile.
     let suspend = json!({"spec": {"suspend": true}});
-    setup.tasks.patch("orphan", &PatchParams::default(), &Patch::Merge(&suspend)).await.unwrap();
+    setup
+        .tasks
+        .patch("orphan", &PatchParams::default(), &Patch::Merge(&suspend))
+        .await
+        .unwrap();
     let suspended = wait_for(&setup.tasks, "orphan", WAIT, "Suspended", |t| {
         condition(t, "Ready").is_some_and(|c| c.reason == "Suspended")
     })
     .await;
     assert_eq!(condition(&suspended, "Ready").unwrap().status, "False");
     setup.sim.clear_journal();
-    setup.sim.patch_task_config(&orphan.spec.task_id, json!({"maximumcall": 1})).unwrap();
+    setup
+        .sim
+        .patch_task_config(&orphan.spec.task_id, json!({"maximumcall": 1}))
+        .unwrap();
     let poke = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "poke"}}});
-    setup.tasks.patch("orphan", &PatchParams::default(), &Patch::Merge(&poke)).await.unwrap();
+    setup
+        .tasks
+        .patch("orphan", &PatchParams::default(), &Patch::Merge(&poke))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(call_names(&setup.sim, &orphan.spec.task_id).is_empty(), "a suspended task is not read");
+    assert!(
+        call_names(&setup.sim, &orphan.spec.task_id).is_empty(),
+        "a suspended task is not read"
+    );
 
     // Deletion: Pause pauses the remote task before the object goes; Orphan never calls.
     let delete = kube::api::DeleteParams::default();
@@ -474,7 +520,14 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    assert_eq!(remote_status(&setup.sim, &pause_on_delete.spec.task_id), 1, "paused before deletion");
-    assert!(call_names(&setup.sim, &orphan.spec.task_id).is_empty(), "Orphan never calls the platform");
+    assert_eq!(
+        remote_status(&setup.sim, &pause_on_delete.spec.task_id),
+        1,
+        "paused before deletion"
+    );
+    assert!(
+        call_names(&setup.sim, &orphan.spec.task_id).is_empty(),
+        "Orphan never calls the platform"
+    );
     assert_eq!(remote_status(&setup.sim, &orphan.spec.task_id), 2);
 }

@@ -198,3 +198,27 @@ pub async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// How kstatus (sigs.k8s.io/cli-utils, what Flux's health checks use) reads each object of the
+/// list: name -> status (`Current`, `InProgress`, `Failed`, ...). `make test` builds the reader
+/// (tools/kstatus) and exports KSTATUS_BIN; without it the test fails with how to get it.
+pub fn kstatus(list: &impl serde::Serialize) -> std::collections::BTreeMap<String, String> {
+    let bin = std::env::var("KSTATUS_BIN")
+        .expect("KSTATUS_BIN is not set: run `make test`, or export KSTATUS_BIN=$(scripts/build-kstatus.sh)");
+    let mut child = Command::new(bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("kstatus runs");
+    serde_json::to_writer(child.stdin.take().unwrap(), list).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "kstatus failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            line.split_once(' ')
+                .map(|(name, rest)| (name.to_string(), rest.split(' ').next().unwrap_or("").to_string()))
+        })
+        .collect()
+}
