@@ -65,12 +65,30 @@ async fn plan_shows_the_diff_then_nothing_once_the_operator_synced() {
     // The operator syncs the same manifests; then there is nothing left to plan.
     let ns = support::test_namespace(&client, "plan").await;
     let _operator = harness::Operator::start(&ns, &[]);
-    let apply = Command::new("kubectl")
-        .args(["apply", "-n", &ns, "-f"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(apply.status.success(), "{}", String::from_utf8_lossy(&apply.stderr));
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        for document in support::yaml_documents(&entry.unwrap().path()) {
+            let result = match document["kind"].as_str() {
+                Some("Secret") => {
+                    support::apply_json_strict::<k8s_openapi::api::core::v1::Secret>(&client, &ns, &document, false)
+                        .await
+                }
+                Some("OutboundAccount") => {
+                    support::apply_json_strict::<OutboundAccount>(&client, &ns, &document, false).await
+                }
+                Some("OutboundTask") => {
+                    support::apply_json_strict::<OutboundTask>(&client, &ns, &document, false).await
+                }
+                other => panic!("unexpected example kind {other:?}"),
+            };
+            result.unwrap_or_else(|e| {
+                panic!(
+                    "applying {}: {}",
+                    document["metadata"]["name"],
+                    support::error_message(&e)
+                )
+            });
+        }
+    }
     let tasks: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
     for name in [
         "unified-campaign",
