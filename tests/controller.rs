@@ -92,20 +92,18 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
         );
     }
     let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
-    let reasons: Vec<String> = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|e| e.reason)
+    let events = events.list(&ListParams::default()).await.unwrap().items;
+    let updated: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Updated"))
         .collect();
-    for reason in ["Paused", "Updated", "Resumed"] {
-        assert!(
-            reasons.iter().any(|r| r == reason),
-            "event {reason} missing from {reasons:?}"
-        );
-    }
+    assert_eq!(updated.len(), 1, "one event for the operation: {events:?}");
+    let note = updated[0].message.as_deref().unwrap_or_default();
+    assert!(
+        note.starts_with("paused the task, updated ") && note.contains("spec.task.maxConcurrency"),
+        "{note}"
+    );
+    assert!(note.ends_with("resumed the task"), "{note}");
     let metrics = operator.metrics().await;
     assert!(metrics.contains("outbound_remote_requests_total"), "{metrics}");
     let listed = setup.tasks.list(&ListParams::default()).await.unwrap();

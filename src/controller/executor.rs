@@ -1,6 +1,6 @@
-//! Executes a plan's actions crash-safely: before each action the operation journal (phase and
-//! whether to resume) is written to status, so a controller that dies anywhere between pause and
-//! resume is finished by the next one. An update answered "task started" (6007) is retried as the
+//! Executes a plan's actions crash-safely: before the first action the operation journal (phase
+//! and whether to resume) is written to status, so a controller that dies anywhere between pause
+//! and resume is finished by the next one. An update answered "task started" (6007) is retried as the
 //! planner's recovery rule says; after any failure following the pause the planner's recovery
 //! actions (resume when the task must run) are performed.
 
@@ -32,7 +32,10 @@ pub async fn execute(
     let mut done = Vec::new();
     for (step, action) in plan.actions.iter().enumerate() {
         let journal = plan.journal_for(step);
-        if let Some(journal) = &journal {
+        // The journal is written once, before the first action: what a restarted controller
+        // needs is `resumeAfter`, and it re-derives every step from what it reads, so writing
+        // each later phase would only spend API-server writes.
+        if let Some(journal) = journal.as_ref().filter(|_| step == 0) {
             let in_progress = status::in_progress(&previous, journal, generation, jiff::Timestamp::now());
             if let Err(error) = status::apply(api, &task.name_any(), &in_progress).await {
                 // Without the journal in status a crash could strand a paused task: stop here.

@@ -253,6 +253,34 @@ fn finish(p: &mut Plan, input: &PlanInput<'_>, journal: Option<&Operation>, drif
             generation: input.generation,
         });
     }
+    if updates {
+        // One event per operation (the API server's write budget is shared with the status
+        // writes): published once the last action succeeded, naming every step.
+        let reason = if drift_corrected {
+            reasons::DRIFT_CORRECTED
+        } else {
+            reasons::UPDATED
+        };
+        let kinds = p.action_kinds();
+        let paused = if kinds.first() == Some(&ActionKind::Pause) {
+            "paused the task, "
+        } else {
+            ""
+        };
+        let resumed = if kinds.last() == Some(&ActionKind::Resume) {
+            ", resumed the task"
+        } else {
+            ""
+        };
+        let note = format!("{paused}updated {}{resumed}", diff::field_list(&p.differences));
+        p.events.push(PlannedEvent {
+            type_: EventType::Normal,
+            reason,
+            note: diff::shorten(&note, 1024),
+            after_action: Some(p.actions.len() - 1),
+        });
+        return;
+    }
     let paused_by_us = journal.is_some_and(|j| j.resume_after);
     for (i, action) in p.actions.iter().enumerate() {
         let (reason, note) = match action.kind() {

@@ -351,7 +351,7 @@ fn unmanaged_console_edits_are_not_fought() {
 }
 
 #[test]
-fn events_are_planned_per_action() {
+fn one_event_per_update_operation_naming_its_steps() {
     let spec = fixtures::spec();
     // In sync at this generation before (lastSyncTime): the update corrects drift.
     let status = OutboundTaskStatus {
@@ -364,24 +364,30 @@ fn events_are_planned_per_action() {
     let events: Vec<(&str, Option<usize>)> = p.events.iter().map(|e| (e.reason, e.after_action)).collect();
     assert_eq!(
         events,
-        [("Paused", Some(0)), ("DriftCorrected", Some(1)), ("Resumed", Some(2))]
+        [("DriftCorrected", Some(2))],
+        "published once the resume succeeded"
     );
     assert!(p.events.iter().all(|e| e.type_ == EventType::Normal));
-    assert!(p.events[1].note.contains("spec.task.maxConcurrency"));
+    let note = &p.events[0].note;
+    assert!(
+        note.starts_with("paused the task, updated ") && note.ends_with(", resumed the task"),
+        "{note}"
+    );
+    assert!(note.contains("spec.task.maxConcurrency"), "{note}");
     let new_spec = OutboundTaskStatus {
         observed_generation: Some(GEN - 1),
         ..status
     };
     let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &new_spec));
     assert_eq!(
-        p.events[1].reason,
+        p.events[0].reason,
         reasons::UPDATED,
         "a new generation is an update, not a drift correction"
     );
     let never_synced = status_with(None);
     let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &never_synced));
     assert_eq!(
-        p.events[1].reason,
+        p.events[0].reason,
         reasons::UPDATED,
         "a spec never applied yet (an earlier reconcile failed) is an update too"
     );
