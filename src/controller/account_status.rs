@@ -12,6 +12,9 @@ use super::context::Context;
 use crate::api::{OutboundAccount, condition};
 use crate::planner::Failure;
 
+/// An account (namespace, name) at a generation.
+pub type ReportKey = (String, String, Option<i64>);
+
 /// What a reconcile learned about an account's credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Credentials {
@@ -57,6 +60,18 @@ pub async fn report(ctx: &Context, namespace: &str, name: &str, credentials: Cre
     if current.is_some_and(|c| c.status == status && c.reason == reason) {
         return;
     }
+    // The cache shows our own write only once its watch event arrives; the tasks of one account
+    // reconciling meanwhile must not all write the same status.
+    let key = (namespace.to_string(), name.to_string(), account.metadata.generation);
+    if ctx
+        .account_reports
+        .lock()
+        .expect("account report lock")
+        .insert(key, credentials)
+        == Some(credentials)
+    {
+        return;
+    }
     let generation = account.metadata.generation;
     let ready = Condition {
         type_: condition::READY.into(),
@@ -74,6 +89,12 @@ pub async fn report(ctx: &Context, namespace: &str, name: &str, credentials: Cre
     let api: Api<OutboundAccount> = Api::namespaced(ctx.client.clone(), namespace);
     let params = PatchParams::apply(super::status::FIELD_MANAGER).force();
     if let Err(error) = api.patch_status(name, &params, &Patch::Apply(&patch)).await {
+        // Forget it, so that the next reconcile tries again.
+        ctx.account_reports.lock().expect("account report lock").remove(&(
+            namespace.to_string(),
+            name.to_string(),
+            generation,
+        ));
         tracing::warn!(account = %format!("{namespace}/{name}"), %error, "could not write account status");
     }
 }

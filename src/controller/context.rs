@@ -55,6 +55,8 @@ pub struct Context {
     /// True once the account cache has listed. (A watch channel rather than
     /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
     accounts_listed: watch::Receiver<bool>,
+    /// What was last written to each account's status (namespace, name, generation).
+    pub account_reports: Mutex<HashMap<super::account_status::ReportKey, super::account_status::Credentials>>,
     /// Consecutive failed reconciles per task (namespace/name), for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -74,6 +76,7 @@ impl Context {
             tokens: parts.tokens,
             accounts: parts.accounts,
             accounts_listed: parts.accounts_listed,
+            account_reports: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
         }
     }

@@ -48,6 +48,9 @@ struct Entry {
 #[derive(Default)]
 pub struct TokenCache {
     entries: Mutex<HashMap<(String, String), Entry>>,
+    /// Held while a Secret is fetched, so that the reconciles of many tasks starting together
+    /// fetch it once (fetches are rare: only when the Secret changed).
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl TokenCache {
@@ -70,14 +73,18 @@ impl TokenCache {
 
     pub async fn token(&self, client: &Client, namespace: &str, secret: &SecretKeyRef) -> Result<Token, TokenError> {
         let key = (namespace.to_string(), secret.name.clone());
-        let cached = {
+        let cached = || {
             let entries = self.entries.lock().expect("token cache lock");
             entries
                 .get(&key)
                 .filter(|e| e.fetched.is_some() && e.fetched == e.latest)
                 .and_then(|e| e.data.clone())
         };
-        let data = match cached {
+        let mut fetch_guard = None;
+        if cached().is_none() {
+            fetch_guard = Some(self.fetching.lock().await);
+        }
+        let data = match cached() {
             Some(data) => data,
             None => {
                 let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
@@ -102,6 +109,8 @@ impl TokenCache {
                     entry.latest = version;
                 }
                 entry.data = Some(data.clone());
+                drop(entries);
+                drop(fetch_guard.take());
                 data
             }
         };
