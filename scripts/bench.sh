@@ -7,9 +7,9 @@
 #
 # It builds the binaries in release mode, starts kube-apiserver + etcd with their state in
 # target/bench/envtest (apart from the plane of `make test`, so the bench starts from an empty
-# etcd), runs `cargo bench --bench scale`, and on exit, failure or Ctrl-C stops every operator the
-# bench started and the plane (only if it started it). Results: target/bench/results.json, a table
-# on stdout, operator logs in target/bench/logs/.
+# etcd), builds and runs the `scale` bench (`cargo bench --bench scale`), and on exit, failure,
+# Ctrl-C or TERM stops the bench, every operator it started and the plane (only if it started it).
+# Results: target/bench/results.json, a table on stdout, operator logs in target/bench/logs/.
 #
 #   BENCH_TASKS        task counts (default 100,1000)
 #   BENCH_CONCURRENCY  operator --concurrency values, each a separate run (default 64)
@@ -28,8 +28,19 @@ mkdir -p "$pids" "$ENVTEST_DIR"
 say() { printf '[bench] %s\n' "$*" >&2; }
 
 started_plane=0
+bench_pid=
 cleanup() {
-  local f pid
+  local f pid i
+  # The bench first: on SIGTERM it stops its operator and exits.
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    say "stopping the bench (pid $bench_pid)"
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    for i in $(seq 100); do
+      kill -0 "$bench_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$bench_pid" 2>/dev/null || true
+  fi
   # Operators the bench started and could not stop itself (it was killed): only pids whose
   # command line is our operator binary.
   for f in "$pids"/*.pid; do
@@ -64,5 +75,12 @@ BENCH_ETCD_PID=$(<"$ENVTEST_DIR/etcd.pid")
 export BENCH_APISERVER_PID BENCH_ETCD_PID
 export BENCH_COMMAND="BENCH_TASKS=${BENCH_TASKS:-100,1000} BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-64} scripts/bench.sh${*:+ $*}"
 
-say "running: cargo bench --bench scale -- $*"
-cargo bench --bench scale -- "$@"
+# The bench binary is run directly rather than through `cargo bench`, so that its pid is known and
+# a TERM reaches it (cargo does not forward signals to a bench it runs).
+exe=$(cargo bench --bench scale --no-run --message-format=json |
+  grep '"kind":\["bench"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+[ -x "$exe" ] || { say "error: could not find the scale bench executable"; exit 1; }
+say "running: $exe --bench $*"
+"$exe" --bench "$@" &
+bench_pid=$!
+wait "$bench_pid"
