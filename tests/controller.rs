@@ -154,15 +154,34 @@ async fn in_sync_task_costs_one_read_per_resync_and_no_write() {
     let Some(setup) = setup("ctl-insync").await else { return };
     let task = new_task("steady");
     put_remote_task(&setup.sim, &task, 2, json!({}));
-    let _operator = Operator::start(&setup.ns, &[]);
+    let operator = Operator::start(&setup.ns, &[]);
     support::create_task(&setup.client, &setup.ns, &task).await;
     wait_for_condition(&setup.tasks, "steady", "Ready", "True", WAIT).await;
     assert_eq!(call_names(&setup.sim, &task.spec.task_id), ["detail"]);
 
     // resyncInterval 30s, jittered upwards by at most 10%: one resync falls in 40 s.
     setup.sim.clear_journal();
+    let status_writes = |metrics: &str| {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("outbound_kube_requests_total")
+                    && l.contains(r#"resource="outboundtasks/status""#)
+                    && l.contains(r#"verb="patch""#)
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let writes_before = status_writes(&operator.metrics().await);
     tokio::time::sleep(Duration::from_secs(40)).await;
     assert_eq!(call_names(&setup.sim, &task.spec.task_id), ["detail"]);
+    let reconciles = operator.logs().matches(r#""message":"reconciled""#).count();
+    assert!(reconciles >= 2, "the resync happened ({reconciles} reconciles)");
+    assert_eq!(
+        status_writes(&operator.metrics().await),
+        writes_before,
+        "an unchanged resync writes no status"
+    );
 }
 
 #[tokio::test]

@@ -1,12 +1,11 @@
 //! What every reconcile shares: the Kubernetes client, the platform clients (one per account,
-//! one rate limiter each), the token cache, the event recorder, the account cache and metrics.
+//! one rate limiter each), the token cache, the account cache and metrics.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use tokio::sync::watch;
 
@@ -23,6 +22,8 @@ pub struct Settings {
     pub convergence_attempts: u32,
     /// Longest retry delay after failures.
     pub max_backoff: Duration,
+    /// How old `status.lastSyncTime` may grow before an otherwise unchanged status is written.
+    pub sync_time_refresh: Duration,
 }
 
 impl From<&RunArgs> for Settings {
@@ -30,6 +31,7 @@ impl From<&RunArgs> for Settings {
         Settings {
             convergence_attempts: args.convergence_attempts,
             max_backoff: args.max_backoff,
+            sync_time_refresh: args.sync_time_refresh,
         }
     }
 }
@@ -50,7 +52,8 @@ pub struct Context {
     pub metrics: Arc<ControllerMetrics>,
     pub pool: ClientPool,
     pub tokens: Arc<TokenCache>,
-    pub recorder: Recorder,
+    /// `reportingInstance` of the Events this process publishes.
+    pub instance: String,
     pub accounts: Store<OutboundAccount>,
     /// True once the account cache has listed. (A watch channel rather than
     /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
@@ -63,12 +66,8 @@ pub struct Context {
 
 impl Context {
     pub fn new(parts: Parts, settings: Settings, reporter_instance: Option<String>) -> Self {
-        let reporter = Reporter {
-            controller: "outbound-operator".into(),
-            instance: reporter_instance,
-        };
         Context {
-            recorder: Recorder::new(parts.client.clone(), reporter),
+            instance: reporter_instance.unwrap_or_else(super::leader::default_identity),
             client: parts.client,
             settings,
             metrics: parts.metrics,

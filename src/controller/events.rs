@@ -1,26 +1,52 @@
-//! Publishing the planner's events as Kubernetes Events (events.k8s.io), through kube's
-//! Recorder, which folds repeats of the same event into a series. Notes are the planner's own
-//! text: never a token, never a response body.
+//! Publishing the planner's events as Kubernetes Events (events.k8s.io/v1). Events are published
+//! only when something happened (an operation, a failure that is new or changed), so they need no
+//! client-side cache: kube's Recorder keeps every event for minutes to fold repeats into series,
+//! which at ten thousand tasks cost more memory than everything else the operator holds. Notes are
+//! the planner's own text: never a token, never a response body.
 
-use kube::Resource;
-use kube::runtime::events::{Event, EventType};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::{Api, PostParams};
+use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use crate::api::OutboundTask;
 use crate::planner::{self, PlannedEvent};
 
+/// `<object>.<hex nanoseconds><hex random>`, as client-go names events (a trailing-dot
+/// generateName is rejected by the API server's name validation).
+fn event_name(object: &str) -> String {
+    let nanos = jiff::Timestamp::now().as_nanosecond();
+    let prefix: String = object.chars().take(200).collect();
+    format!("{prefix}.{nanos:x}{:04x}", rand::random::<u16>())
+}
+
+/// `reportingController` of our Events.
+pub const REPORTING_CONTROLLER: &str = "outbound.dev/outbound-operator";
+
 pub async fn publish(ctx: &Context, task: &OutboundTask, planned: &PlannedEvent) {
+    let namespace = task.namespace().unwrap_or_default();
     let event = Event {
-        type_: match planned.type_ {
-            planner::EventType::Normal => EventType::Normal,
-            planner::EventType::Warning => EventType::Warning,
+        metadata: ObjectMeta {
+            name: Some(event_name(&task.name_any())),
+            namespace: Some(namespace.clone()),
+            ..Default::default()
         },
-        reason: planned.reason.to_string(),
+        type_: Some(match planned.type_ {
+            planner::EventType::Normal => "Normal".into(),
+            planner::EventType::Warning => "Warning".into(),
+        }),
+        reason: Some(planned.reason.to_string()),
         note: Some(planned.note.chars().take(1024).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
+        action: Some("Reconcile".into()),
+        regarding: Some(task.object_ref(&())),
+        reporting_controller: Some(REPORTING_CONTROLLER.into()),
+        reporting_instance: Some(ctx.instance.chars().take(128).collect()),
+        event_time: Some(MicroTime(jiff::Timestamp::now())),
+        ..Default::default()
     };
-    if let Err(error) = ctx.recorder.publish(&event, &task.object_ref(&())).await {
+    let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
+    if let Err(error) = api.create(&PostParams::default(), &event).await {
         // Events are best effort: a failure to record one must not fail the reconcile.
         tracing::warn!(reason = planned.reason, %error, "could not publish event");
     }

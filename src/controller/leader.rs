@@ -58,7 +58,7 @@ impl Leadership {
     }
 }
 
-fn default_identity() -> String {
+pub fn default_identity() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "outbound-operator".into());
     format!("{host}-{}", std::process::id())
 }

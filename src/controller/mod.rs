@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// Successful updates that leave the same difference behind before the task is Stalled.
     #[arg(long, default_value_t = 3)]
     pub convergence_attempts: u32,
+    /// When a resync finds nothing new, status is not written unless `lastSyncTime` is older than
+    /// this: an in-sync task then costs one remote read and no API-server write per resync.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub sync_time_refresh: Duration,
 }
 
 /// Runs the controller until SIGTERM/SIGINT (or, with `--leader-elect`, until leadership is

@@ -125,7 +125,7 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
         now: Timestamp::now(),
         requested_at,
     });
-    if new_status != previous {
+    if status::worth_writing(&previous, &new_status, ctx.settings.sync_time_refresh) {
         status::apply(&api, &name, &new_status).await?;
     }
     if let Some(failure) = &failure
@@ -237,7 +237,7 @@ fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure
 }
 
 /// A Warning event when a failure appears or changes, not on every retry of the same one (the
-/// recorder folds repeats into a series as well).
+/// Events are only published when something happened).
 fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
     let synced = |s: &OutboundTaskStatus| {
         s.conditions

@@ -21,6 +21,24 @@ pub async fn apply(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskSta
     Ok(())
 }
 
+/// Whether `new` must be written over `previous`. A resync that finds the task still in sync only
+/// moves `lastSyncTime`; writing that every period would cost one API-server write per task per
+/// resync, so it is refreshed only once it is older than `refresh`.
+pub fn worth_writing(previous: &OutboundTaskStatus, new: &OutboundTaskStatus, refresh: std::time::Duration) -> bool {
+    if new == previous {
+        return false;
+    }
+    let same_but_sync_time = OutboundTaskStatus {
+        last_sync_time: previous.last_sync_time.clone(),
+        ..new.clone()
+    } == *previous;
+    let (Some(before), Some(after)) = (&previous.last_sync_time, &new.last_sync_time) else {
+        return true;
+    };
+    let age = after.0.duration_since(before.0).unsigned_abs();
+    !same_but_sync_time || age >= refresh
+}
+
 /// The status while an operation runs: the journal, Ready=False and Reconciling=True with reason
 /// Updating (kstatus: InProgress); everything else as it was.
 pub fn in_progress(
@@ -85,6 +103,47 @@ fn set(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unchanged_resync_is_not_written_until_the_sync_time_is_old() {
+        let at = |s: i64| Some(Time(Timestamp::from_second(s).unwrap()));
+        let hour = std::time::Duration::from_secs(3600);
+        let previous = OutboundTaskStatus {
+            observed_generation: Some(1),
+            last_sync_time: at(0),
+            ..Default::default()
+        };
+        let resynced = OutboundTaskStatus {
+            last_sync_time: at(300),
+            ..previous.clone()
+        };
+        assert!(!worth_writing(&previous, &previous, hour));
+        assert!(
+            !worth_writing(&previous, &resynced, hour),
+            "only lastSyncTime moved, 5 minutes"
+        );
+        let much_later = OutboundTaskStatus {
+            last_sync_time: at(3600),
+            ..previous.clone()
+        };
+        assert!(
+            worth_writing(&previous, &much_later, hour),
+            "refreshed once an hour old"
+        );
+        let changed = OutboundTaskStatus {
+            observed_generation: Some(2),
+            ..resynced.clone()
+        };
+        assert!(
+            worth_writing(&previous, &changed, hour),
+            "anything else changed: written"
+        );
+        let first = OutboundTaskStatus {
+            last_sync_time: None,
+            ..previous.clone()
+        };
+        assert!(worth_writing(&first, &previous, hour), "the first sync time is written");
+    }
 
     #[test]
     fn in_progress_reads_as_kstatus_in_progress_and_keeps_the_journal() {
