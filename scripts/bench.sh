@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: the scale benchmark (benches/scale.rs) against a control plane of its own.
+# `make bench`: the scale benchmark (benches/scale/main.rs) against a control plane of its own.
 #
 #   scripts/bench.sh                                  # N = 100 and 1,000, --concurrency 64
 #   BENCH_TASKS=100,1000,10000 scripts/bench.sh       # or: make bench BENCH_TASKS=100,1000,10000
-#   scripts/bench.sh --tasks 1000 --concurrency 64,8  # flags go to the bench (see benches/scale.rs)
+#   scripts/bench.sh --tasks 1000 --concurrency 64,8  # flags go to the bench (see benches/scale/main.rs)
 #
 # It builds the binaries in release mode, starts kube-apiserver + etcd with their state in
 # target/bench/envtest (apart from the plane of `make test`, so the bench starts from an empty

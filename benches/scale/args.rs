@@ -1,0 +1,92 @@
+//! Arguments: the bench's flags, over the BENCH_* environment variables.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail, ensure};
+use serde::Serialize;
+
+pub const USAGE: &str = "usage: cargo bench --bench scale -- [--tasks 100,1000] [--concurrency 64[,8]] \
+[--budget-tasks 100] [--budget-burst 20[,1]] [--budget-rps 20] [--no-idle] [--out FILE]
+environment: BENCH_TASKS, BENCH_CONCURRENCY, BENCH_BUDGET_TASKS, BENCH_BUDGET_BURST, BENCH_OUT,
+BENCH_OPERATOR_LOG (RUST_LOG of the operator, default info), BENCH_APISERVER_PID, BENCH_ETCD_PID;
+KUBECONFIG must name the control plane (scripts/bench.sh does all of it).";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Args {
+    pub tasks: Vec<usize>,
+    pub concurrency: Vec<u16>,
+    pub budget_tasks: usize,
+    pub budget_bursts: Vec<u32>,
+    pub budget_rps: u32,
+    pub idle: bool,
+    pub out: PathBuf,
+    pub operator: PathBuf,
+    pub operator_log: String,
+}
+
+impl Args {
+    pub fn parse(raw: &[String]) -> anyhow::Result<Self> {
+        let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut args = Args {
+            tasks: list(&env("BENCH_TASKS", "100,1000"))?,
+            concurrency: list(&env("BENCH_CONCURRENCY", "64"))?,
+            budget_tasks: number(&env("BENCH_BUDGET_TASKS", "100"))?,
+            budget_bursts: list(&env("BENCH_BUDGET_BURST", "20,1"))?,
+            budget_rps: 20,
+            idle: true,
+            out: std::env::var_os("BENCH_OUT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target/bench/results.json")),
+            operator: PathBuf::from(env!("CARGO_BIN_EXE_outbound-operator")),
+            operator_log: env("BENCH_OPERATOR_LOG", "info"),
+        };
+        let mut it = raw.iter();
+        while let Some(arg) = it.next() {
+            let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--bench" => {}
+                "--tasks" => args.tasks = list(value()?)?,
+                "--concurrency" => args.concurrency = list(value()?)?,
+                "--budget-tasks" => args.budget_tasks = number(value()?)?,
+                "--budget-burst" => args.budget_bursts = list(value()?)?,
+                "--budget-rps" => args.budget_rps = number(value()?)?,
+                "--no-idle" => args.idle = false,
+                "--out" => args.out = PathBuf::from(value()?),
+                "--operator" => args.operator = PathBuf::from(value()?),
+                other => bail!("unknown argument {other:?}"),
+            }
+        }
+        ensure!(
+            !args.tasks.is_empty() && args.tasks.iter().all(|&n| n > 0),
+            "--tasks: give positive counts"
+        );
+        ensure!(
+            !args.concurrency.is_empty() && args.concurrency.iter().all(|&c| c > 0),
+            "--concurrency: give positive values"
+        );
+        ensure!(
+            args.budget_bursts.iter().all(|&b| (1..=1000).contains(&b)),
+            "--budget-burst: 1..=1000"
+        );
+        ensure!((1..=1000).contains(&args.budget_rps), "--budget-rps: 1..=1000");
+        Ok(args)
+    }
+}
+
+fn number<T: std::str::FromStr>(text: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{text:?} is not a number: {e}"))
+}
+
+fn list<T: std::str::FromStr>(text: &str) -> anyhow::Result<Vec<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    text.split(',').filter(|s| !s.trim().is_empty()).map(number).collect()
+}
