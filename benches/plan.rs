@@ -18,32 +18,12 @@ use outbound_operator::planner::{self, Observed, PlanInput, PlanOptions};
 use outbound_operator::remote::wire::TaskDetail;
 use serde_json::{Value, json};
 
-/// A task using most of the mapping: scripts by variable, redial, number order, one line (the
-/// example of docs/design/api.md).
-const SPEC: &str = r#"
-accountRef: {name: main}
-taskId: f232d184-dd54-42a0-8ace-0bf8d660f4cc
-task:
-  name: spring-campaign
-  scriptGroupId: 123
-  scriptSelection: ByVariable
-  maxConcurrency: 2
-  dialTimeGroupId: 123
-  backgroundSoundId: 123
-  llmIntentionId: 123
-  scoreSchemeId: 123
-  schedule: {startTime: "2024-12-23 19:00:00", stopTime: "2025-12-25 23:59:59"}
-  lines: [{id: d47c3599-f166-4cd0-999c-f60e46814d26, limit: 2}]
-  numberOrder: Sequential
-  scriptsByVariable:
-    - {match: EqualsAny, values: ["男", "男的"], scriptGroupId: 11, priority: 1}
-    - {match: ContainsAny, values: ["女", "女性"], scriptGroupId: 12, priority: 0}
-  redial: {enabled: false, intervalMinutes: 3, maxAttempts: 3,
-           onOutcomes: [CarrierBlocked, Rejected, NoAnswer, PoweredOff, Busy, CallsRestricted, BlockedByUser]}
-"#;
-
+/// A task using most of the mapping (scripts by variable, redial, number order, one line): the
+/// api.md example, as shipped in manifests/examples/.
 fn spec() -> OutboundTaskSpec {
-    serde_yaml::from_str(SPEC).expect("benchmark spec parses")
+    let task: outbound_operator::api::OutboundTask =
+        serde_yaml::from_str(include_str!("../manifests/examples/task-by-variable.yaml")).expect("example parses");
+    task.spec
 }
 
 /// The detail `data` of a platform holding exactly what `spec` sends, with run state `status`.

@@ -100,7 +100,18 @@ tasks=$(k get otask -n "$ns" --no-headers | wc -l)
 k get otask -n "$ns" >&2
 k get oacct -n "$ns" >&2
 k get outbound -n "$ns" --no-headers >/dev/null || fail "category outbound"
-k explain outboundtasks.spec.task.maxConcurrency | grep -q maximumcall ||
-  fail "kubectl explain outboundtasks.spec.task.maxConcurrency does not name the API field maximumcall"
+# Capture, then grep: with pipefail, `kubectl explain | grep -q` fails when grep exits at the first
+# match and kubectl gets SIGPIPE. The CRD's OpenAPI is published shortly after it is Established,
+# so allow it a few seconds.
+explained=""
+for _ in $(seq 30); do
+  explained=$(k explain outboundtasks.spec.task.maxConcurrency 2>&1 || true)
+  case "$explained" in *maximumcall*) break ;; esac
+  sleep 1
+done
+case "$explained" in
+  *maximumcall*) ;;
+  *) fail "kubectl explain outboundtasks.spec.task.maxConcurrency does not name the API field maximumcall: $explained" ;;
+esac
 say "examples applied with kubectl in $ns; kubectl explain shows API field names: ok"
 say "all manifest checks passed"
