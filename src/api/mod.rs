@@ -18,6 +18,10 @@ use kube::core::crd::merge_crds;
 /// API group of both kinds.
 pub const GROUP: &str = "outbound.dev";
 
+/// Annotation Flux (and `flux reconcile`) set to ask for an immediate reconcile; its value is
+/// echoed in `status.lastHandledReconcileAt` once handled.
+pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+
 /// Both CRDs as one multi-document YAML stream, exactly what `outbound-operator crd` prints and
 /// `crds/` holds.
 pub fn crds_yaml() -> String {

@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::runtime::reflector::Store;
 use tokio::sync::watch;
 
 use super::RunArgs;
+use super::admission::Admission;
 use super::metrics::ControllerMetrics;
 use super::token::TokenCache;
-use crate::api::OutboundAccount;
+use crate::api::{OutboundAccount, OutboundTask};
 use crate::remote::ClientPool;
 
 /// Settings of the reconcile loop, from the command line.
@@ -44,6 +45,8 @@ pub struct Parts {
     pub tokens: Arc<TokenCache>,
     pub accounts: Store<OutboundAccount>,
     pub accounts_listed: watch::Receiver<bool>,
+    pub tasks: Store<OutboundTask>,
+    pub admission: Arc<Admission>,
 }
 
 pub struct Context {
@@ -55,6 +58,10 @@ pub struct Context {
     /// `reportingInstance` of the Events this process publishes.
     pub instance: String,
     pub accounts: Store<OutboundAccount>,
+    /// The task cache: a reconcile that waited for its worker acts on the latest object.
+    pub tasks: Store<OutboundTask>,
+    /// Which due reconcile gets the next worker.
+    pub admission: Arc<Admission>,
     /// True once the account cache has listed. (A watch channel rather than
     /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
     accounts_listed: watch::Receiver<bool>,
@@ -62,7 +69,13 @@ pub struct Context {
     pub account_reports: Mutex<HashMap<super::account_status::ReportKey, super::account_status::Credentials>>,
     /// Consecutive failed reconciles per task (namespace/name), for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// The failure last logged at WARN per task, and when: the same one is repeated at most
+    /// every [`WARN_EVERY`].
+    warned: Mutex<HashMap<String, (String, Instant)>>,
 }
+
+/// How often the same failure of one task is logged again at WARN.
+const WARN_EVERY: Duration = Duration::from_secs(300);
 
 impl Context {
     pub fn new(parts: Parts, settings: Settings, reporter_instance: Option<String>) -> Self {
@@ -75,8 +88,11 @@ impl Context {
             tokens: parts.tokens,
             accounts: parts.accounts,
             accounts_listed: parts.accounts_listed,
+            tasks: parts.tasks,
+            admission: parts.admission,
             account_reports: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
+            warned: Mutex::new(HashMap::new()),
         }
     }
 
@@ -98,5 +114,20 @@ impl Context {
 
     pub fn succeeded(&self, key: &str) {
         self.failures.lock().expect("backoff lock").remove(key);
+        self.warned.lock().expect("warn lock").remove(key);
+    }
+
+    /// Whether task `key`'s failure `message` is worth a WARN line now: a new failure is, and the
+    /// same one again once [`WARN_EVERY`] has passed.
+    pub fn worth_warning(&self, key: &str, message: &str) -> bool {
+        let mut warned = self.warned.lock().expect("warn lock");
+        let now = Instant::now();
+        match warned.get(key) {
+            Some((last, at)) if last == message && now.duration_since(*at) < WARN_EVERY => false,
+            _ => {
+                warned.insert(key.to_string(), (message.to_string(), now));
+                true
+            }
+        }
     }
 }

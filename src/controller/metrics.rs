@@ -13,6 +13,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::api::RemoteState;
+use crate::queue::Priority;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
@@ -28,6 +29,11 @@ pub enum ReconcileResult {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PriorityLabels {
+    pub priority: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
     pub state: &'static str,
 }
@@ -39,6 +45,8 @@ pub struct ControllerMetrics {
     drift_detected: Counter,
     tasks_by_state: Family<StateLabels, Gauge>,
     operations_in_flight: Gauge,
+    queue_waiting: Family<PriorityLabels, Gauge>,
+    queue_wait: Family<PriorityLabels, Histogram, fn() -> Histogram>,
     /// Last known remote state per task, to keep `tasks_by_state` exact as tasks change state or
     /// go away.
     known_states: Mutex<HashMap<String, &'static str>>,
@@ -52,6 +60,8 @@ impl Default for ControllerMetrics {
             drift_detected: Counter::default(),
             tasks_by_state: Family::default(),
             operations_in_flight: Gauge::default(),
+            queue_waiting: Family::default(),
+            queue_wait: Family::new_with_constructor(wait_histogram),
             known_states: Mutex::new(HashMap::new()),
         }
     }
@@ -84,6 +94,35 @@ impl ControllerMetrics {
             "Pause/update/resume operations currently executing",
             self.operations_in_flight.clone(),
         );
+        registry.register(
+            "outbound_queue_waiting",
+            "Reconciles due but waiting for a worker, by priority (resume, change, first_sight, resync)",
+            self.queue_waiting.clone(),
+        );
+        registry.register(
+            "outbound_queue_wait_seconds",
+            "Time from a reconcile being due to it getting a worker, by priority; a growing resync \
+             wait means resyncs are stretched beyond resyncInterval to leave room for other work",
+            self.queue_wait.clone(),
+        );
+    }
+
+    /// Sets the number of waiting reconciles per priority (in the order of `Priority::ALL`).
+    pub fn waiting(&self, counts: [usize; 4]) {
+        for (priority, count) in Priority::ALL.iter().zip(counts) {
+            let labels = PriorityLabels {
+                priority: priority.name(),
+            };
+            self.queue_waiting.get_or_create(&labels).set(count as i64);
+        }
+    }
+
+    /// Records how long a reconcile of `priority` waited for its worker.
+    pub fn admitted(&self, priority: Priority, waited: Duration) {
+        let labels = PriorityLabels {
+            priority: priority.name(),
+        };
+        self.queue_wait.get_or_create(&labels).observe(waited.as_secs_f64());
     }
 
     pub fn reconciled(&self, result: ReconcileResult, took: Duration) {
@@ -129,6 +168,11 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.dec();
     }
+}
+
+/// 10 ms to about 5.5 minutes.
+fn wait_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 16))
 }
 
 fn state_label(state: RemoteState) -> &'static str {

@@ -2,6 +2,7 @@
 //! remote task, asks the planner what to do, executes it crash-safely and reports.
 
 mod account_status;
+mod admission;
 mod context;
 mod events;
 mod executor;
@@ -34,7 +35,9 @@ pub struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub namespace: Option<String>,
-    /// Reconciles running at once.
+    /// Reconciles running at once (workers). When more are due, they wait and run by priority:
+    /// resuming campaigns the operator paused, then spec changes and requested reconciles, then
+    /// tasks not yet reconciled by this process, then drift resyncs.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u16,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
@@ -102,7 +105,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         None
     };
 
-    let watched = watches::Watched::start(&client, args.namespace.as_deref());
+    let admission = Arc::new(admission::Admission::new(args.concurrency.into(), metrics.clone()));
+    let watched = watches::Watched::start(&client, args.namespace.as_deref(), admission.clone());
     let tokens = Arc::new(token::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
     let parts = context::Parts {
@@ -112,9 +116,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tokens: tokens.clone(),
         accounts: watched.accounts.clone(),
         accounts_listed,
+        tasks: watched.tasks.clone(),
+        admission,
     };
     let ctx = Arc::new(Context::new(parts, Settings::from(&args), args.identity.clone()));
-    let controller = controller(ctx, watched, tokens, accounts_listed_tx, &args, readiness.clone());
+    let controller = controller(ctx, watched, tokens, accounts_listed_tx, readiness.clone());
     let outcome = match leadership {
         Some(mut lease) => tokio::select! {
             () = controller => Ok(()),
@@ -136,10 +142,13 @@ async fn controller(
     watched: watches::Watched,
     tokens: Arc<token::TokenCache>,
     accounts_listed: tokio::sync::watch::Sender<bool>,
-    args: &RunArgs,
     readiness: http::Readiness,
 ) {
-    let config = ControllerConfig::default().concurrency(args.concurrency);
+    // No limit in kube-runtime: at its limit it parks due work in a HashSet and serves it in hash
+    // order, starving some tasks for good (tests/kube_runtime_scheduler.rs). Every due reconcile
+    // starts and waits in `admission` for one of `--concurrency` workers instead.
+    let config = ControllerConfig::default().concurrency(0);
+    let admission = ctx.admission.clone();
     let controller = Controller::for_stream(watched.task_triggers, watched.tasks.clone())
         .with_config(config)
         .watches_stream(
@@ -150,7 +159,10 @@ async fn controller(
             watched.secret_triggers,
             watches::tasks_of_secret(watched.tasks.clone(), watched.accounts.clone(), tokens),
         )
-        .graceful_shutdown_on(shutdown_signal())
+        .graceful_shutdown_on(async move {
+            shutdown_signal().await;
+            admission.close();
+        })
         .run(reconcile::reconcile, reconcile::error_policy, ctx);
     // Ready once the account cache has listed (so no task is wrongly AccountNotFound at start).
     let accounts = watched.accounts.clone();

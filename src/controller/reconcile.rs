@@ -35,11 +35,29 @@ pub struct Remote {
     pub secret_name: String,
 }
 
+/// kube-runtime calls this for every due reconcile. It first waits for a worker (by priority:
+/// see `crate::queue`), then acts on the latest cached object, which may have changed meanwhile.
 pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
     let namespace = task.namespace().ok_or(Error::NoNamespace)?;
+    let key = format!("{namespace}/{}", task.name_any());
+    let Some(_place) = ctx.admission.admit(&key, &task).await else {
+        return Ok(Action::await_change()); // shutting down: only started work finishes
+    };
+    let Some(task) = ctx.tasks.get(&ObjectRef::from_obj(task.as_ref())) else {
+        return Ok(Action::await_change()); // deleted while it waited
+    };
+    // Boxed: only admitted reconciles pay for the whole future, not the thousands waiting.
+    Box::pin(reconcile_admitted(task, ctx.clone(), namespace, key)).await
+}
+
+async fn reconcile_admitted(
+    task: Arc<OutboundTask>,
+    ctx: Arc<Context>,
+    namespace: String,
+    key: String,
+) -> Result<Action, Error> {
+    let started = Instant::now();
     let name = task.name_any();
-    let key = format!("{namespace}/{name}");
     let api: Api<OutboundTask> = Api::namespaced(ctx.client.clone(), &namespace);
     tracing::debug!(task = %key, generation = ?task.meta().generation, "reconciling");
 
@@ -158,6 +176,12 @@ pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Act
         next_in = ?requeue,
         "reconciled"
     );
+    if let Some(failure) = &failure {
+        let message = failure.to_string();
+        if ctx.worth_warning(&key, &message) {
+            tracing::warn!(task = %key, reason = failure.synced_reason(), error = %message, retry_in = ?requeue, "reconcile failed");
+        }
+    }
     Ok(match requeue {
         Some(after) => Action::requeue(after),
         None => Action::await_change(),

@@ -7,18 +7,19 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
+use super::admission::Admission;
 use super::token::TokenCache;
 use crate::api::{OutboundAccount, OutboundTask};
+use crate::queue::Priority;
 
-/// Annotation Flux (and `flux reconcile`) set to ask for an immediate reconcile.
-pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+pub use crate::api::REQUESTED_AT;
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
@@ -32,7 +33,9 @@ pub struct Watched {
 }
 
 impl Watched {
-    pub fn start(client: &Client, namespace: Option<&str>) -> Self {
+    /// `admission` learns of spec changes at once, so that a reconcile already waiting as a
+    /// resync moves up to a change.
+    pub fn start(client: &Client, namespace: Option<&str>, admission: Arc<Admission>) -> Self {
         let (tasks, task_writer) = reflector::store();
         let task_triggers = watcher(
             api::<OutboundTask>(client, namespace),
@@ -43,6 +46,11 @@ impl Watched {
         .reflect(task_writer)
         .applied_objects()
         .predicate_filter(task_trigger, Default::default())
+        .inspect_ok(move |task| {
+            if let Some(namespace) = task.namespace() {
+                admission.promote(&format!("{namespace}/{}", task.name_any()), Priority::of(task, true));
+            }
+        })
         .boxed();
 
         let (accounts, account_writer) = reflector::store();
