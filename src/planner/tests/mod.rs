@@ -3,6 +3,7 @@
 mod crash;
 mod plan_cases;
 mod report_cases;
+mod steps_cases;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
