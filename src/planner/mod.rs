@@ -51,8 +51,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::{
-    Convergence, Mode, Operation, OutboundTaskSpec, OutboundTaskStatus, RemoteState, RunState, StillStarted,
-    condition,
+    Convergence, Mode, Operation, OutboundTaskSpec, OutboundTaskStatus, RemoteState, RunState, StillStarted, condition,
 };
 use crate::diff;
 use crate::mapping::{self, FieldSet};

@@ -275,12 +275,7 @@ fn state_after(read: Option<RemoteState>, done: &[ActionKind]) -> Option<RemoteS
 
 /// The journal to keep: none once the work is done; on failure, only while the task may be left
 /// paused although it must run (the next reconcile then finishes the job).
-fn remaining_journal(
-    plan: &Plan,
-    exec: &Execution,
-    failed: bool,
-    previous: Option<&Operation>,
-) -> Option<Operation> {
+fn remaining_journal(plan: &Plan, exec: &Execution, failed: bool, previous: Option<&Operation>) -> Option<Operation> {
     if plan.actions.is_empty() {
         return plan.journal.clone();
     }
@@ -301,10 +296,8 @@ fn remaining_journal(
 /// `status.stillStarted`: counted up when the update was refused as "task started" after every
 /// retry, cleared when an update went through or none is needed, otherwise kept.
 fn still_started_after(plan: &Plan, exec: &Execution, previous: &OutboundTaskStatus) -> Option<StillStarted> {
-    let refused = matches!(
-        exec.failure,
-        Some(Failure::StillStarted(_) | Failure::NotPausable(_))
-    ) && exec.failed == Some(ActionKind::Update);
+    let refused = matches!(exec.failure, Some(Failure::StillStarted(_) | Failure::NotPausable(_)))
+        && exec.failed == Some(ActionKind::Update);
     if refused {
         return plan.if_still_started.as_ref().map(|s| s.record.clone());
     }

@@ -104,7 +104,10 @@ fn a_failed_journal_write_makes_no_platform_call_at_all() {
         now: now(),
         requested_at: None,
     });
-    assert_eq!(reported.operation, None, "no journal was written, nothing was done: none is reported");
+    assert_eq!(
+        reported.operation, None,
+        "no journal was written, nothing was done: none is reported"
+    );
 }
 
 #[test]
@@ -244,8 +247,15 @@ fn the_nth_reconcile_refused_as_started_stalls_not_pausable_and_resumes_the_task
     assert!(!outcomes[1].stalls());
     assert_eq!(outcomes[2], Failure::NotPausable(3));
     let stalled = status.conditions.iter().find(|c| c.type_ == "Stalled").unwrap();
-    assert_eq!((stalled.status.as_str(), stalled.reason.as_str()), ("True", "NotPausable"));
-    assert!(stalled.message.contains("3 consecutive reconciles"), "{}", stalled.message);
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "NotPausable")
+    );
+    assert!(
+        stalled.message.contains("3 consecutive reconciles"),
+        "{}",
+        stalled.message
+    );
     assert_eq!(
         status.still_started,
         Some(StillStarted {
