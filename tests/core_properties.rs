@@ -617,6 +617,44 @@ struct World {
 }
 
 impl World {
+    /// The platform holding `other` (or the spec's settings) in state `status0`, someone who
+    /// restarts the task after `restarts` of our pauses, and the object's status with `journal`;
+    /// with whether the task must run once the work is done.
+    fn new(
+        spec: &OutboundTaskSpec,
+        other: Option<(TaskSettings, u16)>,
+        status0: u8,
+        quirks: Quirks,
+        journal: Option<Operation>,
+        restarts: u32,
+        faults: Vec<Fault>,
+    ) -> (World, bool) {
+        let initial = initial_settings(&spec.task, other);
+        let mut model = Model::new(
+            &update_body(&spec_with(initial, None, Mode::Enforce, false)),
+            status0,
+            quirks,
+        );
+        model.restarts_after_pause = restarts;
+        let must_run = match spec.run_state {
+            Some(RunState::Running) => true,
+            Some(RunState::Paused) => false,
+            None => model.started() || journal.as_ref().is_some_and(|j| j.resume_after),
+        };
+        let persisted = OutboundTaskStatus {
+            observed_generation: Some(GEN),
+            operation: journal,
+            ..Default::default()
+        };
+        let world = World {
+            model,
+            persisted,
+            faults: faults.into(),
+            platform_calls: Vec::new(),
+        };
+        (world, must_run)
+    }
+
     fn next_fault(&mut self) -> Fault {
         self.faults.pop_front().unwrap_or(Fault::None)
     }
@@ -795,14 +833,6 @@ fn reconcile_until_settled(
     Err(TestCaseError::fail(format!("not settled after {max} reconciles")))
 }
 
-fn must_run(run_state: Option<RunState>, was_started: bool, journal: Option<&Operation>) -> bool {
-    match run_state {
-        Some(RunState::Running) => true,
-        Some(RunState::Paused) => false,
-        None => was_started || journal.is_some_and(|j| j.resume_after),
-    }
-}
-
 fn journal() -> impl Strategy<Value = Option<Operation>> {
     proptest::option::of(
         (
@@ -910,11 +940,7 @@ proptest! {
         (task, other, status0, quirks, run_state, journal) in case(),
     ) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let initial = initial_settings(&spec.task, other);
-        let model = Model::new(&update_body(&spec_with(initial, None, Mode::Enforce, false)), status0, quirks);
-        let must_run = must_run(run_state, model.started(), journal.as_ref());
-        let persisted = OutboundTaskStatus { observed_generation: Some(GEN), operation: journal, ..Default::default() };
-        let mut world = World { model, persisted, faults: Default::default(), platform_calls: Vec::new() };
+        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, 0, Vec::new());
         let limits = StepLimits::default();
 
         let (first, ended) = reconcile(&spec, &mut world, &limits)?;
@@ -953,15 +979,10 @@ proptest! {
         restarts in 0u32..10,
     ) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let initial = initial_settings(&spec.task, other);
-        let mut model = Model::new(&update_body(&spec_with(initial, None, Mode::Enforce, false)), status0, quirks);
-        model.restarts_after_pause = restarts;
-        let must_run = must_run(run_state, model.started(), journal.as_ref());
-        let persisted = OutboundTaskStatus { observed_generation: Some(GEN), operation: journal, ..Default::default() };
         // Each fault spoils at most one reconcile, and so does each restart of a task that
         // runState: Paused keeps paused.
         let max = faults.len() + restarts as usize + 4;
-        let mut world = World { model, persisted, faults: faults.into(), platform_calls: Vec::new() };
+        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, restarts, faults);
         let limits = StepLimits::default();
 
         reconcile_until_settled(&spec, &mut world, &limits, must_run, max)?;
@@ -1015,12 +1036,7 @@ proptest! {
         restarts in 0u32..10,
     ) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let initial = initial_settings(&spec.task, other);
-        let mut model = Model::new(&update_body(&spec_with(initial, None, Mode::Enforce, false)), status0, quirks);
-        model.restarts_after_pause = restarts;
-        let must_run = must_run(run_state, model.started(), journal.as_ref());
-        let persisted = OutboundTaskStatus { observed_generation: Some(GEN), operation: journal, ..Default::default() };
-        let mut world = World { model, persisted, faults: Default::default(), platform_calls: Vec::new() };
+        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, restarts, Vec::new());
         let limits = StepLimits::default();
         let (_, ended) = reconcile(&spec, &mut world, &limits)?;
         prop_assert_eq!(ended, Ended::Finished);

@@ -76,6 +76,21 @@ pub(super) fn input<'a>(
     }
 }
 
+pub(super) fn report_of(
+    plan: Option<&Plan>,
+    execution: &Execution,
+    previous: &OutboundTaskStatus,
+) -> OutboundTaskStatus {
+    report(&ReportInput {
+        plan,
+        execution,
+        previous,
+        generation: GEN,
+        now: now(),
+        requested_at: None,
+    })
+}
+
 pub(super) fn kinds(plan: &Plan) -> Vec<ActionKind> {
     plan.action_kinds()
 }

@@ -96,14 +96,7 @@ fn a_failed_journal_write_makes_no_platform_call_at_all() {
     assert!(execution.done.is_empty());
     assert_eq!(execution.failed, None);
     assert!(matches!(execution.failure, Some(Failure::Remote(ref m)) if m.contains("journal")));
-    let reported = report(&ReportInput {
-        plan: Some(&p),
-        execution: &execution,
-        previous: &status,
-        generation: GEN,
-        now: now(),
-        requested_at: None,
-    });
+    let reported = report_of(Some(&p), &execution, &status);
     assert_eq!(
         reported.operation, None,
         "no journal was written, nothing was done: none is reported"
@@ -233,14 +226,7 @@ fn the_nth_reconcile_refused_as_started_stalls_not_pausable_and_resumes_the_task
             _ => Outcome::Succeeded,
         });
         assert_eq!(calls.last(), Some(&Resume), "the task is resumed");
-        status = report(&ReportInput {
-            plan: Some(&p),
-            execution: &execution,
-            previous: &status,
-            generation: GEN,
-            now: now(),
-            requested_at: None,
-        });
+        status = report_of(Some(&p), &execution, &status);
         outcomes.push(execution.failure.clone().unwrap());
     }
     assert_eq!(outcomes[0], Failure::StillStarted(6));
@@ -300,14 +286,7 @@ fn a_successful_update_clears_the_refusal_count() {
         reconciles: 2,
     });
     let p = running_drifted_plan(&status);
-    let reported = report(&ReportInput {
-        plan: Some(&p),
-        execution: &Execution::completed(&p),
-        previous: &status,
-        generation: GEN,
-        now: now(),
-        requested_at: None,
-    });
+    let reported = report_of(Some(&p), &Execution::completed(&p), &status);
     assert_eq!(reported.still_started, None);
 }
 
@@ -336,25 +315,11 @@ fn an_unknown_state_is_re_read_later_and_later_up_to_a_cap() {
     for _ in 0..8 {
         let p = plan(&input(&spec, echo(&spec, RemoteState::Unknown), &status));
         delays.push(p.requeue_after.unwrap().as_secs());
-        status = report(&ReportInput {
-            plan: Some(&p),
-            execution: &Execution::default(),
-            previous: &status,
-            generation: GEN,
-            now: now(),
-            requested_at: None,
-        });
+        status = report_of(Some(&p), &Execution::default(), &status);
     }
     assert_eq!(delays, [15, 30, 60, 120, 240, 300, 300, 300]);
     assert_eq!(status.unknown_reads, Some(8));
     let known = plan(&input(&spec, echo(&spec, RemoteState::Running), &status));
-    let after = report(&ReportInput {
-        plan: Some(&known),
-        execution: &Execution::default(),
-        previous: &status,
-        generation: GEN,
-        now: now(),
-        requested_at: None,
-    });
+    let after = report_of(Some(&known), &Execution::default(), &status);
     assert_eq!(after.unknown_reads, None, "a known state resets the count");
 }
