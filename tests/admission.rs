@@ -553,6 +553,11 @@ async fn ranges_and_lists_are_enforced() {
                 vec![Set("/spec/tokenSecretRef/name", json!(""))],
                 &["spec.tokenSecretRef.name"],
             ),
+            account(
+                "startedRetries 11",
+                vec![Set("/spec/platform/startedRetries", json!(11))],
+                &["spec.platform.startedRetries"],
+            ),
         ],
     )
     .await;
@@ -727,6 +732,16 @@ async fn cel_rules_are_enforced() {
                 "holiday end before begin",
                 vec![Set("/spec/task/schedule/holidays/0/end", json!("2025-01-27 23:59"))],
                 &["spec.task.schedule.holidays[0].end", "must be after begin"],
+            ),
+            account(
+                "startedRetryInterval 16s",
+                vec![Set("/spec/platform/startedRetryInterval", json!("16s"))],
+                &["spec.platform.startedRetryInterval must be at most 15s"],
+            ),
+            account(
+                "startedRetryInterval 1m",
+                vec![Set("/spec/platform/startedRetryInterval", json!("1m"))],
+                &["spec.platform.startedRetryInterval must be at most 15s"],
             ),
         ],
     )
@@ -966,6 +981,19 @@ async fn boundary_values_are_accepted() {
                 "minimal account",
                 Kind::Account,
                 vec![Remove("/spec/rateLimit"), Remove("/spec/timeZone")],
+            ),
+            (
+                "startedRetries 10 every 15s (the longest 6007 wait allowed)",
+                Kind::Account,
+                vec![
+                    Set("/spec/platform/startedRetries", json!(10)),
+                    Set("/spec/platform/startedRetryInterval", json!("15s")),
+                ],
+            ),
+            (
+                "startedRetryInterval 14s500ms",
+                Kind::Account,
+                vec![Set("/spec/platform/startedRetryInterval", json!("14s500ms"))],
             ),
         ],
     )

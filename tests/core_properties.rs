@@ -1,5 +1,10 @@
 //! Properties of the functional core against a small model of the platform.
 //!
+//! The reconciles here run the real planner, the real step machine (`planner::Steps`, the
+//! executor's decisions) and the real report; only the effects are performed by the test, on a
+//! model of the platform's state and a copy of the object's persisted status, with a fault
+//! injected at any effect (see `Fault`).
+//!
 //! The model stores a task's settings as the update body it last accepted (replace or merge
 //! semantics, chosen per case) and a run state; pause -> paused, update -> replaces settings only
 //! when paused (else 6007), resume -> running (or waiting). Every read renders the settings with
@@ -7,6 +12,8 @@
 //! for unset ids, holiday `start` keys, 0/1 or string flags, shuffled sets, settings split between
 //! `task_extras` and `new_task_extra`, bare line ids, per-weekday work hours, `/` dates, missing
 //! `status` (flag table), unreported `task_type`.
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -16,8 +23,8 @@ use outbound_operator::api::{
 use outbound_operator::diff::diff;
 use outbound_operator::mapping::{desired_fields, observed_fields, update_body};
 use outbound_operator::planner::{
-    Action, ActionKind, Execution, Observed, Plan, PlanInput, PlanOptions, Recovery, ReportInput, StartedBehaviour,
-    Verdict, needs_remote_read, on_failure, on_update_started, plan, report, started_failure,
+    Action, ActionKind, CallError, Effect, Failure, Observed, Outcome, Plan, PlanInput, PlanOptions, ReportInput,
+    StepLimits, Steps, Verdict, needs_remote_read, plan, report,
 };
 use outbound_operator::remote::wire::{TaskDetail, UpdateBody};
 use proptest::prelude::*;
@@ -549,7 +556,7 @@ impl Rng {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The executor (what the controller does with a plan), with crashes
+// Reconciles: the real planner, step machine and report, with faults injected at every effect
 // ---------------------------------------------------------------------------------------------
 
 const GEN: i64 = 3;
@@ -570,69 +577,260 @@ fn plan_for(spec: &OutboundTaskSpec, model: &mut Model, status: &OutboundTaskSta
     })
 }
 
-/// Runs the plan; `crash_at` = Some((step, performed)) stops before (or right after) that step,
-/// returning the status left behind (the last journal written). Otherwise the reported status.
-fn execute(
-    plan: &Plan,
-    model: &mut Model,
-    previous: &OutboundTaskStatus,
-    crash_at: Option<(usize, bool)>,
-) -> OutboundTaskStatus {
-    let mut status = previous.clone();
-    let mut done = Vec::new();
-    let behaviour = StartedBehaviour::default();
-    for (i, action) in plan.actions.iter().enumerate() {
-        if plan.journal.is_some() {
-            status.operation = plan.journal_for(i);
-        }
-        let crash_here = crash_at.filter(|(step, _)| *step == i);
-        if crash_here.is_some_and(|(_, performed)| !performed) {
-            return status;
-        }
+/// What happens to one effect of the step machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    /// It happens and its answer arrives.
+    None,
+    /// It fails without effect: the platform answers an error, or the API server fails the
+    /// status write.
+    Error,
+    /// The platform answers 429 with this `Retry-After` (seconds); no effect.
+    Throttled(u64),
+    /// It happens, but the answer is lost (a timeout after the platform or API server acted).
+    LostResponse,
+    /// The process dies before it.
+    CrashBefore,
+    /// The process dies right after it.
+    CrashAfter,
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        4 => Just(Fault::None),
+        1 => Just(Fault::Error),
+        1 => (1u64..30).prop_map(Fault::Throttled),
+        1 => Just(Fault::LostResponse),
+        1 => Just(Fault::CrashBefore),
+        1 => Just(Fault::CrashAfter),
+    ]
+}
+
+/// The world the controller acts on: the platform (the model) and the object's status as the API
+/// server stores it. The faults are drawn in order, one per effect; once they run out, nothing
+/// fails.
+struct World {
+    model: Model,
+    persisted: OutboundTaskStatus,
+    faults: std::collections::VecDeque<Fault>,
+    platform_calls: Vec<ActionKind>,
+}
+
+impl World {
+    /// The platform holding `other` (or the spec's settings) in state `status0`, someone who
+    /// restarts the task after `restarts` of our pauses, and the object's status with `journal`;
+    /// with whether the task must run once the work is done.
+    fn new(
+        spec: &OutboundTaskSpec,
+        other: Option<(TaskSettings, u16)>,
+        status0: u8,
+        quirks: Quirks,
+        journal: Option<Operation>,
+        restarts: u32,
+        faults: Vec<Fault>,
+    ) -> (World, bool) {
+        let initial = initial_settings(&spec.task, other);
+        let mut model = Model::new(
+            &update_body(&spec_with(initial, None, Mode::Enforce, false)),
+            status0,
+            quirks,
+        );
+        model.restarts_after_pause = restarts;
+        let must_run = match spec.run_state {
+            Some(RunState::Running) => true,
+            Some(RunState::Paused) => false,
+            None => model.started() || journal.as_ref().is_some_and(|j| j.resume_after),
+        };
+        let persisted = OutboundTaskStatus {
+            observed_generation: Some(GEN),
+            operation: journal,
+            ..Default::default()
+        };
+        let world = World {
+            model,
+            persisted,
+            faults: faults.into(),
+            platform_calls: Vec::new(),
+        };
+        (world, must_run)
+    }
+
+    fn next_fault(&mut self) -> Fault {
+        self.faults.pop_front().unwrap_or(Fault::None)
+    }
+
+    /// The platform performs `action`; `Err` is its refusal (6007).
+    fn perform(&mut self, action: &Action) -> Result<(), CallError> {
+        self.platform_calls.push(action.kind());
         match action {
-            Action::Pause => model.pause(),
-            Action::Resume => model.resume(),
-            Action::Update(body) => {
-                let mut attempt = 0;
-                while model.update(body).is_err() {
-                    attempt += 1;
-                    match on_update_started(attempt, &behaviour) {
-                        Recovery::Retry { pause_first, .. } => {
-                            if pause_first {
-                                model.pause();
-                            }
-                        }
-                        Recovery::GiveUp => {
-                            let failure = started_failure(attempt);
-                            for recovery in on_failure(ActionKind::Update, &failure, plan.journal_for(i).as_ref()) {
-                                assert_eq!(recovery, Action::Resume);
-                                model.resume();
-                                done.push(ActionKind::Resume);
-                            }
-                            let exec = Execution::failed_at(done, ActionKind::Update, failure);
-                            return report_after(plan, &exec, &status);
-                        }
+            Action::Pause => self.model.pause(),
+            Action::Resume => self.model.resume(),
+            Action::Update(body) => self.model.update(body).map_err(|_| CallError {
+                failure: Failure::Remote("code 6007".into()),
+                task_started: true,
+                retry_after: None,
+            })?,
+        }
+        Ok(())
+    }
+}
+
+fn timeout() -> CallError {
+    CallError {
+        failure: Failure::Remote("timeout".into()),
+        task_started: false,
+        retry_after: None,
+    }
+}
+
+/// The calls one execution may make: its plan's three, every 6007 retry with its re-pause, the
+/// throttled retries and one recovery resume.
+fn call_bound(limits: &StepLimits) -> usize {
+    3 + 2 * limits.started.retries as usize + limits.max_throttled_retries as usize + 1
+}
+
+/// How one reconcile ended.
+#[derive(Debug, PartialEq)]
+enum Ended {
+    /// It ran to the end and wrote its status.
+    Finished,
+    /// It ran to the end, but the API server failed its final status write.
+    StatusNotWritten,
+    /// The process died; the next reconcile starts from the persisted status.
+    Crashed,
+}
+
+/// One reconcile as the controller runs it: read, plan, then the REAL step machine, each effect
+/// performed on the world with the next fault, then the report written. Checks on the way that
+/// no platform call follows a failed journal write, that no update and no pause of a task that
+/// must run is made without the journal persisted, and that the calls and waits are bounded.
+fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) -> Result<(Plan, Ended), TestCaseError> {
+    let previous = world.persisted.clone();
+    let plan = plan_for(spec, &mut world.model, &previous);
+    let mut steps = Steps::new(&plan, limits.clone());
+    let (mut outcome, mut journal_failed, mut calls, mut waited) = (Outcome::Begin, false, 0, Duration::ZERO);
+    loop {
+        let effect = steps.next(outcome);
+        let fault = world.next_fault();
+        if fault == Fault::CrashBefore {
+            return Ok((plan, Ended::Crashed));
+        }
+        outcome = match &effect {
+            Effect::WriteJournal(journal) => {
+                let in_progress = OutboundTaskStatus {
+                    operation: Some(journal.clone()),
+                    ..previous.clone()
+                };
+                match fault {
+                    Fault::Error | Fault::Throttled(_) => {
+                        journal_failed = true;
+                        Outcome::JournalNotWritten("the API server failed the write".into())
+                    }
+                    Fault::LostResponse => {
+                        world.persisted = in_progress;
+                        journal_failed = true;
+                        Outcome::JournalNotWritten("timeout".into())
+                    }
+                    _ => {
+                        world.persisted = in_progress;
+                        Outcome::JournalWritten
                     }
                 }
             }
-        }
-        done.push(action.kind());
-        if crash_here.is_some() {
-            return status;
+            Effect::Call(action) => {
+                prop_assert!(
+                    !journal_failed,
+                    "a platform call after a failed journal write: {:?}",
+                    action.kind()
+                );
+                let journal = world.persisted.operation.as_ref();
+                match action.kind() {
+                    ActionKind::Update => prop_assert!(journal.is_some(), "an update without a persisted journal"),
+                    ActionKind::Pause if plan.resume_after => prop_assert!(
+                        journal.is_some_and(|j| j.resume_after),
+                        "a task that must run paused without a persisted journal saying so"
+                    ),
+                    _ => {}
+                }
+                calls += 1;
+                prop_assert!(calls <= call_bound(limits), "{} calls in one execution", calls);
+                match fault {
+                    Fault::Error => Outcome::Failed(CallError {
+                        failure: Failure::Remote("HTTP 503".into()),
+                        ..timeout()
+                    }),
+                    Fault::Throttled(secs) => Outcome::Failed(CallError {
+                        failure: Failure::Throttled,
+                        retry_after: Some(Duration::from_secs(secs)),
+                        ..timeout()
+                    }),
+                    Fault::LostResponse => {
+                        let _ = world.perform(action);
+                        Outcome::Failed(timeout())
+                    }
+                    _ => match world.perform(action) {
+                        Ok(()) => Outcome::Succeeded,
+                        Err(refused) => Outcome::Failed(refused),
+                    },
+                }
+            }
+            Effect::Wait(duration) => {
+                waited += *duration;
+                let most = limits.started.retry_interval * limits.started.retries + limits.max_throttled_wait;
+                prop_assert!(waited <= most, "waited {:?} in one execution", waited);
+                Outcome::Performed
+            }
+            Effect::Publish(_) => Outcome::Performed,
+            Effect::Done(execution) => {
+                let new = report(&ReportInput {
+                    plan: Some(&plan),
+                    execution,
+                    previous: &previous,
+                    generation: GEN,
+                    now: now(),
+                    requested_at: None,
+                });
+                let ended = match fault {
+                    Fault::Error | Fault::Throttled(_) => Ended::StatusNotWritten,
+                    Fault::CrashAfter => Ended::Crashed,
+                    _ => Ended::Finished,
+                };
+                if ended != Ended::StatusNotWritten {
+                    world.persisted = new;
+                }
+                return Ok((plan, ended));
+            }
+        };
+        if fault == Fault::CrashAfter {
+            return Ok((plan, Ended::Crashed));
         }
     }
-    report_after(plan, &Execution::completed(plan), &status)
 }
 
-fn report_after(plan: &Plan, exec: &Execution, previous: &OutboundTaskStatus) -> OutboundTaskStatus {
-    report(&ReportInput {
-        plan: Some(plan),
-        execution: exec,
-        previous,
-        generation: GEN,
-        now: now(),
-        requested_at: None,
-    })
+/// Reconciles (restarting after every crash, from the persisted status) until one finishes with
+/// nothing left to do; at most `max` of them. Checks after each one that a task that must run and
+/// is paused has that debt persisted in its journal (unless spec.runState says Running anyway).
+fn reconcile_until_settled(
+    spec: &OutboundTaskSpec,
+    world: &mut World,
+    limits: &StepLimits,
+    must_run: bool,
+    max: usize,
+) -> Result<Plan, TestCaseError> {
+    for _ in 0..max {
+        let (plan, ended) = reconcile(spec, world, limits)?;
+        if must_run && spec.run_state.is_none() && !world.model.started() {
+            prop_assert!(
+                world.persisted.operation.as_ref().is_some_and(|j| j.resume_after),
+                "a paused task that must run, and no journal saying so: {:?}",
+                world.persisted.operation
+            );
+        }
+        if ended == Ended::Finished && plan.actions.is_empty() && plan.verdict == Verdict::InSync {
+            return Ok(plan);
+        }
+    }
+    Err(TestCaseError::fail(format!("not settled after {max} reconciles")))
 }
 
 fn journal() -> impl Strategy<Value = Option<Operation>> {
@@ -735,54 +933,65 @@ fn case() -> BoxedStrategy<Case> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
-    /// One plan-execute round (possibly interrupted by a crash, then finished by the next plan)
-    /// reaches the spec in the desired run state; a task that was running, or whose journal says
-    /// resume_after, is never left paused unless runState is Paused; the next plan does nothing.
+    /// Without faults one reconcile reaches the spec in the desired run state with the plan's
+    /// calls only, its status reads as kstatus Current, and the next plan does nothing.
     #[test]
-    fn one_round_reaches_spec_and_the_next_plan_is_empty(
+    fn one_reconcile_reaches_spec_and_the_next_plan_is_empty(
         (task, other, status0, quirks, run_state, journal) in case(),
-        crash in proptest::option::of((0usize..3, any::<bool>())),
     ) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let initial = initial_settings(&spec.task, other);
-        let mut model = Model::new(&update_body(&spec_with(initial, None, Mode::Enforce, false)), status0, quirks);
-        let was_started = model.started();
-        let owed = journal.as_ref().is_some_and(|j| j.resume_after);
-        let previous = OutboundTaskStatus { observed_generation: Some(GEN), operation: journal, ..Default::default() };
+        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, 0, Vec::new());
+        let limits = StepLimits::default();
 
-        let first = plan_for(&spec, &mut model, &previous);
-        let status = execute(&first, &mut model, &previous, crash);
-        let crashed = crash.is_some_and(|(step, _)| step < first.actions.len());
-        let (last, status) = if crashed {
-            let second = plan_for(&spec, &mut model, &status);
-            let after = execute(&second, &mut model, &status, None);
-            (second, after)
-        } else {
-            (first, status)
-        };
-
-        prop_assert_eq!(model.refused_updates, 0, "the plan always pauses a started task before updating it");
-        prop_assert!(in_sync(&spec, &mut model), "settings equal spec after the round");
-        let must_run = match run_state {
-            Some(RunState::Running) => true,
-            Some(RunState::Paused) => false,
-            None => was_started || owed,
-        };
-        prop_assert_eq!(model.started(), must_run, "run state");
+        let (first, ended) = reconcile(&spec, &mut world, &limits)?;
+        prop_assert_eq!(ended, Ended::Finished);
+        prop_assert_eq!(&world.platform_calls, &first.action_kinds(), "exactly the plan's calls");
+        prop_assert_eq!(world.model.refused_updates, 0, "the plan always pauses a started task before updating it");
+        prop_assert!(in_sync(&spec, &mut world.model), "settings equal spec after the reconcile");
+        prop_assert_eq!(world.model.started(), must_run, "run state");
+        let status = world.persisted.clone();
         prop_assert_eq!(status.operation.clone(), None, "journal cleared");
-        prop_assert!(matches!(last.verdict, Verdict::InSync | Verdict::Converging));
-
-        // kstatus Current.
+        prop_assert!(matches!(first.verdict, Verdict::InSync | Verdict::Converging));
         let cond = |t: &str| status.conditions.iter().find(|c| c.type_ == t).map_or("-", |c| c.status.as_str());
         prop_assert_eq!(cond("Ready"), "True");
         prop_assert_eq!(cond("Reconciling"), "False");
         prop_assert_eq!(cond("Stalled"), "False");
         prop_assert_eq!(status.observed_generation, Some(GEN));
 
-        // Idempotence: the next plan, on a fresh read, does nothing.
-        let again = plan_for(&spec, &mut model, &status);
+        let again = plan_for(&spec, &mut world.model, &status);
         prop_assert!(again.actions.is_empty(), "next plan: {}", again.render());
         prop_assert_eq!(again.verdict, Verdict::InSync);
+    }
+
+    /// At every effect of the real step machine, any outcome: success, a platform error, a 429,
+    /// a lost response (the effect happened, the answer did not arrive), an API-server write
+    /// failure, a crash before or after it followed by a restart from the last persisted status;
+    /// and someone restarting the task after our pauses. Never a call after a failed journal
+    /// write, never an update or a pause of a task that must run without a persisted journal,
+    /// never a paused task that must run without its journal, calls and waits per execution
+    /// bounded; once the faults stop, the reconciles settle: settings equal spec (no update
+    /// lost), the task in its run state (one that must run is running), no journal left,
+    /// kstatus Current.
+    #[test]
+    fn any_fault_at_any_step_never_strands_a_campaign_and_loses_no_update(
+        (task, other, status0, quirks, run_state, journal) in case(),
+        faults in proptest::collection::vec(fault(), 0..16),
+        restarts in 0u32..10,
+    ) {
+        let spec = spec_with(task, run_state, Mode::Enforce, false);
+        // Each fault spoils at most one reconcile, and so does each restart of a task that
+        // runState: Paused keeps paused.
+        let max = faults.len() + restarts as usize + 4;
+        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, restarts, faults);
+        let limits = StepLimits::default();
+
+        reconcile_until_settled(&spec, &mut world, &limits, must_run, max)?;
+        prop_assert!(in_sync(&spec, &mut world.model), "an update was lost");
+        prop_assert_eq!(world.model.started(), must_run, "run state after the reconciles");
+        let status = &world.persisted;
+        prop_assert_eq!(status.operation.clone(), None, "journal cleared");
+        let cond = |t: &str| status.conditions.iter().find(|c| c.type_ == t).map_or("-", |c| c.status.as_str());
+        prop_assert_eq!((cond("Ready"), cond("Reconciling"), cond("Stalled")), ("True", "False", "False"));
     }
 
     /// A task whose state fields contradict each other is never written; the journal is kept.
@@ -827,23 +1036,16 @@ proptest! {
         restarts in 0u32..10,
     ) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let initial = initial_settings(&spec.task, other);
-        let mut model = Model::new(&update_body(&spec_with(initial, None, Mode::Enforce, false)), status0, quirks);
-        model.restarts_after_pause = restarts;
-        let must_run = match run_state {
-            Some(RunState::Running) => true,
-            Some(RunState::Paused) => false,
-            None => model.started() || journal.as_ref().is_some_and(|j| j.resume_after),
-        };
-        let previous = OutboundTaskStatus { observed_generation: Some(GEN), operation: journal, ..Default::default() };
-        let p = plan_for(&spec, &mut model, &previous);
-        let status = execute(&p, &mut model, &previous, None);
+        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, restarts, Vec::new());
+        let limits = StepLimits::default();
+        let (_, ended) = reconcile(&spec, &mut world, &limits)?;
+        prop_assert_eq!(ended, Ended::Finished);
         if must_run {
-            prop_assert!(model.started(), "a task that must run is never left paused");
+            prop_assert!(world.model.started(), "a task that must run is never left paused");
         }
-        if restarts <= StartedBehaviour::default().retries / 2 {
-            prop_assert!(in_sync(&spec, &mut model), "few restarts: the retries win");
+        if restarts <= limits.started.retries / 2 {
+            prop_assert!(in_sync(&spec, &mut world.model), "few restarts: the retries win");
         }
-        prop_assert_eq!(status.operation, None, "nothing owed: the task runs or may stay paused");
+        prop_assert_eq!(world.persisted.operation.clone(), None, "nothing owed: the task runs or may stay paused");
     }
 }

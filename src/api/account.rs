@@ -166,13 +166,16 @@ pub struct PlatformBehaviour {
     #[serde(default)]
     pub sub_user_id_on_write: SubUserIdPlacement,
     /// How many times an update answered with code 6007 (task still started: the pause has not
-    /// taken effect yet) is retried before the reconcile gives up and tries again later.
+    /// taken effect yet) is retried before the reconcile gives up and tries again later. At most
+    /// 10, so that with `startedRetryInterval` at most 15s one reconcile holds a campaign paused
+    /// for at most a few minutes.
     #[serde(default = "default_started_retries")]
-    #[schemars(range(min = 0, max = 30))]
+    #[schemars(range(min = 0, max = 10))]
     pub started_retries: u32,
-    /// Wait between those retries (a duration such as `2s`).
+    /// Wait between those retries (a duration such as `2s`, at most `15s`).
     #[serde(default = "default_started_retry_interval")]
     #[schemars(regex(pattern = super::patterns::DURATION))]
+    #[x_kube(validation = kube::core::Rule::new("duration(self) <= duration('15s')").message("spec.platform.startedRetryInterval must be at most 15s"))]
     pub started_retry_interval: String,
 }
 

@@ -51,6 +51,17 @@ pub struct OutboundTaskStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convergence: Option<Convergence>,
 
+    /// Consecutive reconciles whose update the platform refused as "task started" (code 6007)
+    /// after every retry; at `--started-stall-after` (default 3) the task is Stalled with reason
+    /// NotPausable until the spec changes or a reconcile is requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still_started: Option<StillStarted>,
+
+    /// Consecutive reads that found the task's run state unknown; the re-read delay grows with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub unknown_reads: Option<i32>,
+
     /// Echo of the `reconcile.fluxcd.io/requestedAt` annotation once handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
@@ -119,6 +130,16 @@ pub struct Convergence {
     pub fingerprint: String,
     /// Successful updates that left this same difference behind.
     pub attempts: i32,
+}
+
+/// Updates refused as "task started" after every retry, for one generation.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StillStarted {
+    /// Generation of the spec whose update was refused.
+    pub generation: i64,
+    /// Consecutive reconciles so refused.
+    pub reconciles: i32,
 }
 
 /// Observed state of an OutboundAccount.

@@ -21,6 +21,8 @@ use crate::remote::ClientPool;
 pub struct Settings {
     /// Successful updates leaving the same difference before the task is Stalled.
     pub convergence_attempts: u32,
+    /// Consecutive reconciles refused as "task started" after every retry before the task is Stalled.
+    pub started_stall_after: u32,
     /// Longest retry delay after failures.
     pub max_backoff: Duration,
     /// How old `status.lastSyncTime` may grow before an otherwise unchanged status is written.
@@ -31,6 +33,7 @@ impl From<&RunArgs> for Settings {
     fn from(args: &RunArgs) -> Self {
         Settings {
             convergence_attempts: args.convergence_attempts,
+            started_stall_after: args.started_stall_after,
             max_backoff: args.max_backoff,
             sync_time_refresh: args.sync_time_refresh,
         }

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Successful updates that leave the same difference behind before the task is Stalled.
     #[arg(long, default_value_t = 3)]
     pub convergence_attempts: u32,
+    /// Consecutive reconciles whose update the platform still refuses as "task started" (code
+    /// 6007) after every retry before the task is Stalled (reason NotPausable).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub started_stall_after: u32,
     /// When a resync finds nothing new, status is not written unless `lastSyncTime` is older than
     /// this: an in-sync task then costs one remote read and no API-server write per resync.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]

@@ -77,6 +77,7 @@ async fn reconcile_admitted(
     let requested_at = task.annotations().get(REQUESTED_AT).map(String::as_str);
     let options = PlanOptions {
         max_identical_updates: ctx.settings.convergence_attempts,
+        max_still_started_reconciles: ctx.settings.started_stall_after,
         ..PlanOptions::new(Timestamp::now())
     };
 

@@ -25,6 +25,13 @@ pub enum Failure {
     RemoteStateUnknown(String),
     /// The same difference survived N successful updates: the platform ignores these fields.
     NotConverged(Vec<String>),
+    /// The update was still answered "task started" (code 6007) after every retry (the number of
+    /// 6007 answers): transient, retried on a later reconcile.
+    StillStarted(u32),
+    /// [`Failure::StillStarted`] in this many consecutive reconciles: something keeps restarting
+    /// the task, or its pause never takes effect. Held until the spec changes or a reconcile is
+    /// requested, so the campaign is not interrupted again and again for nothing.
+    NotPausable(u32),
 }
 
 impl Failure {
@@ -37,7 +44,8 @@ impl Failure {
             Failure::TaskNotFound => "TaskNotFound",
             Failure::Rejected(_) | Failure::NotConverged(_) => "RemoteRejected",
             Failure::Throttled => "Throttled",
-            Failure::Remote(_) | Failure::RemoteStateUnknown(_) => "RemoteError",
+            Failure::Remote(_) | Failure::RemoteStateUnknown(_) | Failure::StillStarted(_) => "RemoteError",
+            Failure::NotPausable(_) => "NotPausable",
         }
     }
 
@@ -48,7 +56,11 @@ impl Failure {
     pub fn stalls(&self) -> bool {
         matches!(
             self,
-            Failure::Rejected(_) | Failure::Unauthorized | Failure::TaskNotFound | Failure::NotConverged(_)
+            Failure::Rejected(_)
+                | Failure::Unauthorized
+                | Failure::TaskNotFound
+                | Failure::NotConverged(_)
+                | Failure::NotPausable(_)
         )
     }
 
@@ -82,6 +94,15 @@ impl Failure {
                 "the platform keeps a different value after repeated identical updates: {}; fix spec or the platform, \
                  then change spec or request a reconcile",
                 fields.join(", ")
+            ),
+            Failure::StillStarted(attempts) => format!(
+                "platform call failed: the platform still reports the task started (code 6007) after {attempts} \
+                 update attempt(s); someone may be restarting it"
+            ),
+            Failure::NotPausable(reconciles) => format!(
+                "the platform refused the update because the task is started (code 6007) after every retry of \
+                 {reconciles} consecutive reconciles: something keeps restarting the task or its pause does not take \
+                 effect; stop it, then change spec or request a reconcile"
             ),
         };
         shorten(&text, 1024)

@@ -22,27 +22,36 @@
 //! more updates, Stalled naming the field(s). A difference the platform rejected is not re-sent
 //! for the same generation either (its fingerprint is kept in `convergence`; Stalled until the
 //! spec or the difference changes, or a reconcile is requested): pausing a running campaign only
-//! to hear the same "no" again is a call that does not earn its place.
+//! to hear the same "no" again is a call that does not earn its place. Likewise an update still
+//! refused as "task started" (6007) after every retry of N consecutive reconciles is held
+//! (Stalled, NotPausable; count in `status.stillStarted`) until the spec changes or a reconcile
+//! is requested. An unknown remote state is re-read after a delay that doubles with each
+//! consecutive unknown read (`status.unknownReads`), capped.
 
 mod failure;
 mod plan;
 mod recovery;
 mod report;
+mod steps;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
 pub use failure::{EventType, Failure, PlannedEvent, reasons};
-pub use plan::{Action, ActionKind, Plan, Verdict};
-pub use recovery::{Recovery, StartedBehaviour, on_failure, on_update_started, started_failure};
+pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
+pub use recovery::{
+    MAX_STARTED_RETRIES, MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started,
+    started_failure,
+};
 pub use report::{Execution, ReportInput, report};
+pub use steps::{CallError, Effect, Outcome, StepLimits, Steps};
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::{
-    Convergence, Mode, Operation, OutboundTaskSpec, OutboundTaskStatus, RemoteState, RunState, condition,
+    Convergence, Mode, Operation, OutboundTaskSpec, OutboundTaskStatus, RemoteState, RunState, StillStarted, condition,
 };
 use crate::diff;
 use crate::mapping::{self, FieldSet};
@@ -56,8 +65,14 @@ pub struct PlanOptions {
     pub max_identical_updates: u32,
     /// Now (journal `startedAt`).
     pub now: Timestamp,
-    /// Re-read delay when the remote state is unknown (default 15 s).
+    /// Re-read delay when the remote state is unknown (default 15 s), doubled for each further
+    /// consecutive unknown read (`status.unknownReads`) up to `unknown_state_max_retry`.
     pub unknown_state_retry: Duration,
+    /// Cap of that delay (default 5 min).
+    pub unknown_state_max_retry: Duration,
+    /// Consecutive reconciles whose update is still refused as "task started" after every retry
+    /// before the task is Stalled with reason NotPausable (default 3).
+    pub max_still_started_reconciles: u32,
 }
 
 impl PlanOptions {
@@ -66,6 +81,8 @@ impl PlanOptions {
             max_identical_updates: 3,
             now,
             unknown_state_retry: Duration::from_secs(15),
+            unknown_state_max_retry: Duration::from_secs(300),
+            max_still_started_reconciles: 3,
         }
     }
 }
@@ -146,7 +163,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     if observed.state == RemoteState::Unknown {
         p.verdict = Verdict::Blocked(Failure::RemoteStateUnknown(observed.state_fields.clone()));
         p.journal = journal.cloned();
-        p.requeue_after = Some(input.options.unknown_state_retry);
+        p.requeue_after = Some(unknown_state_delay(&input.options, status.unknown_reads));
         return p;
     }
 
@@ -199,6 +216,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             .as_ref()
             .filter(|c| !manual && c.fingerprint == fingerprint)
             .and_then(|_| rejected_at(status, input.generation));
+        let refusals = refusals_so_far(status, input.generation, manual);
         if let Some(message) = rejected {
             p.verdict = Verdict::Blocked(Failure::Rejected(message));
             update = false;
@@ -206,10 +224,23 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             let fields = p.differences.iter().map(|d| d.path().to_string()).collect();
             p.verdict = Verdict::Blocked(Failure::NotConverged(fields));
             update = false;
+        } else if refusals >= input.options.max_still_started_reconciles {
+            // Every retry of N reconciles found the task started: pausing it again would only
+            // interrupt the campaign once more.
+            p.verdict = Verdict::Blocked(Failure::NotPausable(refusals));
+            update = false;
         } else {
             p.convergence_on_success = Some(Convergence {
                 fingerprint,
                 attempts: prior as i32 + 1,
+            });
+            let reconciles = refusals + 1;
+            p.if_still_started = Some(plan::IfStillStarted {
+                record: StillStarted {
+                    generation: input.generation,
+                    reconciles: reconciles as i32,
+                },
+                stalls: reconciles >= input.options.max_still_started_reconciles,
             });
         }
     }
@@ -312,6 +343,26 @@ fn finish(p: &mut Plan, input: &PlanInput<'_>, journal: Option<&Operation>, drif
             after_action: Some(i),
         });
     }
+}
+
+/// Consecutive reconciles of this generation whose update was refused as "task started"; a new
+/// generation or a requested reconcile starts the count again.
+fn refusals_so_far(status: &OutboundTaskStatus, generation: i64, manual: bool) -> u32 {
+    status
+        .still_started
+        .as_ref()
+        .filter(|s| s.generation == generation && !manual)
+        .map_or(0, |s| s.reconciles.max(0) as u32)
+}
+
+/// The re-read delay after `reads` consecutive unknown reads before this one: doubled each time,
+/// capped.
+fn unknown_state_delay(options: &PlanOptions, reads: Option<i32>) -> Duration {
+    let doublings = reads.unwrap_or(0).clamp(0, 16) as u32;
+    options
+        .unknown_state_retry
+        .saturating_mul(1 << doublings)
+        .min(options.unknown_state_max_retry)
 }
 
 /// The platform's message when an update of the current generation was rejected (a Stalled

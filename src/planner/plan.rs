@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use super::{Failure, PlannedEvent};
-use crate::api::{Convergence, DriftEntry, Operation, OperationPhase, OutboundTaskSpec, RemoteState, RunState};
+use crate::api::{
+    Convergence, DriftEntry, Operation, OperationPhase, OutboundTaskSpec, RemoteState, RunState, StillStarted,
+};
 use crate::diff::{self, Difference};
 use crate::remote::wire::UpdateBody;
 
@@ -82,6 +84,15 @@ impl Verdict {
     }
 }
 
+/// The record of an update refused as "task started" after every retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfStillStarted {
+    /// `status.stillStarted` to write.
+    pub record: StillStarted,
+    /// This refusal is the Nth in a row: report [`Failure::NotPausable`] (Stalled).
+    pub stalls: bool,
+}
+
 /// The plan for one reconcile.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -105,6 +116,9 @@ pub struct Plan {
     pub resume_after: bool,
     /// Convergence guard state to write if the planned update succeeds.
     pub convergence_on_success: Option<Convergence>,
+    /// What to record if the planned update is still refused as "task started" after every
+    /// retry (a count kept across reconciles, like `convergence_on_success`).
+    pub if_still_started: Option<IfStillStarted>,
     /// Normal events, each published after its action succeeds.
     pub events: Vec<PlannedEvent>,
     /// Re-read after this delay instead of the resync interval.
@@ -123,6 +137,7 @@ impl Plan {
             remote_state: None,
             resume_after: false,
             convergence_on_success: None,
+            if_still_started: None,
             events: Vec::new(),
             requeue_after: None,
         }

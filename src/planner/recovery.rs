@@ -26,6 +26,23 @@ pub struct StartedBehaviour {
     pub repause_from_attempt: u32,
 }
 
+/// Bounds of `startedRetries` and `startedRetryInterval` (the CRD enforces the same): the 6007
+/// retries of one reconcile wait at most 10 x 15 s with the campaign paused.
+pub const MAX_STARTED_RETRIES: u32 = 10;
+pub const MAX_STARTED_RETRY_INTERVAL: Duration = Duration::from_secs(15);
+
+impl StartedBehaviour {
+    /// The account's settings, held to the bounds (an account stored before the CRD had them may
+    /// exceed them).
+    pub fn bounded(retry_interval: Duration, retries: u32) -> Self {
+        StartedBehaviour {
+            retry_interval: retry_interval.min(MAX_STARTED_RETRY_INTERVAL),
+            retries: retries.min(MAX_STARTED_RETRIES),
+            ..StartedBehaviour::default()
+        }
+    }
+}
+
 impl Default for StartedBehaviour {
     fn default() -> Self {
         StartedBehaviour {
@@ -58,10 +75,7 @@ pub fn on_update_started(attempt: u32, behaviour: &StartedBehaviour) -> Recovery
 
 /// The failure to report after giving up on 6007 answers (transient: retried on a later reconcile).
 pub fn started_failure(attempts: u32) -> Failure {
-    Failure::Remote(format!(
-        "the platform still reports the task started (code 6007) after {attempts} update attempt(s); \
-         someone may be restarting it"
-    ))
+    Failure::StillStarted(attempts)
 }
 
 /// The calls to make after `failed` failed with `failure`, given the journal written before it.

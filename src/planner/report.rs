@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use super::{ActionKind, Failure, Plan, Verdict};
-use crate::api::{Convergence, DriftEntry, Operation, OutboundTaskStatus, RemoteState, condition};
+use crate::api::{Convergence, DriftEntry, Operation, OutboundTaskStatus, RemoteState, StillStarted, condition};
 use crate::diff::{MAX_DRIFT_ENTRIES, shorten};
 
 /// What happened when the plan ran.
@@ -95,7 +95,7 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
     let state_after = plan.and_then(|p| state_after(p.remote_state, &exec.done));
     let operation = match plan {
         None => previous.operation.clone(),
-        Some(p) => remaining_journal(p, exec, failure.is_some()),
+        Some(p) => remaining_journal(p, exec, failure.is_some(), previous.operation.as_ref()),
     };
     let suspended = plan.is_some_and(|p| p.verdict == Verdict::Suspended);
 
@@ -107,6 +107,8 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
         drift: previous.drift.clone(),
         operation,
         convergence: previous.convergence.clone(),
+        still_started: previous.still_started.clone(),
+        unknown_reads: previous.unknown_reads,
         last_handled_reconcile_at: input
             .requested_at
             .map(str::to_string)
@@ -126,6 +128,9 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
         } else if p.differences.is_empty() {
             status.convergence = None;
         }
+        status.still_started = still_started_after(p, exec, previous);
+        status.unknown_reads = (p.remote_state == Some(RemoteState::Unknown))
+            .then(|| previous.unknown_reads.unwrap_or(0).saturating_add(1));
         if failure.is_none() && matches!(p.verdict, Verdict::InSync | Verdict::Converging) {
             status.last_sync_time = Some(Time(input.now));
         }
@@ -270,21 +275,36 @@ fn state_after(read: Option<RemoteState>, done: &[ActionKind]) -> Option<RemoteS
 
 /// The journal to keep: none once the work is done; on failure, only while the task may be left
 /// paused although it must run (the next reconcile then finishes the job).
-fn remaining_journal(plan: &Plan, exec: &Execution, failed: bool) -> Option<Operation> {
+fn remaining_journal(plan: &Plan, exec: &Execution, failed: bool, previous: Option<&Operation>) -> Option<Operation> {
     if plan.actions.is_empty() {
         return plan.journal.clone();
     }
     if !failed {
         return None;
     }
-    let journal = plan.journal.clone()?;
     if exec.done.is_empty() && exec.failed.is_none() {
-        return Some(journal);
+        // Nothing was called (the journal could not be written): the task is as it was.
+        return previous.cloned();
     }
+    let journal = plan.journal.clone()?;
     let started = state_after(plan.remote_state, &exec.done).is_some_and(RemoteState::is_started);
     let maybe_paused = !started || exec.failed == Some(ActionKind::Pause);
     let phase = exec.failed.unwrap_or(ActionKind::Resume).phase();
     (journal.resume_after && maybe_paused).then_some(Operation { phase, ..journal })
+}
+
+/// `status.stillStarted`: counted up when the update was refused as "task started" after every
+/// retry, cleared when an update went through or none is needed, otherwise kept.
+fn still_started_after(plan: &Plan, exec: &Execution, previous: &OutboundTaskStatus) -> Option<StillStarted> {
+    let refused = matches!(exec.failure, Some(Failure::StillStarted(_) | Failure::NotPausable(_)))
+        && exec.failed == Some(ActionKind::Update);
+    if refused {
+        return plan.if_still_started.as_ref().map(|s| s.record.clone());
+    }
+    if exec.done.contains(&ActionKind::Update) || plan.differences.is_empty() {
+        return None;
+    }
+    previous.still_started.clone()
 }
 
 /// `status.drift` after the actions: the settings' differences unless the update went through,

@@ -3,6 +3,7 @@
 mod crash;
 mod plan_cases;
 mod report_cases;
+mod steps_cases;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -73,6 +74,21 @@ pub(super) fn input<'a>(
         requested_at: None,
         options: PlanOptions::new(now()),
     }
+}
+
+pub(super) fn report_of(
+    plan: Option<&Plan>,
+    execution: &Execution,
+    previous: &OutboundTaskStatus,
+) -> OutboundTaskStatus {
+    report(&ReportInput {
+        plan,
+        execution,
+        previous,
+        generation: GEN,
+        now: now(),
+        requested_at: None,
+    })
 }
 
 pub(super) fn kinds(plan: &Plan) -> Vec<ActionKind> {

@@ -23,17 +23,6 @@ fn row(t: &str, s: &str, r: &str) -> (String, String, String) {
     (t.into(), s.into(), r.into())
 }
 
-fn report_of(plan: Option<&Plan>, execution: &Execution, previous: &OutboundTaskStatus) -> OutboundTaskStatus {
-    report(&ReportInput {
-        plan,
-        execution,
-        previous,
-        generation: GEN,
-        now: now(),
-        requested_at: None,
-    })
-}
-
 #[test]
 fn synced_task_reads_as_current() {
     let spec = fixtures::spec();
