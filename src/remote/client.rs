@@ -63,9 +63,20 @@ impl PlatformClient {
         Ok(Self::with_http(config, http_client()?, metrics))
     }
 
-    /// A client on a shared HTTP client (see `http_client`).
+    /// A client on a shared HTTP client (see `http_client`), with its own rate limiter.
     pub fn with_http(config: ClientConfig, http: reqwest::Client, metrics: Arc<RemoteMetrics>) -> Self {
         let limiter = Arc::new(AccountLimiter::new(&config.rate_limit));
+        Self::sharing(config, http, limiter, metrics)
+    }
+
+    /// A client drawing on an existing rate limiter (the account's, kept by `ClientPool` across
+    /// rebuilds of the client).
+    pub(crate) fn sharing(
+        config: ClientConfig,
+        http: reqwest::Client,
+        limiter: Arc<AccountLimiter>,
+        metrics: Arc<RemoteMetrics>,
+    ) -> Self {
         PlatformClient {
             http,
             config,
