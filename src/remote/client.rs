@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use super::classify::{RawResponse, classify};
 use super::config::ClientConfig;
-use super::error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token};
+use super::error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token, response_text};
 use super::http::http_client;
 use super::metrics::RemoteMetrics;
 use super::ratelimit::AccountLimiter;
@@ -204,7 +204,8 @@ impl PlatformClient {
             let started = Instant::now();
             let result = self.attempt(token, &auth, call).await.and_then(|data| {
                 decode(data).map_err(|why| {
-                    let message = format!("unexpected data: {why}");
+                    // `why` quotes the response's data.
+                    let message = response_text(&format!("unexpected data: {why}"), token.expose(), 512);
                     RemoteError::new(ErrorKind::Transient, call.endpoint, None, None, message, None)
                 })
             });

@@ -325,24 +325,31 @@ pub enum ConfigError {
     Http(String),
 }
 
-/// Limits a platform message to what belongs in a condition message, and removes the token if
-/// the platform echoed it.
-pub(crate) fn sanitize_message(message: &str, token: &str) -> String {
-    const MAX: usize = 512;
-    let mut text = if token.len() >= 4 {
-        message.replace(token, "***")
+/// Text taken from a platform response (an envelope message, a body) as it may appear in an error
+/// message: the token removed wherever the response echoed it (the trimmed token too, which is
+/// what the `Authorization` header carries), then cut to `max_bytes` with an ellipsis. Redacting
+/// before cutting matters: a cut inside the token would leave a prefix no search finds. Every
+/// message built from a response goes through here.
+pub(crate) fn response_text(text: &str, token: &str, max_bytes: usize) -> String {
+    let token = token.trim();
+    let text = if token.len() >= 4 {
+        text.replace(token, "***")
     } else {
-        message.to_owned()
+        text.to_owned()
     };
-    if text.len() > MAX {
-        let mut cut = MAX;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
+    if text.len() <= max_bytes {
+        return text;
     }
-    text
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
+/// A platform message, redacted, at most what belongs in a condition message.
+pub(crate) fn sanitize_message(message: &str, token: &str) -> String {
+    response_text(message, token, 512)
 }
 
 #[cfg(test)]
@@ -386,5 +393,6 @@ mod tests {
         let long = "é".repeat(600);
         let out = sanitize_message(&long, "abcd1234");
         assert!(out.len() <= 512 + '…'.len_utf8());
+        assert_eq!(sanitize_message("echo abcd1234", "abcd1234\n"), "echo ***");
     }
 }
