@@ -66,6 +66,9 @@ pub enum ErrorKind {
     NotFound,
     Throttled,
     Transient,
+    /// Not an answer of the platform: the write was refused here, before sending, because the
+    /// leader Lease may no longer be ours (see `Fence`).
+    Fenced,
 }
 
 impl ErrorKind {
@@ -77,6 +80,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Throttled => "throttled",
             ErrorKind::Transient => "transient",
+            ErrorKind::Fenced => "fenced",
         }
     }
 }
@@ -131,6 +135,14 @@ pub enum RemoteError {
         code: Option<i64>,
         message: String,
     },
+    /// A write refused before it was sent: this replica may have lost the leader Lease. Never
+    /// retried, never sent; `status` and `code` are always `None`.
+    Fenced {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
 }
 
 impl RemoteError {
@@ -142,6 +154,7 @@ impl RemoteError {
             RemoteError::NotFound { .. } => ErrorKind::NotFound,
             RemoteError::Throttled { .. } => ErrorKind::Throttled,
             RemoteError::Transient { .. } => ErrorKind::Transient,
+            RemoteError::Fenced { .. } => ErrorKind::Fenced,
         }
     }
 
@@ -179,6 +192,12 @@ impl RemoteError {
                 ..
             }
             | RemoteError::Transient {
+                endpoint,
+                status,
+                code,
+                message,
+            }
+            | RemoteError::Fenced {
                 endpoint,
                 status,
                 code,
@@ -270,6 +289,12 @@ impl RemoteError {
                 code,
                 message,
             },
+            ErrorKind::Fenced => RemoteError::Fenced {
+                endpoint,
+                status,
+                code,
+                message,
+            },
         }
     }
 }
@@ -284,6 +309,7 @@ impl fmt::Display for RemoteError {
             ErrorKind::NotFound => "not found",
             ErrorKind::Throttled => "throttled",
             ErrorKind::Transient => "transient failure",
+            ErrorKind::Fenced => "not sent",
         };
         write!(f, "platform {endpoint} call: {what}")?;
         match (status, code) {

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use super::client::PlatformClient;
 use super::config::ClientConfig;
 use super::error::ConfigError;
-use super::http::http_client;
+use super::fence::Fence;
+use super::http::http_client_for;
 use super::metrics::RemoteMetrics;
 use super::ratelimit::AccountLimiter;
 use crate::api::OutboundAccountSpec;
@@ -42,6 +43,7 @@ impl fmt::Display for AccountKey {
 pub struct ClientPool {
     http: reqwest::Client,
     metrics: Arc<RemoteMetrics>,
+    fence: Fence,
     accounts: Mutex<HashMap<AccountKey, Account>>,
 }
 
@@ -66,10 +68,18 @@ impl fmt::Debug for ClientPool {
 }
 
 impl ClientPool {
+    /// Clients whose writes are not fenced (no leader election, or no writes at all).
     pub fn new(metrics: Arc<RemoteMetrics>) -> Result<Self, ConfigError> {
+        Self::fenced(metrics, Fence::unfenced(), None)
+    }
+
+    /// Clients whose every write asks `fence` first. `instance` (the replica's identity) goes
+    /// into the User-Agent, so the platform's logs tell the replicas apart.
+    pub fn fenced(metrics: Arc<RemoteMetrics>, fence: Fence, instance: Option<&str>) -> Result<Self, ConfigError> {
         Ok(ClientPool {
-            http: http_client()?,
+            http: http_client_for(instance)?,
             metrics,
+            fence,
             accounts: Mutex::new(HashMap::new()),
         })
     }
@@ -103,6 +113,7 @@ impl ClientPool {
             self.http.clone(),
             account.limiter.clone(),
             self.metrics.clone(),
+            self.fence.clone(),
         ));
         account.client = Some(client.clone());
         Ok(client)
