@@ -393,9 +393,15 @@ async fn credential_errors_and_rotation(echo_headers: bool) {
     }
     let reason_of = |t: &OutboundTask| condition(t, "Synced").map(|c| c.reason.clone()).unwrap_or_default();
     if echo_headers {
-        let failed = wait_for(&setup.tasks, "rotated", WAIT, "a failed read", |t| reason_of(t) == "RemoteError").await;
+        let failed = wait_for(&setup.tasks, "rotated", WAIT, "a failed read", |t| {
+            reason_of(t) == "RemoteError"
+        })
+        .await;
         let message = &condition(&failed, "Synced").unwrap().message;
-        assert!(message.contains("request headers"), "the echoed page is quoted: {message}");
+        assert!(
+            message.contains("request headers"),
+            "the echoed page is quoted: {message}"
+        );
         setup.sim.set_faults(echo).unwrap();
     }
     for (name, reason) in [

@@ -73,7 +73,10 @@ async fn a_leader_cut_off_from_the_api_server_makes_no_platform_write_after_its_
         journal.iter().any(|e| made_by(e, "first") && is_write(e)),
         "the leader corrected the task: {journal:?}"
     );
-    assert!(!journal.iter().any(|e| made_by(e, "second")), "the follower made no call");
+    assert!(
+        !journal.iter().any(|e| made_by(e, "second")),
+        "the follower made no call"
+    );
 
     extra.freeze();
     let frozen_at = jiff::Timestamp::now();
@@ -96,7 +99,10 @@ async fn a_leader_cut_off_from_the_api_server_makes_no_platform_write_after_its_
     })
     .await;
     let took_over_after = frozen.elapsed();
-    eventually(WAIT, "the new leader pauses the campaign", || remote_status(&sim, &id) == 1).await;
+    eventually(WAIT, "the new leader pauses the campaign", || {
+        remote_status(&sim, &id) == 1
+    })
+    .await;
     eprintln!("after the freeze: old leader exited {exited_after:?}, takeover seen by {took_over_after:?}");
     let late_writes: Vec<JournalEntry> = sim
         .journal()
@@ -118,5 +124,9 @@ async fn a_leader_cut_off_from_the_api_server_makes_no_platform_write_after_its_
         !new_leader_before_the_exit,
         "the old leader had exited before the new one took the Lease"
     );
-    assert_eq!(remote_status(&sim, &id), 1, "the campaign stays paused, as the spec now says");
+    assert_eq!(
+        remote_status(&sim, &id),
+        1,
+        "the campaign stays paused, as the spec now says"
+    );
 }

@@ -488,7 +488,9 @@ async fn writes_behind_an_expired_fence_are_never_sent() {
     let fence = Fence::closed();
     let metrics = Arc::new(RemoteMetrics::new());
     let config = ClientConfig::from_spec(&spec(&sim.base_url())).unwrap();
-    let c = PlatformClient::new(config, metrics.clone()).unwrap().fenced(fence.clone());
+    let c = PlatformClient::new(config, metrics.clone())
+        .unwrap()
+        .fenced(fence.clone());
     let body = update_body("fenced", 2);
     for result in [
         c.pause(&token(), RUNNING, None).await,
@@ -507,7 +509,10 @@ async fn writes_behind_an_expired_fence_are_never_sent() {
     metrics.register(&mut registry);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-    assert!(!text.contains("fenced"), "a refused write is no platform answer: {text}");
+    assert!(
+        !text.contains("fenced"),
+        "a refused write is no platform answer: {text}"
+    );
 
     fence.hold_until(tokio::time::Instant::now() + Duration::from_secs(10));
     c.pause(&token(), RUNNING, None).await.expect("the fence is open again");

@@ -637,9 +637,15 @@ async fn the_journal_records_calls_but_never_the_token() {
 async fn echo_headers_puts_the_authorization_header_into_error_bodies() {
     let harness = Harness::start().await;
     harness.set_faults(json!({"echo_headers": true})).await;
-    let refused = harness.call("GET", &detail_path(TASK), None, Some("wrong-token-echo")).await;
+    let refused = harness
+        .call("GET", &detail_path(TASK), None, Some("wrong-token-echo"))
+        .await;
     assert_eq!(refused.status, 401);
-    assert!(refused.text.contains("authorization: Bearer wrong-token-echo"), "{}", refused.text);
+    assert!(
+        refused.text.contains("authorization: Bearer wrong-token-echo"),
+        "{}",
+        refused.text
+    );
     let started = harness.put(&update_path(TASK), Some(&update_body())).await;
     assert_eq!(started.status, 200);
     let envelope = started.json();

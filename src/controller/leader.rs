@@ -226,7 +226,11 @@ impl Elector {
                     Some(now.clone())
                 },
                 renew_time: Some(now),
-                lease_transitions: Some(if step == Step::Take { transitions + 1 } else { transitions }),
+                lease_transitions: Some(if step == Step::Take {
+                    transitions + 1
+                } else {
+                    transitions
+                }),
                 ..LeaseSpec::default()
             }),
         }
@@ -261,26 +265,44 @@ mod tests {
         let other = held_by(Some("other"), 15);
         let fresh = Duration::from_secs(14);
         assert_eq!(decide(None, "me", false, Duration::ZERO), Step::Create);
-        assert_eq!(decide(Some(&held_by(None, 15)), "me", false, Duration::ZERO), Step::Take);
-        assert_eq!(decide(Some(&held_by(Some(""), 15)), "me", false, Duration::ZERO), Step::Take);
+        assert_eq!(
+            decide(Some(&held_by(None, 15)), "me", false, Duration::ZERO),
+            Step::Take
+        );
+        assert_eq!(
+            decide(Some(&held_by(Some(""), 15)), "me", false, Duration::ZERO),
+            Step::Take
+        );
         assert_eq!(decide(Some(&other), "me", false, fresh), Step::Wait);
         assert_eq!(decide(Some(&other), "me", false, Duration::from_secs(15)), Step::Take);
         // The record's own duration counts, not ours.
-        assert_eq!(decide(Some(&held_by(Some("other"), 60)), "me", false, fresh * 2), Step::Wait);
+        assert_eq!(
+            decide(Some(&held_by(Some("other"), 60)), "me", false, fresh * 2),
+            Step::Wait
+        );
         // Our name, but not this process: waited out like anyone else.
         assert_eq!(decide(Some(&held_by(Some("me"), 15)), "me", false, fresh), Step::Wait);
     }
 
     #[test]
     fn the_leader_renews_its_own_and_notices_a_new_holder() {
-        assert_eq!(decide(Some(&held_by(Some("me"), 15)), "me", true, Duration::ZERO), Step::Renew);
-        assert_eq!(decide(Some(&held_by(Some("other"), 15)), "me", true, Duration::ZERO), Step::Lost);
+        assert_eq!(
+            decide(Some(&held_by(Some("me"), 15)), "me", true, Duration::ZERO),
+            Step::Renew
+        );
+        assert_eq!(
+            decide(Some(&held_by(Some("other"), 15)), "me", true, Duration::ZERO),
+            Step::Lost
+        );
         assert_eq!(decide(Some(&held_by(None, 15)), "me", true, Duration::ZERO), Step::Lost);
     }
 
     #[test]
     fn the_renew_deadline_leaves_the_grace_before_a_takeover() {
         assert!(RENEW_DEADLINE + GRACE <= LEASE_DURATION);
-        assert!(RETRY_PERIOD * 3 < RENEW_DEADLINE, "several renewals fit in the deadline");
+        assert!(
+            RETRY_PERIOD * 3 < RENEW_DEADLINE,
+            "several renewals fit in the deadline"
+        );
     }
 }

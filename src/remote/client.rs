@@ -219,7 +219,14 @@ impl PlatformClient {
             // Last check before the request leaves: nothing awaits between it and the send.
             if call.endpoint.is_write() && !self.fence.allows_write() {
                 let message = "this replica may have lost the leader Lease: write refused before sending";
-                return Err(RemoteError::new(ErrorKind::Fenced, call.endpoint, None, None, message, None));
+                return Err(RemoteError::new(
+                    ErrorKind::Fenced,
+                    call.endpoint,
+                    None,
+                    None,
+                    message,
+                    None,
+                ));
             }
             let started = Instant::now();
             let result = self.attempt(token, &auth, call).await.and_then(|data| {

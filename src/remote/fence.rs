@@ -112,7 +112,10 @@ mod tests {
         assert!(fence.allows_write(), "renewed: open past the first deadline");
         assert!(!expired.is_finished());
         tokio::time::sleep_until(renewed_until).await;
-        assert!(!fence.allows_write(), "no renewal within the deadline: closed by the clock alone");
+        assert!(
+            !fence.allows_write(),
+            "no renewal within the deadline: closed by the clock alone"
+        );
         tokio::time::timeout(200 * MS, expired).await.unwrap().unwrap();
     }
 

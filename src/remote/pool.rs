@@ -202,7 +202,10 @@ mod tests {
 
         assert!(pool.remove(&key));
         let rebuilt = pool.client_for(&key, &s).unwrap();
-        assert!(!rebuilt.limiter().try_acquire(), "a dropped client's spent budget came back");
+        assert!(
+            !rebuilt.limiter().try_acquire(),
+            "a dropped client's spent budget came back"
+        );
 
         // Another client setting (not the rate) rebuilds the client, still on the same budget.
         s.endpoints.resume = "/x/{user_id}/go/{task_id}".into();

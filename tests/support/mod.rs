@@ -103,7 +103,7 @@ pub fn kubeconfig_path() -> PathBuf {
 pub async fn client_of(path: &Path) -> Client {
     // kube uses rustls with ring; install it as the process default once (idempotent).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kubeconfig = Kubeconfig::read_from(&path)
+    let kubeconfig = Kubeconfig::read_from(path)
         .unwrap_or_else(|e| panic!("cannot read KUBECONFIG={}: {e}\n{HOW_TO_START}", path.display()));
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
