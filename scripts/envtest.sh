@@ -8,6 +8,11 @@
 #   scripts/envtest.sh down     stop exactly the processes `up` started and remove their files
 #   scripts/envtest.sh status   say whether it runs (exit 0) or not (exit 1)
 #   scripts/envtest.sh env      print `export KUBECONFIG=...` of the live plane (exit 1 if none)
+#   scripts/envtest.sh extra-apiserver PORT KUBECONFIG_OUT
+#                               a second kube-apiserver of the live plane (same etcd, same PKI) on
+#                               127.0.0.1:PORT, in the foreground (exec: the caller's child IS the
+#                               apiserver, so a test can SIGSTOP or kill it); writes a kubeconfig
+#                               for it to KUBECONFIG_OUT first. Logs go to stdout/stderr.
 #
 #   ENVTEST_DIR            state dir: pki, etcd data, kubeconfig, pids, logs (default <repo>/.envtest)
 #   ENVTEST_BIN            where etcd and kube-apiserver are (default: see scripts/build-envtest.sh)
@@ -118,10 +123,10 @@ make_pki() {
   )
 }
 
-write_kubeconfig() {
-  local api=$1 b64
+write_kubeconfig() { # api-url [file]
+  local api=$1 out=${2:-$kubeconfig} b64
   b64() { base64 -w0 <"$1"; }
-  cat >"$kubeconfig.tmp" <<EOF
+  cat >"$out.tmp" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -144,8 +149,22 @@ contexts:
   context: {cluster: envtest, user: envtest-admin-cert, namespace: default}
 current-context: envtest
 EOF
-  chmod 600 "$kubeconfig.tmp"
-  mv "$kubeconfig.tmp" "$kubeconfig"
+  chmod 600 "$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
+# apiserver_args PORT ETCD_URL ISSUER: the flags of a kube-apiserver of this plane, into `args`.
+apiserver_args() {
+  args=(
+    --etcd-servers="$2"
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$1"
+    --cert-dir="$pki" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key"
+    --client-ca-file="$pki/ca.crt" --token-auth-file="$pki/tokens.csv"
+    --service-account-issuer="$3"
+    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key"
+    --service-cluster-ip-range=10.0.0.0/24 --authorization-mode=RBAC
+    --disable-admission-plugins=ServiceAccount --allow-privileged=true --profiling=false
+  )
 }
 
 # tail_log NAME: the end of a process log, to stderr.
@@ -187,16 +206,9 @@ start_once() {
     { say "etcd not healthy after 15s"; tail_log etcd; stop_one etcd; return 1; }
   say "etcd ready on 127.0.0.1:$etcd_port in $(since "$t0")s"
 
-  setsid "$bin/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:$etcd_port" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
-    --cert-dir="$pki" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-    --client-ca-file="$pki/ca.crt" --token-auth-file="$pki/tokens.csv" \
-    --service-account-issuer="$api" \
-    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 --authorization-mode=RBAC \
-    --disable-admission-plugins=ServiceAccount --allow-privileged=true --profiling=false \
-    </dev/null >>"$logs/kube-apiserver.log" 2>&1 9>&- &
+  local args
+  apiserver_args "$api_port" "http://127.0.0.1:$etcd_port" "$api"
+  setsid "$bin/kube-apiserver" "${args[@]}" </dev/null >>"$logs/kube-apiserver.log" 2>&1 9>&- &
   echo $! >"$dir/kube-apiserver.pid"
 
   for i in $(seq $((start_timeout * 5))); do
@@ -297,6 +309,21 @@ cmd_env() {
   print_env
 }
 
+# A second apiserver of the live plane; it does not take the lock (it lives as long as its caller
+# wants, and must not hold the lock meanwhile). Its endpoint reconciler is off, so it does not
+# fight the first one over the `kubernetes` Service's endpoints.
+cmd_extra_apiserver() {
+  local port=${1:?usage: extra-apiserver PORT KUBECONFIG_OUT} out=${2:?usage: extra-apiserver PORT KUBECONFIG_OUT} args
+  running || die "not running: scripts/envtest.sh up"
+  write_kubeconfig "https://127.0.0.1:$port" "$out"
+  apiserver_args "$port" "$(sed -n 's/^ETCD_URL=//p' "$dir/env")" "$(api_url)"
+  exec "$bin/kube-apiserver" "${args[@]}" --endpoint-reconciler-type=none
+}
+if [ "${1:-}" = extra-apiserver ]; then
+  shift
+  cmd_extra_apiserver "$@"
+fi
+
 # One `up`/`down` at a time per state dir.
 exec 9>"$dir/.lock"
 flock 9
@@ -306,5 +333,5 @@ case ${1:-} in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|extra-apiserver PORT KUBECONFIG_OUT" >&2; exit 2 ;;
 esac

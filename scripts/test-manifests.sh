@@ -75,10 +75,11 @@ for verb in create patch; do
   can yes "$verb" events -n team-a
   can yes "$verb" events.events.k8s.io -n team-a
 done
-for verb in get create update patch; do
+for verb in get create update; do
   can yes "$verb" leases.coordination.k8s.io -n outbound-system
   can no "$verb" leases.coordination.k8s.io -n team-a
 done
+can no patch leases.coordination.k8s.io -n outbound-system
 for verb in create delete; do
   can no "$verb" outboundtasks.outbound.dev -n team-a
   can no "$verb" outboundaccounts.outbound.dev -n team-a

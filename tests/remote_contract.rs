@@ -477,3 +477,44 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
     );
     eprintln!("{total} reads in {elapsed:?}; busiest 1 s window: {busiest} calls (limit {limit})");
 }
+
+/// A replica whose leader Lease may have been taken over sends no write: each write is refused
+/// before its request leaves (its own error class, not retried, not counted as a platform
+/// answer), reads still go out, and a renewal opens the fence again.
+#[tokio::test]
+async fn writes_behind_an_expired_fence_are_never_sent() {
+    use outbound_operator::remote::Fence;
+    let sim = start_sim(0).await;
+    let fence = Fence::closed();
+    let metrics = Arc::new(RemoteMetrics::new());
+    let config = ClientConfig::from_spec(&spec(&sim.base_url())).unwrap();
+    let c = PlatformClient::new(config, metrics.clone())
+        .unwrap()
+        .fenced(fence.clone());
+    let body = update_body("fenced", 2);
+    for result in [
+        c.pause(&token(), RUNNING, None).await,
+        c.resume(&token(), PAUSED, None).await,
+        c.update(&token(), PAUSED, None, &body).await,
+    ] {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Fenced);
+        assert!(!error.is_retryable());
+        assert_eq!((error.http_status(), error.code()), (None, None));
+    }
+    c.detail(&token(), PAUSED, None).await.expect("reads are not fenced");
+    let endpoints: Vec<String> = sim.journal().into_iter().map(|e| e.endpoint).collect();
+    assert_eq!(endpoints, ["detail"], "no write reached the platform");
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        !text.contains("fenced"),
+        "a refused write is no platform answer: {text}"
+    );
+
+    fence.hold_until(tokio::time::Instant::now() + Duration::from_secs(10));
+    c.pause(&token(), RUNNING, None).await.expect("the fence is open again");
+    assert_eq!(calls(&sim, "pause").len(), 1);
+}

@@ -630,6 +630,48 @@ async fn the_journal_records_calls_but_never_the_token() {
     assert_eq!(harness.sim.journal_len(), 0);
 }
 
+/// The `echo_headers` fault (through the admin endpoint): error answers quote the request
+/// headers, the bearer token included; success answers do not. The journal records the
+/// User-Agent, never the token.
+#[tokio::test]
+async fn echo_headers_puts_the_authorization_header_into_error_bodies() {
+    let harness = Harness::start().await;
+    harness.set_faults(json!({"echo_headers": true})).await;
+    let refused = harness
+        .call("GET", &detail_path(TASK), None, Some("wrong-token-echo"))
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.text.contains("authorization: Bearer wrong-token-echo"),
+        "{}",
+        refused.text
+    );
+    let started = harness.put(&update_path(TASK), Some(&update_body())).await;
+    assert_eq!(started.status, 200);
+    let envelope = started.json();
+    assert_eq!(envelope["code"], 6007);
+    assert!(envelope.get("message").is_none());
+    assert!(started.text.contains(&format!("Bearer {TOKEN}")), "{}", started.text);
+    let ok = harness.get(&detail_path(TASK)).await;
+    assert!(!ok.text.contains(TOKEN));
+
+    let journal = harness.sim.journal();
+    assert_eq!(journal[0].fault.as_deref(), Some("echo_headers"));
+    harness
+        .http
+        .get(format!("{}{}", harness.sim.base_url(), detail_path(TASK)))
+        .bearer_auth(TOKEN)
+        .header("user-agent", "outbound-operator/0 (replica-a)")
+        .send()
+        .await
+        .unwrap();
+    let last = harness.sim.journal().pop().unwrap();
+    assert_eq!(last.user_agent.as_deref(), Some("outbound-operator/0 (replica-a)"));
+    let over_http = harness.admin("GET", "/journal", None).await;
+    assert!(!over_http.text.contains(TOKEN) && !over_http.text.contains("wrong-token-echo"));
+    assert_eq!(harness.admin("GET", "/faults", None).await.json()["echo_headers"], true);
+}
+
 /// Parses an RFC 3339 timestamp with exactly millisecond precision.
 trait FromStrOk {
     fn from_str_ok(text: &str) -> bool;

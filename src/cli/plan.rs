@@ -23,8 +23,9 @@ pub struct PlanArgs {
     /// File holding the platform token (else OUTBOUND_TOKEN).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
-    #[arg(long, env = "OUTBOUND_TOKEN", hide_env_values = true, hide = true)]
-    pub token: Option<String>,
+    /// The token itself (`Token`, so that `Debug` prints `***`).
+    #[arg(long, env = "OUTBOUND_TOKEN", hide_env_values = true, hide = true, value_parser = parse_token)]
+    pub token: Option<Token>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -91,12 +92,16 @@ fn read_token(args: &PlanArgs) -> anyhow::Result<Token> {
         (Some(path), _) => {
             std::fs::read_to_string(path).with_context(|| format!("reading --token-file {}", path.display()))?
         }
-        (None, Some(token)) => token.clone(),
+        (None, Some(token)) => token.expose().to_owned(),
         (None, None) => anyhow::bail!("no token: pass --token-file FILE or set OUTBOUND_TOKEN"),
     };
     let text = text.trim();
     anyhow::ensure!(!text.is_empty(), "the token is empty");
     Ok(Token::new(text.to_string()))
+}
+
+fn parse_token(text: &str) -> Result<Token, std::convert::Infallible> {
+    Ok(Token::new(text))
 }
 
 async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundTask, token: &Token) -> TaskPlan {
@@ -177,4 +182,24 @@ fn print_text(plans: &[TaskPlan]) {
     let changing = plans.iter().filter(|p| p.changes).count();
     let failed = plans.iter().filter(|p| p.error.is_some()).count();
     println!("{} task(s): {changing} to change, {failed} with errors", plans.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        plan: PlanArgs,
+    }
+
+    #[test]
+    fn debug_output_of_the_arguments_never_shows_the_token() {
+        let cli = Cli::try_parse_from(["plan", "-f", "x.yaml", "--token", "tok-plan-secret-1"]).unwrap();
+        assert!(!format!("{cli:?}").contains("tok-plan-secret"), "{cli:?}");
+        assert_eq!(read_token(&cli.plan).unwrap().expose(), "tok-plan-secret-1");
+    }
 }

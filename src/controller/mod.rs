@@ -27,6 +27,7 @@ use futures::StreamExt;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use prometheus_client::registry::Registry;
 
+use crate::remote::Fence;
 use crate::telemetry::LogFormat;
 
 /// Flags of `outbound-operator run`.
@@ -75,8 +76,9 @@ pub struct RunArgs {
 }
 
 /// Runs the controller until SIGTERM/SIGINT (or, with `--leader-elect`, until leadership is
-/// lost: the process then exits so that it restarts as a follower and never acts without the
-/// Lease).
+/// lost: no renewal within the renew deadline, or another holder. Platform writes stop at that
+/// instant (the fence) and the process exits, so that it restarts as a follower and never acts
+/// without the Lease).
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::remote::install_crypto_provider();
     let mut registry = Registry::default();
@@ -98,13 +100,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     metrics.register(&mut registry);
     let remote_metrics = Arc::new(crate::remote::RemoteMetrics::new());
     remote_metrics.register(&mut registry);
-    let pool = crate::remote::ClientPool::new(remote_metrics).context("building the platform HTTP client")?;
+    let identity = args.identity.clone().unwrap_or_else(leader::default_identity);
+    // With leader election every platform write waits for the Lease (and stops with it).
+    let fence = if args.leader_elect {
+        Fence::closed()
+    } else {
+        Fence::unfenced()
+    };
+    let pool = crate::remote::ClientPool::fenced(remote_metrics, fence.clone(), Some(&identity))
+        .context("building the platform HTTP client")?;
     let readiness = http::Readiness::default();
     let server = tokio::spawn(http::serve(args.metrics_addr, Arc::new(registry), readiness.clone()));
 
     let leadership = if args.leader_elect {
         readiness.set(true); // a follower is ready to take over
-        Some(leader::acquire(client.clone(), &args).await?)
+        let namespace = args.leader_election_namespace.as_deref().unwrap_or("default");
+        Some(leader::acquire(client.clone(), namespace, &args.leader_election_id, &identity, fence).await)
     } else {
         None
     };
@@ -123,7 +134,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tasks: watched.tasks.clone(),
         admission,
     };
-    let ctx = Arc::new(Context::new(parts, Settings::from(&args), args.identity.clone()));
+    let ctx = Arc::new(Context::new(parts, Settings::from(&args), Some(identity)));
     let controller = controller(ctx, watched, tokens, accounts_listed_tx, readiness.clone());
     let outcome = match leadership {
         Some(mut lease) => tokio::select! {

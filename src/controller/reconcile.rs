@@ -248,7 +248,7 @@ pub fn failure_of(error: &RemoteError) -> Failure {
         ErrorKind::NotFound => Failure::TaskNotFound,
         ErrorKind::Throttled => Failure::Throttled,
         ErrorKind::Rejected => Failure::Rejected(error.message().to_string()),
-        ErrorKind::TaskStarted | ErrorKind::Transient => Failure::Remote(error.to_string()),
+        ErrorKind::TaskStarted | ErrorKind::Transient | ErrorKind::Fenced => Failure::Remote(error.to_string()),
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::error::{Endpoint, ErrorKind, RemoteError, sanitize_message};
+use super::error::{Endpoint, ErrorKind, RemoteError, response_text, sanitize_message};
 use super::wire::Envelope;
 
 /// The business code of "2.0 task is started; stop it first".
@@ -30,7 +30,8 @@ pub struct RawResponse<'a> {
     pub body: &'a [u8],
 }
 
-/// Classifies one response. `token` is only used to redact it from platform messages.
+/// Classifies one response. `token` is only used to redact it from every message built from the
+/// response (the platform's message and the body snippets of the fallbacks).
 pub fn classify(endpoint: Endpoint, response: RawResponse<'_>, token: &str) -> Result<Value, RemoteError> {
     let status = response.status;
     let envelope = parse_envelope(response.body);
@@ -63,14 +64,14 @@ pub fn classify(endpoint: Endpoint, response: RawResponse<'_>, token: &str) -> R
         408 | 500..=599 => {
             return err(
                 ErrorKind::Transient,
-                format!("server error: {}", snippet(response.body)),
+                format!("server error: {}", snippet(response.body, token)),
             );
         }
         _ => {}
     }
 
     let Some(envelope) = envelope else {
-        let what = format!("response is not a JSON envelope: {}", snippet(response.body));
+        let what = format!("response is not a JSON envelope: {}", snippet(response.body, token));
         let kind = if (400..500).contains(&status) {
             ErrorKind::Rejected
         } else {
@@ -89,7 +90,7 @@ pub fn classify(endpoint: Endpoint, response: RawResponse<'_>, token: &str) -> R
         Some(500..=599) => ErrorKind::Transient,
         _ => ErrorKind::Rejected,
     };
-    let fallback = format!("error envelope: {}", snippet(response.body));
+    let fallback = format!("error envelope: {}", snippet(response.body, token));
     err(kind, fallback)
 }
 
@@ -104,20 +105,15 @@ fn parse_envelope(body: &[u8]) -> Option<Envelope> {
     (envelope.code.is_some() || envelope.status.is_some()).then_some(envelope)
 }
 
-/// The start of a body, for messages (bodies never contain the token: it only travels in the
-/// request header).
-fn snippet(body: &[u8]) -> String {
+/// The start of a body, for messages, with the token redacted (a proxy or error page may echo
+/// the request headers).
+fn snippet(body: &[u8], token: &str) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {
         return "(empty body)".into();
     }
-    let mut cut = text.len().min(120);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let ellipsis = if cut < text.len() { "…" } else { "" };
-    format!("{}{ellipsis}", &text[..cut])
+    response_text(text, token, 120)
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past is
@@ -259,6 +255,36 @@ mod tests {
             assert_eq!(e.kind(), kind);
             assert!(e.message().contains("***"));
             assert!(!format!("{e} {e:?}").contains("tok-123456"), "{e:?}");
+        }
+    }
+
+    /// A proxy or error page that echoes the request headers: every fallback message (built
+    /// from the body, not from an envelope message) is redacted, including when the 120-character
+    /// cut falls inside the token.
+    #[test]
+    fn fallback_messages_from_echoed_headers_never_hold_the_token() {
+        let page = |pad: usize| format!("{}authorization: Bearer tok-123456; user-agent: x", "x".repeat(pad));
+        for pad in [0, 100, 110, 115] {
+            for (status, body, kind) in [
+                (500, page(pad), ErrorKind::Transient),
+                (200, page(pad), ErrorKind::Transient),
+                (405, page(pad), ErrorKind::Rejected),
+                (
+                    200,
+                    format!(r#"{{"code":1001,"status":"error","headers":"{}"}}"#, page(pad)),
+                    ErrorKind::Rejected,
+                ),
+                (
+                    200,
+                    format!(r#"{{"code":6007,"status":"error","headers":"{}"}}"#, page(pad)),
+                    ErrorKind::TaskStarted,
+                ),
+            ] {
+                let e = run(status, &body).unwrap_err();
+                assert_eq!(e.kind(), kind, "{body}");
+                let printed = format!("{e} {e:?}");
+                assert!(!printed.contains("tok-1"), "pad {pad}: {printed}");
+            }
         }
     }
 

@@ -11,6 +11,10 @@
 //! limiter. The PUT calls are retried too: update is a full replace and pause/resume set a state,
 //! so replaying one that did land is harmless.
 //!
+//! Leader fencing: right before each attempt of a write (update, pause, resume) is sent, the
+//! client asks its `Fence`; a refused write is `RemoteError::Fenced`, returned at once, never
+//! retried and not counted as a platform answer in the metrics.
+//!
 //! The token is passed to every call and lives only in the `Authorization` header value, which
 //! is marked sensitive; the client keeps no copy.
 
@@ -24,7 +28,8 @@ use serde_json::{Value, json};
 
 use super::classify::{RawResponse, classify};
 use super::config::ClientConfig;
-use super::error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token};
+use super::error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token, response_text};
+use super::fence::Fence;
 use super::http::http_client;
 use super::metrics::RemoteMetrics;
 use super::ratelimit::AccountLimiter;
@@ -38,6 +43,7 @@ pub struct PlatformClient {
     config: ClientConfig,
     limiter: Arc<AccountLimiter>,
     metrics: Arc<RemoteMetrics>,
+    fence: Fence,
 }
 
 impl fmt::Debug for PlatformClient {
@@ -45,6 +51,7 @@ impl fmt::Debug for PlatformClient {
         f.debug_struct("PlatformClient")
             .field("config", &self.config)
             .field("limiter", &self.limiter)
+            .field("fence", &self.fence)
             .finish_non_exhaustive()
     }
 }
@@ -63,15 +70,34 @@ impl PlatformClient {
         Ok(Self::with_http(config, http_client()?, metrics))
     }
 
-    /// A client on a shared HTTP client (see `http_client`).
+    /// A client on a shared HTTP client (see `http_client`), with its own rate limiter and no
+    /// fence.
     pub fn with_http(config: ClientConfig, http: reqwest::Client, metrics: Arc<RemoteMetrics>) -> Self {
         let limiter = Arc::new(AccountLimiter::new(&config.rate_limit));
+        Self::sharing(config, http, limiter, metrics, Fence::unfenced())
+    }
+
+    /// A client drawing on an existing rate limiter (the account's, kept by `ClientPool` across
+    /// rebuilds of the client) whose writes ask `fence` first.
+    pub(crate) fn sharing(
+        config: ClientConfig,
+        http: reqwest::Client,
+        limiter: Arc<AccountLimiter>,
+        metrics: Arc<RemoteMetrics>,
+        fence: Fence,
+    ) -> Self {
         PlatformClient {
             http,
             config,
             limiter,
             metrics,
+            fence,
         }
+    }
+
+    /// The same client with its writes behind `fence`.
+    pub fn fenced(self, fence: Fence) -> Self {
+        PlatformClient { fence, ..self }
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -190,10 +216,23 @@ impl PlatformClient {
         let mut attempt = 1;
         loop {
             self.limiter.acquire().await;
+            // Last check before the request leaves: nothing awaits between it and the send.
+            if call.endpoint.is_write() && !self.fence.allows_write() {
+                let message = "this replica may have lost the leader Lease: write refused before sending";
+                return Err(RemoteError::new(
+                    ErrorKind::Fenced,
+                    call.endpoint,
+                    None,
+                    None,
+                    message,
+                    None,
+                ));
+            }
             let started = Instant::now();
             let result = self.attempt(token, &auth, call).await.and_then(|data| {
                 decode(data).map_err(|why| {
-                    let message = format!("unexpected data: {why}");
+                    // `why` quotes the response's data.
+                    let message = response_text(&format!("unexpected data: {why}"), token.expose(), 512);
                     RemoteError::new(ErrorKind::Transient, call.endpoint, None, None, message, None)
                 })
             });

@@ -66,6 +66,9 @@ pub enum ErrorKind {
     NotFound,
     Throttled,
     Transient,
+    /// Not an answer of the platform: the write was refused here, before sending, because the
+    /// leader Lease may no longer be ours (see `Fence`).
+    Fenced,
 }
 
 impl ErrorKind {
@@ -77,6 +80,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Throttled => "throttled",
             ErrorKind::Transient => "transient",
+            ErrorKind::Fenced => "fenced",
         }
     }
 }
@@ -131,6 +135,14 @@ pub enum RemoteError {
         code: Option<i64>,
         message: String,
     },
+    /// A write refused before it was sent: this replica may have lost the leader Lease. Never
+    /// retried, never sent; `status` and `code` are always `None`.
+    Fenced {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    },
 }
 
 impl RemoteError {
@@ -142,6 +154,7 @@ impl RemoteError {
             RemoteError::NotFound { .. } => ErrorKind::NotFound,
             RemoteError::Throttled { .. } => ErrorKind::Throttled,
             RemoteError::Transient { .. } => ErrorKind::Transient,
+            RemoteError::Fenced { .. } => ErrorKind::Fenced,
         }
     }
 
@@ -179,6 +192,12 @@ impl RemoteError {
                 ..
             }
             | RemoteError::Transient {
+                endpoint,
+                status,
+                code,
+                message,
+            }
+            | RemoteError::Fenced {
                 endpoint,
                 status,
                 code,
@@ -270,6 +289,12 @@ impl RemoteError {
                 code,
                 message,
             },
+            ErrorKind::Fenced => RemoteError::Fenced {
+                endpoint,
+                status,
+                code,
+                message,
+            },
         }
     }
 }
@@ -284,6 +309,7 @@ impl fmt::Display for RemoteError {
             ErrorKind::NotFound => "not found",
             ErrorKind::Throttled => "throttled",
             ErrorKind::Transient => "transient failure",
+            ErrorKind::Fenced => "not sent",
         };
         write!(f, "platform {endpoint} call: {what}")?;
         match (status, code) {
@@ -325,24 +351,31 @@ pub enum ConfigError {
     Http(String),
 }
 
-/// Limits a platform message to what belongs in a condition message, and removes the token if
-/// the platform echoed it.
-pub(crate) fn sanitize_message(message: &str, token: &str) -> String {
-    const MAX: usize = 512;
-    let mut text = if token.len() >= 4 {
-        message.replace(token, "***")
+/// Text taken from a platform response (an envelope message, a body) as it may appear in an error
+/// message: the token removed wherever the response echoed it (the trimmed token too, which is
+/// what the `Authorization` header carries), then cut to `max_bytes` with an ellipsis. Redacting
+/// before cutting matters: a cut inside the token would leave a prefix no search finds. Every
+/// message built from a response goes through here.
+pub(crate) fn response_text(text: &str, token: &str, max_bytes: usize) -> String {
+    let token = token.trim();
+    let text = if token.len() >= 4 {
+        text.replace(token, "***")
     } else {
-        message.to_owned()
+        text.to_owned()
     };
-    if text.len() > MAX {
-        let mut cut = MAX;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
+    if text.len() <= max_bytes {
+        return text;
     }
-    text
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
+/// A platform message, redacted, at most what belongs in a condition message.
+pub(crate) fn sanitize_message(message: &str, token: &str) -> String {
+    response_text(message, token, 512)
 }
 
 #[cfg(test)]
@@ -386,5 +419,6 @@ mod tests {
         let long = "é".repeat(600);
         let out = sanitize_message(&long, "abcd1234");
         assert!(out.len() <= 512 + '…'.len_utf8());
+        assert_eq!(sanitize_message("echo abcd1234", "abcd1234\n"), "echo ***");
     }
 }

@@ -25,11 +25,22 @@ pub fn install_crypto_provider() {
 /// followed (a redirect would carry the token to wherever it points); TLS roots are the
 /// platform's (rustls-platform-verifier).
 pub fn http_client() -> Result<reqwest::Client, ConfigError> {
+    http_client_for(None)
+}
+
+/// `http_client`, with the replica's identity in the User-Agent
+/// (`outbound-operator/<version> (<instance>)`).
+pub fn http_client_for(instance: Option<&str>) -> Result<reqwest::Client, ConfigError> {
     install_crypto_provider();
+    let product = concat!("outbound-operator/", env!("CARGO_PKG_VERSION"));
+    let user_agent = match instance {
+        Some(instance) => format!("{product} ({instance})"),
+        None => product.to_owned(),
+    };
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(90))
-        .user_agent(concat!("outbound-operator/", env!("CARGO_PKG_VERSION")))
+        .user_agent(user_agent)
         .build()
         .map_err(|e| ConfigError::Http(e.to_string()))
 }

@@ -4,12 +4,14 @@
 //! - `client`: `PlatformClient`, the five calls of one account (rate-limited, timed out,
 //!   retried within bounds, classified into `RemoteError`, counted in `RemoteMetrics`).
 //! - `pool`: `ClientPool`, one client per account shared by all its tasks.
+//! - `fence`: `Fence`, whether this replica may still write (leader election).
 //! - `classify`, `config`, `error`, `http`, `metrics`, `ratelimit`, `token`: the parts.
 
 pub mod classify;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod fence;
 pub mod http;
 pub mod lenient;
 pub mod metrics;
@@ -25,6 +27,7 @@ pub use classify::{CODE_TASK_STARTED, parse_retry_after};
 pub use client::PlatformClient;
 pub use config::{ClientConfig, DEFAULT_REQUEST_TIMEOUT, RetryPolicy};
 pub use error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token};
+pub use fence::Fence;
 pub use http::{http_client, install_crypto_provider};
 pub use metrics::RemoteMetrics;
 pub use pool::{AccountKey, ClientPool};

@@ -2,7 +2,7 @@
 //! messages, and the fault-shaped answers (429, injected 5xx, cut bodies).
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -105,6 +105,27 @@ impl Answer {
         answer
     }
 
+    /// The `echo_headers` fault: an error answer quotes the request headers (see `FaultConfig`).
+    pub fn echo_headers(&mut self, headers: &HeaderMap) {
+        let is_error = self.http_status != StatusCode::OK || self.code.is_some_and(|code| code != 200);
+        if !is_error {
+            return;
+        }
+        let quoted: Vec<String> = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value.as_bytes())))
+            .collect();
+        if self.http_status == StatusCode::OK {
+            let body = json!({"code": self.code, "status": "error", "data": [], "request_headers": quoted});
+            self.body = serde_json::to_vec(&body).expect("JSON values always serialize");
+        } else {
+            self.body = format!("{}\nrequest headers:\n{}\n", self.http_status, quoted.join("\n")).into_bytes();
+            self.content_type = "text/plain; charset=UTF-8";
+            self.code = None;
+        }
+        self.fault = Some("echo_headers");
+    }
+
     /// Cuts the body in half: a JSON object cut anywhere before its end is never valid JSON.
     pub fn malform(&mut self) {
         let text = String::from_utf8_lossy(&self.body).into_owned();
@@ -142,6 +163,30 @@ mod tests {
             assert!(serde_json::from_slice::<Value>(&answer.body).is_err());
             assert_eq!(answer.code, None);
         }
+    }
+
+    #[test]
+    fn echoed_headers_replace_error_bodies_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer sim-secret-1"));
+        let mut unauthorized = Answer::error(StatusCode::UNAUTHORIZED, 401, MESSAGE_UNAUTHENTICATED);
+        unauthorized.echo_headers(&headers);
+        let text = String::from_utf8(unauthorized.body).unwrap();
+        assert!(text.starts_with("401 Unauthorized\n") && text.contains("authorization: Bearer sim-secret-1"));
+        assert_eq!((unauthorized.code, unauthorized.fault), (None, Some("echo_headers")));
+
+        let mut started = Answer::error(StatusCode::OK, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED);
+        started.echo_headers(&headers);
+        let body: Value = serde_json::from_slice(&started.body).unwrap();
+        assert_eq!(body["code"], CODE_NOT_PAUSED);
+        assert!(body.get("message").is_none());
+        assert_eq!(body["request_headers"][0], "authorization: Bearer sim-secret-1");
+        assert_eq!(started.code, Some(CODE_NOT_PAUSED));
+
+        let mut success = Answer::success("ok", json!(""));
+        let before = success.body.clone();
+        success.echo_headers(&headers);
+        assert_eq!((success.body, success.fault), (before, None));
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub const DEFAULT_HANG_SECS: u64 = 120;
 ///   "throttle_next": 3,
 ///   "rate_limit_rps": 5.0,
 ///   "slow_pause_secs": 2.5,
-///   "hang_secs": 120
+///   "hang_secs": 120,
+///   "echo_headers": false
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,11 @@ pub struct FaultConfig {
     pub slow_pause_secs: f64,
     /// How long a hanging endpoint sleeps before answering 504 (the call has no effect).
     pub hang_secs: u64,
+    /// Error answers quote the request's headers, `Authorization` included, as a debugging
+    /// gateway or a careless error page would: HTTP ≥ 400 answers become a plain-text page
+    /// listing them, and HTTP 200 error envelopes lose their `message` and carry them in a
+    /// `request_headers` field. Success answers are untouched.
+    pub echo_headers: bool,
 }
 
 impl Default for FaultConfig {
@@ -50,6 +56,7 @@ impl Default for FaultConfig {
             rate_limit_rps: None,
             slow_pause_secs: 0.0,
             hang_secs: DEFAULT_HANG_SECS,
+            echo_headers: false,
         }
     }
 }

@@ -46,10 +46,13 @@ pub struct JournalEntry {
     /// Envelope `code` answered; `None` when the body was not an envelope.
     pub code: Option<i64>,
     /// Injected fault that shaped the answer: `rate_limited`, `throttled`, `error`,
-    /// `malformed`, `hang`; `None` for a normal answer (latency is not listed).
+    /// `malformed`, `hang`, `echo_headers`; `None` for a normal answer (latency is not listed).
     pub fault: Option<String>,
     /// Task id from the path, for task endpoints.
     pub task_id: Option<String>,
+    /// The `User-Agent` header (the operator names its replica there), redacted like the path.
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 impl JournalEntry {
@@ -216,6 +219,7 @@ mod tests {
             code,
             fault: fault.map(str::to_owned),
             task_id: None,
+            user_agent: None,
         }
     }
 

@@ -93,6 +93,11 @@ pub(crate) async fn platform_call(State(state): State<Arc<SimState>>, request: R
         code: None,
         fault: None,
         task_id: call.task.as_ref().map(|(_, task_id)| task_id.clone()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|agent| redactor.text(agent)),
     };
 
     let answer = if body_too_large {
@@ -106,6 +111,10 @@ pub(crate) async fn platform_call(State(state): State<Arc<SimState>>, request: R
             }
         }
     };
+    let mut answer = answer;
+    if state.with_faults(|faults| faults.config.echo_headers) {
+        answer.echo_headers(&parts.headers);
+    }
     entry.http_status = Some(answer.http_status.as_u16());
     entry.code = answer.code;
     entry.fault = answer.fault.map(str::to_owned);

@@ -107,11 +107,20 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(namespace: &str, extra_args: &[&str]) -> Self {
+        Self::start_with_kubeconfig(namespace, extra_args, None)
+    }
+
+    /// The same, talking to the API server of `kubeconfig` (default: KUBECONFIG's).
+    pub fn start_with_kubeconfig(namespace: &str, extra_args: &[&str], kubeconfig: Option<&std::path::Path>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("operator.log");
         let metrics_port = free_port();
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_outbound-operator"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_outbound-operator"));
+        if let Some(kubeconfig) = kubeconfig {
+            command.env("KUBECONFIG", kubeconfig);
+        }
+        let child = command
             .args(["run", "--namespace", namespace, "--log-format", "json"])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(extra_args)

@@ -42,6 +42,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+pub mod extra_apiserver;
+
 /// Field manager of everything the tests write.
 pub const FIELD_MANAGER: &str = "outbound-operator-tests";
 /// Main account id of the platform's documentation (and of the examples).
@@ -86,13 +88,22 @@ pub async fn cluster() -> Option<Client> {
 /// ~/.kube/config or an in-cluster config, so tests cannot touch a real cluster by accident).
 /// Panics with instructions when KUBECONFIG is absent.
 pub async fn client() -> Client {
-    let path = match std::env::var_os("KUBECONFIG") {
+    client_of(&kubeconfig_path()).await
+}
+
+/// The path in KUBECONFIG (panics with instructions when it is absent).
+pub fn kubeconfig_path() -> PathBuf {
+    match std::env::var_os("KUBECONFIG") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => panic!("{HOW_TO_START}"),
-    };
+    }
+}
+
+/// A client built from the kubeconfig at `path`, checked to answer.
+pub async fn client_of(path: &Path) -> Client {
     // kube uses rustls with ring; install it as the process default once (idempotent).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kubeconfig = Kubeconfig::read_from(&path)
+    let kubeconfig = Kubeconfig::read_from(path)
         .unwrap_or_else(|e| panic!("cannot read KUBECONFIG={}: {e}\n{HOW_TO_START}", path.display()));
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
