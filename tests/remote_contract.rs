@@ -472,7 +472,9 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
     assert!(elapsed >= floor, "{elapsed:?} < {floor:?}");
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(
-        metrics.request_count(outbound_operator::remote::Endpoint::Detail, "ok"),
+        metrics
+            .for_account(&key)
+            .request_count(outbound_operator::remote::Endpoint::Detail, "ok"),
         total as u64
     );
     eprintln!("{total} reads in {elapsed:?}; busiest 1 s window: {busiest} calls (limit {limit})");

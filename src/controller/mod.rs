@@ -6,6 +6,7 @@ mod context;
 mod events;
 mod executor;
 mod finalizer;
+pub mod fleet_metrics;
 pub mod http;
 pub mod kube_metrics;
 mod leader;
@@ -91,6 +92,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     metrics.register(&mut registry);
     let remote_metrics = Arc::new(crate::remote::RemoteMetrics::new());
     remote_metrics.register(&mut registry);
+    let fleet = fleet_metrics::FleetMetrics::default();
+    fleet.register(&mut registry);
     let pool = crate::remote::ClientPool::new(remote_metrics).context("building the platform HTTP client")?;
     let readiness = http::Readiness::default();
     let server = tokio::spawn(http::serve(args.metrics_addr, Arc::new(registry), readiness.clone()));
@@ -101,8 +104,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    fleet.set_leader(true);
 
     let watched = watches::Watched::start(&client, args.namespace.as_deref());
+    fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let tokens = Arc::new(token::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
     let parts = context::Parts {

@@ -189,7 +189,9 @@ impl PlatformClient {
         let policy = self.config.retry;
         let mut attempt = 1;
         loop {
+            let queued = Instant::now();
             self.limiter.acquire().await;
+            self.metrics.waited_for_budget(queued.elapsed());
             let started = Instant::now();
             let result = self.attempt(token, &auth, call).await.and_then(|data| {
                 decode(data).map_err(|why| {

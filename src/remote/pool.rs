@@ -35,7 +35,8 @@ impl fmt::Display for AccountKey {
     }
 }
 
-/// The accounts' clients. All share one HTTP connection pool and one `RemoteMetrics`.
+/// The accounts' clients. All share one HTTP connection pool and one `RemoteMetrics` (each
+/// records with its account's labels).
 pub struct ClientPool {
     http: reqwest::Client,
     metrics: Arc<RemoteMetrics>,
@@ -79,7 +80,7 @@ impl ClientPool {
         let client = Arc::new(PlatformClient::with_http(
             config,
             self.http.clone(),
-            self.metrics.clone(),
+            Arc::new(self.metrics.for_account(key)),
         ));
         if clients.insert(key.clone(), client.clone()).is_some() {
             tracing::info!(account = %key, "account settings changed: platform client rebuilt");
