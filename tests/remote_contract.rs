@@ -328,10 +328,14 @@ async fn transient_failures_are_retried_within_bounds() {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
     assert!(
-        text.contains(r#"outbound_remote_requests_total{endpoint="update",result="transient"} 3"#),
+        text.contains(
+            r#"outbound_remote_requests_total{account_namespace="",account="",endpoint="update",result="transient"} 3"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"outbound_remote_request_duration_seconds_count{endpoint="resume"} 3"#));
+    assert!(text.contains(
+        r#"outbound_remote_request_duration_seconds_count{account_namespace="",account="",endpoint="resume"} 3"#
+    ));
     sim.shutdown().await;
 }
 
