@@ -446,7 +446,10 @@ fn cel_rules_in_lists_compare_bounded_strings() {
 #[test]
 fn crds_folder_and_the_charts_copy_are_up_to_date() {
     let generated = outbound_operator::api::crds_yaml();
-    for file in ["crds/outbound.dev_crds.yaml", "charts/outbound-operator/crds/outbound.dev_crds.yaml"] {
+    for file in [
+        "crds/outbound.dev_crds.yaml",
+        "charts/outbound-operator/crds/outbound.dev_crds.yaml",
+    ] {
         let path = support::repo_root().join(file);
         let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(
