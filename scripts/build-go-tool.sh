@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the command named by the `tool` directive of tools/<name>/go.mod (a Go module that pins
-# the tool's version, resolved through the Go module proxy) into a cache folder outside the repo,
-# and reuses it while go.mod, go.sum and the build settings are unchanged. Prints the binary's path
-# on stdout; progress goes to stderr, the full build output to <cache>/build-<name>.log.
+# the tool's version, resolved through the Go module proxy), or the module's own main package,
+# into a cache folder outside the repo, and reuses it while go.mod, go.sum, its Go files and the
+# build settings are unchanged. Prints the binary's path on stdout; progress goes to stderr, the
+# full build output to <cache>/build-<name>.log.
 #   scripts/build-go-tool.sh helm       helm (tools/helm)
 #   scripts/build-go-tool.sh promtool   promtool (tools/promtool)
+#   scripts/build-go-tool.sh kstatus    tools/kstatus (scripts/build-kstatus.sh)
 # tools/<name>/build.env may set TAGS (go build -tags) and LDFLAGS.
 #   GO_TOOLS_BIN   cache folder (default ~/.cache/outbound-operator/tools)
 set -euo pipefail
@@ -12,14 +14,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:?usage: build-go-tool.sh NAME (a folder of tools/)}
 dir=$root/tools/$name
 [ -f "$dir/go.mod" ] || { echo "[$name] no $dir/go.mod" >&2; exit 1; }
+# The `tool` directive names the command; without one, the module itself is the command.
 package=$(awk '$1 == "tool" { print $2; exit }' "$dir/go.mod")
-[ -n "$package" ] || { echo "[$name] $dir/go.mod has no tool directive" >&2; exit 1; }
+package=${package:-.}
 TAGS="" LDFLAGS=""
-[ -f "$dir/build.env" ] && source "$dir/build.env"
+if [ -f "$dir/build.env" ]; then source "$dir/build.env"; fi
 
 bin=${GO_TOOLS_BIN:-$HOME/.cache/outbound-operator/tools}
 mkdir -p "$bin"
-stamp=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/build.env" 2>/dev/null | sha256sum | cut -c1-12)
+inputs=("$dir/go.mod" "$dir/go.sum")
+for file in "$dir"/*.go "$dir/build.env"; do [ -f "$file" ] && inputs+=("$file"); done
+stamp=$(cat "${inputs[@]}" | sha256sum | cut -c1-12)
 out=$bin/$name-$stamp
 if [ ! -x "$out" ]; then
   command -v go >/dev/null || { echo "[$name] go is required to build $package (none on PATH)" >&2; exit 1; }
