@@ -8,7 +8,8 @@
 #  3. the rendered Deployment's args are accepted by the operator binary (`outbound-operator <args>
 #     --help`: clap parses and checks every flag and value before it handles --help), and an
 #     unknown flag is refused;
-#  4. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
+#  4. NOTES.txt says how to create the token Secret and the first account;
+#  5. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
 #     for real, lets the operator's ServiceAccount act in its namespace only and gives it nothing
 #     cluster-wide; the PrometheusRule and the dashboard ConfigMap carry the files of
 #     manifests/monitoring.
@@ -90,6 +91,21 @@ for rendering in default custom; do
 done
 say "server-side dry-run of both renderings: ok"
 
+# 4. NOTES.txt, as `helm install` prints it (here: helm needs the CRDs above), says how to create
+# the token Secret and the first account.
+for values in "" "$custom"; do
+  "$helm" install notes "$chart" -n "$release_ns" --dry-run=client ${values:+-f "$values"} >"$work/install.txt" ||
+    fail "helm install --dry-run=client ${values:+-f $values}"
+  sed -n '/^NOTES:/,$p' "$work/install.txt" >"$work/notes.txt"
+  ns_flag="-n <your-namespace>"
+  [ -n "$values" ] && ns_flag="-n $watch_ns"
+  for want in "kubectl $ns_flag create secret generic platform-token" "kind: OutboundAccount" \
+      "tokenSecretRef: {name: platform-token, key: token}" "kubectl $ns_flag get oacct main"; do
+    grep -qF -- "$want" "$work/notes.txt" || fail "NOTES.txt ${values:+(-f $values) }lacks '$want': $(cat "$work/notes.txt")"
+  done
+done
+say "NOTES.txt explains the token Secret and the first account: ok"
+
 # 3. the Deployment's flags, as the binary parses them.
 # field FILE.json PYTHON-EXPRESSION over `items` (the applied objects).
 field() {
@@ -121,7 +137,7 @@ if "$operator" "${args[@]}" --help >/dev/null 2>&1; then
 fi
 say "Deployment flags parse with the binary; an unknown flag is refused: ok"
 
-# 4. RBAC and monitoring contents.
+# 5. RBAC and monitoring contents.
 python3 - "$work/default.json" manifests/clusterrole.yaml <<'PY' || fail "the chart's ClusterRole differs from manifests/clusterrole.yaml"
 import json, sys, re
 rendered = [i for i in json.load(open(sys.argv[1]))["items"] if i["kind"] == "ClusterRole"][0]["rules"]
