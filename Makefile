@@ -1,7 +1,10 @@
 # Developer and CI entry points. CI runs .ci/run, which runs `make lint` and `make test`.
 #
 #   make build          cargo build --all-targets
-#   make crds           regenerate crds/ from the API types (commit the result)
+#   make crds           regenerate crds/ from the API types, and the chart's copy (commit the result)
+#   make monitoring     copy the alerts and dashboard of manifests/monitoring into the chart and
+#                       prometheusrule.yaml (commit the result)
+#   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
 #   make lint           rustfmt check and clippy with warnings as errors
@@ -19,10 +22,11 @@ CARGO ?= cargo
 # and list it here. TEST_EXTRA adds suites from the command line, e.g.
 #   make test TEST_EXTRA=test-e2e
 # Every suite runs even when an earlier one fails; `make test` fails if any did.
-TEST_SUITES := test-doc test-manifests
+TEST_SUITES := test-doc test-manifests test-chart test-monitoring
 TEST_EXTRA ?=
 
-.PHONY: build crds envtest test test-cargo test-doc test-manifests lint demo demo-down bench \
+.PHONY: build crds monitoring tools envtest test test-cargo test-doc test-manifests test-chart \
+	test-monitoring lint demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
 build:
@@ -34,6 +38,14 @@ crds:
 	mv crds/outbound.dev_crds.yaml.tmp crds/outbound.dev_crds.yaml
 	$(CARGO) run -q --bin outbound-operator -- crd --reference > docs/api-reference.md.tmp
 	mv docs/api-reference.md.tmp docs/api-reference.md
+	scripts/sync-monitoring.sh
+
+monitoring:
+	scripts/sync-monitoring.sh
+
+tools:
+	scripts/build-go-tool.sh helm >/dev/null
+	scripts/build-go-tool.sh promtool >/dev/null
 
 envtest:
 	scripts/build-envtest.sh >/dev/null
@@ -66,6 +78,12 @@ test-doc:
 
 test-manifests:
 	scripts/test-manifests.sh
+
+test-chart:
+	scripts/test-chart.sh
+
+test-monitoring:
+	scripts/test-monitoring.sh
 
 # Both checks run; either failing fails the target.
 lint:

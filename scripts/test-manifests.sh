@@ -16,15 +16,7 @@ cd "$root"
 say() { printf '[manifests] %s\n' "$*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 
-kubectl=${KUBECTL:-}
-if [ -z "$kubectl" ]; then
-  if command -v kubectl >/dev/null; then
-    kubectl=kubectl
-  else
-    say "no kubectl on PATH: building one (scripts/build-envtest.sh kubectl)"
-    kubectl=$(scripts/build-envtest.sh kubectl)/kubectl
-  fi
-fi
+kubectl=$(scripts/kubectl.sh)
 say "using $($kubectl version --client 2>/dev/null | head -1) ($(command -v "$kubectl"))"
 
 bundle=$(mktemp)

@@ -444,14 +444,19 @@ fn cel_rules_in_lists_compare_bounded_strings() {
 }
 
 #[test]
-fn crds_folder_is_up_to_date() {
-    let path = support::repo_root().join("crds/outbound.dev_crds.yaml");
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+fn crds_folder_and_the_charts_copy_are_up_to_date() {
     let generated = outbound_operator::api::crds_yaml();
-    assert!(
-        on_disk == generated,
-        "crds/outbound.dev_crds.yaml is stale: it differs from what the API types generate. Run `make crds` and commit the result."
-    );
+    for file in [
+        "crds/outbound.dev_crds.yaml",
+        "charts/outbound-operator/crds/outbound.dev_crds.yaml",
+    ] {
+        let path = support::repo_root().join(file);
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            on_disk == generated,
+            "{file} is stale: it differs from what the API types generate. Run `make crds` and commit the result."
+        );
+    }
 }
 
 #[test]

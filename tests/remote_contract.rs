@@ -328,10 +328,14 @@ async fn transient_failures_are_retried_within_bounds() {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
     assert!(
-        text.contains(r#"outbound_remote_requests_total{endpoint="update",result="transient"} 3"#),
+        text.contains(
+            r#"outbound_remote_requests_total{account_namespace="",account="",endpoint="update",result="transient"} 3"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"outbound_remote_request_duration_seconds_count{endpoint="resume"} 3"#));
+    assert!(text.contains(
+        r#"outbound_remote_request_duration_seconds_count{account_namespace="",account="",endpoint="resume"} 3"#
+    ));
     sim.shutdown().await;
 }
 
@@ -472,7 +476,9 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
     assert!(elapsed >= floor, "{elapsed:?} < {floor:?}");
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(
-        metrics.request_count(outbound_operator::remote::Endpoint::Detail, "ok"),
+        metrics
+            .for_account(&key)
+            .request_count(outbound_operator::remote::Endpoint::Detail, "ok"),
         total as u64
     );
     eprintln!("{total} reads in {elapsed:?}; busiest 1 s window: {busiest} calls (limit {limit})");

@@ -7,6 +7,7 @@ mod context;
 mod events;
 mod executor;
 mod finalizer;
+pub mod fleet_metrics;
 pub mod http;
 pub mod kube_metrics;
 mod leader;
@@ -100,6 +101,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     metrics.register(&mut registry);
     let remote_metrics = Arc::new(crate::remote::RemoteMetrics::new());
     remote_metrics.register(&mut registry);
+    let fleet = fleet_metrics::FleetMetrics::default();
+    fleet.register(&mut registry);
     let identity = args.identity.clone().unwrap_or_else(leader::default_identity);
     // With leader election every platform write waits for the Lease (and stops with it).
     let fence = if args.leader_elect {
@@ -119,9 +122,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    fleet.set_leader(true);
 
     let admission = Arc::new(admission::Admission::new(args.concurrency.into(), metrics.clone()));
     let watched = watches::Watched::start(&client, args.namespace.as_deref(), admission.clone());
+    fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let tokens = Arc::new(token::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
     let parts = context::Parts {

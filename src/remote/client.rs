@@ -215,7 +215,9 @@ impl PlatformClient {
         let policy = self.config.retry;
         let mut attempt = 1;
         loop {
+            let queued = Instant::now();
             self.limiter.acquire().await;
+            self.metrics.waited_for_budget(queued.elapsed());
             // Last check before the request leaves: nothing awaits between it and the send.
             if call.endpoint.is_write() && !self.fence.allows_write() {
                 let message = "this replica may have lost the leader Lease: write refused before sending";

@@ -39,7 +39,8 @@ impl fmt::Display for AccountKey {
     }
 }
 
-/// The accounts' clients. All share one HTTP connection pool and one `RemoteMetrics`.
+/// The accounts' clients. All share one HTTP connection pool and one `RemoteMetrics` (each
+/// records with its account's labels).
 pub struct ClientPool {
     http: reqwest::Client,
     metrics: Arc<RemoteMetrics>,
@@ -112,7 +113,7 @@ impl ClientPool {
             config,
             self.http.clone(),
             account.limiter.clone(),
-            self.metrics.clone(),
+            Arc::new(self.metrics.for_account(key)),
             self.fence.clone(),
         ));
         account.client = Some(client.clone());

@@ -1,0 +1,71 @@
+{{/* Name of the chart, or nameOverride. */}}
+{{- define "outbound-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of every object: fullnameOverride, else <release>-<name> (just the release name when it already holds the chart name). */}}
+{{- define "outbound-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Labels that select the operator's pods (Deployment, Service, PDB). */}}
+{{- define "outbound-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "outbound-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: controller
+{{- end }}
+
+{{/* Labels of every object. */}}
+{{- define "outbound-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "outbound-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: outbound-operator
+{{- end }}
+
+{{- define "outbound-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "outbound-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "outbound-operator.leaseName" -}}
+{{- default (printf "%s-leader" (include "outbound-operator.fullname" .)) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/* What the controller reads and writes where it watches (ClusterRole or Role). Same rules as manifests/clusterrole.yaml, whose comments say why each is needed. */}}
+{{- define "outbound-operator.controllerRules" -}}
+- apiGroups: ["outbound.dev"]
+  resources: ["outboundtasks", "outboundaccounts"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["outbound.dev"]
+  resources: ["outboundtasks"]
+  verbs: ["patch", "update"]
+- apiGroups: ["outbound.dev"]
+  resources: ["outboundtasks/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["outbound.dev"]
+  resources: ["outboundtasks/status", "outboundaccounts/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}

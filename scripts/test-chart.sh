@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Tests the Helm chart charts/outbound-operator against the real tools (run by `make test`):
+#  1. `helm lint --strict` with the default values and with tests/fixtures/chart-values-namespaced.yaml
+#     (namespaced RBAC, monitoring on); values.schema.json rejects wrong values;
+#  2. both renderings (`helm template --include-crds`) are applied to the local API server with
+#     server-side dry-run, after installing the ServiceMonitor and PrometheusRule CRDs shipped in
+#     the prometheus-operator Go module;
+#  3. the rendered Deployment's args are accepted by the operator binary (`outbound-operator <args>
+#     --help`: clap parses and checks every flag and value before it handles --help), and an
+#     unknown flag is refused;
+#  4. NOTES.txt says how to create the token Secret and the first account;
+#  5. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
+#     for real, lets the operator's ServiceAccount act in its namespace only and gives it nothing
+#     cluster-wide; the PrometheusRule and the dashboard ConfigMap carry the files of
+#     manifests/monitoring.
+# helm is built from tools/helm (scripts/build-go-tool.sh helm, cached). Needs KUBECONFIG.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+say() { printf '[chart] %s\n' "$*" >&2; }
+fail() { say "FAIL: $*"; exit 1; }
+
+[ -n "${KUBECONFIG:-}" ] || fail "KUBECONFIG is not set: run \`make test\`, or eval \"\$(scripts/envtest.sh up)\" first"
+helm=$(scripts/build-go-tool.sh helm)
+kubectl=$(scripts/kubectl.sh)
+k() { "$kubectl" --kubeconfig "$KUBECONFIG" "$@"; }
+say "using $("$helm" version --short) and $("$kubectl" version --client 2>/dev/null | head -1)"
+cargo build -q --bin outbound-operator
+operator=${CARGO_TARGET_DIR:-$root/target}/debug/outbound-operator
+
+chart=charts/outbound-operator
+custom=tests/fixtures/chart-values-namespaced.yaml
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A fresh HOME-like state for helm: no repositories, no plugins, no cache from the machine.
+export HELM_CACHE_HOME=$work/helm/cache HELM_CONFIG_HOME=$work/helm/config HELM_DATA_HOME=$work/helm/data
+
+# 1. lint and schema.
+"$helm" lint --strict "$chart" >&2 || fail "helm lint --strict (default values)"
+"$helm" lint --strict "$chart" -f "$custom" >&2 || fail "helm lint --strict -f $custom"
+for bad in concurrency=many watchNamespace=Team_A logFormat=xml replicas=2 monitoring.serviceMonitor.interval=often; do
+  if "$helm" template t "$chart" --set "$bad" >/dev/null 2>"$work/err"; then
+    fail "values.schema.json accepted --set $bad"
+  fi
+  grep -q "values don't meet the specifications of the schema" "$work/err" ||
+    fail "--set $bad failed for another reason than the schema: $(cat "$work/err")"
+done
+if "$helm" template t "$chart" --set leaderElection.enabled=false >/dev/null 2>&1; then
+  fail "2 replicas without leader election rendered"
+fi
+say "helm lint --strict (default and custom values), schema rejects wrong values: ok"
+
+# 2. render and apply with server-side dry-run.
+crds=$(scripts/prometheus-operator-crds.sh)
+k apply --server-side --field-manager=outbound-chart-test \
+  -f "$crds/monitoring.coreos.com_servicemonitors.yaml" -f "$crds/monitoring.coreos.com_prometheusrules.yaml" >/dev/null ||
+  fail "installing the prometheus-operator CRDs"
+k wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null ||
+  fail "prometheus-operator CRDs not Established"
+
+suffix=$(tr -dc 'a-z0-9' </dev/urandom | head -c 5 || true)
+release_ns=chart-$suffix
+watch_ns=chart-team-a
+for ns in "$release_ns" "$watch_ns" chart-grafana; do
+  k create namespace "$ns" --dry-run=client -o yaml | k apply --server-side -f - >/dev/null
+done
+cleanup() { k delete namespace "$release_ns" --wait=false >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$helm" template outbound "$chart" -n "$release_ns" --include-crds >"$work/default.yaml" || fail "helm template (default)"
+"$helm" template campaigns "$chart" -n "$release_ns" --include-crds -f "$custom" >"$work/custom.yaml" || fail "helm template -f $custom"
+
+kinds() { grep '^kind: ' "$1" | sort | uniq -c | tr -s ' ' | tr '\n' ';'; }
+for kind in CustomResourceDefinition ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding Deployment Service PodDisruptionBudget; do
+  grep -q "^kind: $kind$" "$work/default.yaml" || fail "the default rendering has no $kind: $(kinds "$work/default.yaml")"
+done
+for kind in ServiceMonitor PrometheusRule ConfigMap; do
+  grep -q "^kind: $kind$" "$work/default.yaml" && fail "the default rendering has a $kind (monitoring is off by default)"
+  grep -q "^kind: $kind$" "$work/custom.yaml" || fail "the custom rendering has no $kind"
+done
+for kind in ClusterRole ClusterRoleBinding; do
+  grep -q "^kind: $kind$" "$work/custom.yaml" && fail "the namespaced rendering has a $kind"
+done
+say "default: $(kinds "$work/default.yaml")"
+say "custom:  $(kinds "$work/custom.yaml")"
+
+for rendering in default custom; do
+  k apply --server-side --dry-run=server --field-manager=outbound-chart-test -f "$work/$rendering.yaml" -o json \
+    >"$work/$rendering.json" || fail "the API server rejected the $rendering rendering (above)"
+done
+say "server-side dry-run of both renderings: ok"
+
+# 4. NOTES.txt, as `helm install` prints it (here: helm needs the CRDs above), says how to create
+# the token Secret and the first account.
+for values in "" "$custom"; do
+  "$helm" install notes "$chart" -n "$release_ns" --dry-run=client ${values:+-f "$values"} >"$work/install.txt" ||
+    fail "helm install --dry-run=client ${values:+-f $values}"
+  sed -n '/^NOTES:/,$p' "$work/install.txt" >"$work/notes.txt"
+  ns_flag="-n <your-namespace>"
+  [ -n "$values" ] && ns_flag="-n $watch_ns"
+  for want in "kubectl $ns_flag create secret generic platform-token" "kind: OutboundAccount" \
+      "tokenSecretRef: {name: platform-token, key: token}" "kubectl $ns_flag get oacct main"; do
+    grep -qF -- "$want" "$work/notes.txt" || fail "NOTES.txt ${values:+(-f $values) }lacks '$want': $(cat "$work/notes.txt")"
+  done
+done
+say "NOTES.txt explains the token Secret and the first account: ok"
+
+# 3. the Deployment's flags, as the binary parses them.
+# field FILE.json PYTHON-EXPRESSION over `items` (the applied objects).
+field() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+items = doc["items"] if doc.get("kind") == "List" else [doc]
+print(json.dumps(eval(sys.argv[2], {"items": items, "kind": lambda k: [i for i in items if i["kind"] == k]})))
+PY
+}
+args_of() { field "$1" 'kind("Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]' |
+  python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)))'; }
+for rendering in default custom; do
+  mapfile -t args < <(args_of "$work/$rendering.json")
+  [ "${#args[@]}" -gt 1 ] || fail "no args in the $rendering Deployment"
+  "$operator" "${args[@]}" --help >/dev/null 2>"$work/err" ||
+    fail "the operator refuses the $rendering Deployment's args (${args[*]}): $(cat "$work/err")"
+  say "$rendering args accepted by $operator: ${args[*]}"
+done
+mapfile -t args < <(args_of "$work/custom.json")
+printf '%s\n' "${args[@]}" | grep -qx -- '--namespace=chart-team-a' || fail "the namespaced install does not pass --namespace"
+printf '%s\n' "${args[@]}" | grep -qx -- '--leader-elect' || fail "leader election is not on by default"
+[ "$(field "$work/default.json" 'kind("Deployment")[0]["spec"]["replicas"]')" = 2 ] || fail "replicas is not 2 by default"
+"$helm" template t "$chart" --set 'extraArgs={--no-such-flag}' --show-only templates/deployment.yaml |
+  k apply --dry-run=client -f - -o json >"$work/bad.json"
+mapfile -t args < <(args_of "$work/bad.json")
+if "$operator" "${args[@]}" --help >/dev/null 2>&1; then
+  fail "the flag check accepts an unknown flag"
+fi
+say "Deployment flags parse with the binary; an unknown flag is refused: ok"
+
+# 5. RBAC and monitoring contents.
+python3 - "$work/default.json" manifests/clusterrole.yaml <<'PY' || fail "the chart's ClusterRole differs from manifests/clusterrole.yaml"
+import json, sys, re
+rendered = [i for i in json.load(open(sys.argv[1]))["items"] if i["kind"] == "ClusterRole"][0]["rules"]
+# manifests/clusterrole.yaml in flow style: collect each rule's three lists.
+text = open(sys.argv[2]).read().split("---")[0]
+lists = re.findall(r'(apiGroups|resources|verbs): \[([^\]]*)\]', text)
+want, rule = [], {}
+for key, values in lists:
+    rule[key] = [v.strip().strip('"') for v in values.split(",")]
+    if key == "verbs":
+        want.append(rule); rule = {}
+if rendered != want:
+    print("chart:    ", rendered, "\nmanifests:", want, file=sys.stderr); sys.exit(1)
+PY
+k apply --server-side --field-manager=outbound-chart-test -f "$work/custom.yaml" >/dev/null || fail "applying the namespaced rendering"
+sa=system:serviceaccount:$release_ns:campaigns-outbound-operator
+bad=0
+can() { # expected verb resource [flags...]
+  local want=$1; shift
+  local got
+  got=$(k auth can-i "$@" --as="$sa" 2>/dev/null || true)
+  [ "$got" = "$want" ] || { say "RBAC: can-i $* = '$got', want $want"; bad=1; }
+}
+can yes list outboundtasks.outbound.dev -n "$watch_ns"
+can yes patch outboundtasks.outbound.dev --subresource=status -n "$watch_ns"
+can yes get secrets -n "$watch_ns"
+can yes create events.events.k8s.io -n "$watch_ns"
+can yes update leases.coordination.k8s.io -n "$release_ns"
+can no list outboundtasks.outbound.dev -n default
+can no list outboundtasks.outbound.dev -A
+can no get secrets -n default
+can no update leases.coordination.k8s.io -n "$watch_ns"
+[ "$bad" = 0 ] || fail "the namespaced install's RBAC (above)"
+k delete -f "$work/custom.yaml" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+python3 - "$work/custom.json" <<'PY' || fail "monitoring objects of the custom rendering"
+import json, sys
+items = json.load(open(sys.argv[1]))["items"]
+one = lambda kind: [i for i in items if i["kind"] == kind][0]
+groups = one("PrometheusRule")["spec"]["groups"]
+alerts = sorted(r["alert"] for g in groups for r in g["rules"])
+assert len(alerts) >= 7, alerts
+dashboard = one("ConfigMap")
+assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1", dashboard["metadata"]
+assert dashboard["metadata"]["namespace"] == "chart-grafana", dashboard["metadata"]
+panels = json.loads(dashboard["data"]["outbound-operator.json"])["panels"]
+assert panels == json.load(open("manifests/monitoring/dashboard.json"))["panels"]
+monitor = one("ServiceMonitor")
+assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+service = one("Service")
+assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+print("alerts:", ", ".join(alerts))
+PY
+say "RBAC of the namespaced install, PrometheusRule, ServiceMonitor, dashboard ConfigMap: ok"
+say "all chart checks passed"
