@@ -10,8 +10,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use harness::{Operator, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, unique_token};
-use kube::api::{Api, Patch, PatchParams};
+use harness::{Operator, Setup, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, setup};
+use kube::api::{Patch, PatchParams};
 use outbound_operator::api::OutboundTask;
 use outbound_operator::sim::{FaultConfig, SimEndpoint, SimHandle};
 use serde_json::json;
@@ -19,25 +19,6 @@ use support::apiproxy::{ApiProxy, FaultMode};
 use support::wait_for_condition;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-struct Setup {
-    client: kube::Client,
-    ns: String,
-    sim: SimHandle,
-    tasks: Api<OutboundTask>,
-}
-
-async fn setup(prefix: &str) -> Option<Setup> {
-    let client = support::cluster().await?;
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, prefix).await;
-    let token = unique_token(prefix);
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
-    let tasks = Api::namespaced(client.clone(), &ns);
-    Some(Setup { client, ns, sim, tasks })
-}
 
 /// A task whose remote twin runs with other settings: the operator must pause, update, resume.
 async fn changed_running_task(setup: &Setup, name: &str) -> OutboundTask {
