@@ -36,6 +36,17 @@ fn callers(sim: &SimHandle, task_id: &str, after: u64) -> Vec<String> {
         .collect()
 }
 
+/// How many OutboundTasks a replica's fleet metrics count (its cache: its shard).
+async fn tasks_counted(operator: &Operator) -> f64 {
+    operator
+        .metrics()
+        .await
+        .lines()
+        .filter(|line| line.starts_with("outbound_tasks_by_ready_reason{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn last_seq(sim: &SimHandle) -> u64 {
     sim.journal().last().map_or(0, |e| e.seq)
 }
@@ -144,6 +155,16 @@ async fn each_shard_reconciles_only_its_tasks_the_remainder_the_unlabelled_and_a
     // A shard that no Deployment runs is left alone, by the remainder too.
     assert_eq!(by(&elsewhere), Vec::<String>::new());
     assert!(!remote_equals_spec(&sim, &elsewhere));
+    assert_eq!(
+        tasks_counted(&shard1).await,
+        1.0,
+        "shard1's fleet metrics count its task"
+    );
+    assert_eq!(
+        tasks_counted(&remainder).await,
+        1.0,
+        "the remainder's count the unlabelled one"
+    );
 
     // Relabel the unlabelled task into shard1, with its remote task drifted again: shard1 takes it
     // up (for shard1 it is a new task) and the remainder, for which it left the watch as if
