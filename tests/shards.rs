@@ -10,7 +10,7 @@ mod support;
 
 use std::time::Duration;
 
-use harness::{Operator, calls_for, eventually, put_remote_task, remote_equals_spec, unique_token};
+use harness::{Operator, calls_for, eventually, made_by, put_remote_task, remote_equals_spec, unique_token};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use outbound_operator::api::{OutboundTask, RunState};
@@ -20,20 +20,20 @@ use serde_json::json;
 const WAIT: Duration = Duration::from_secs(60);
 const KEY: &str = "sharding.fluxcd.io/key";
 
-fn made_by(entry: &JournalEntry, identity: &str) -> bool {
-    entry
-        .user_agent
-        .as_deref()
-        .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
-}
-
-/// Who made the calls of one remote task, after journal entry `after`.
-fn callers(sim: &SimHandle, task_id: &str, after: u64) -> Vec<String> {
-    calls_for(sim, task_id)
+/// Asserts that replica `identity` made calls for the remote task after journal entry `after`,
+/// and no other replica did.
+fn assert_only_by(sim: &SimHandle, task: &OutboundTask, after: u64, identity: &str) {
+    let calls: Vec<JournalEntry> = calls_for(sim, &task.spec.task_id)
         .into_iter()
         .filter(|e| e.seq > after)
-        .map(|e| e.user_agent.unwrap_or_default())
-        .collect()
+        .collect();
+    let agents: Vec<&str> = calls.iter().map(|e| e.user_agent.as_deref().unwrap_or("")).collect();
+    let name = task.metadata.name.as_deref().unwrap_or_default();
+    assert!(!calls.is_empty(), "{identity} made no call for {name}");
+    assert!(
+        calls.iter().all(|e| made_by(e, identity)),
+        "only {identity} calls for {name}: {agents:?}"
+    );
 }
 
 /// How many OutboundTasks a replica's fleet metrics count (its cache: its shard).
@@ -141,19 +141,10 @@ async fn each_shard_reconciles_only_its_tasks_the_remainder_the_unlabelled_and_a
         support::wait_for_condition(&tasks, name, "Ready", "True", WAIT).await;
     }
     assert!(remote_equals_spec(&sim, &labelled) && remote_equals_spec(&sim, &unlabelled));
-    let by = |task: &OutboundTask| callers(&sim, &task.spec.task_id, 0);
-    let (labelled_calls, unlabelled_calls) = (by(&labelled), by(&unlabelled));
-    assert!(!labelled_calls.is_empty() && !unlabelled_calls.is_empty());
-    assert!(
-        labelled_calls.iter().all(|agent| agent.ends_with("(shard1)")),
-        "only shard1 calls for its task: {labelled_calls:?}"
-    );
-    assert!(
-        unlabelled_calls.iter().all(|agent| agent.ends_with("(remainder)")),
-        "only the remainder calls for the unlabelled task: {unlabelled_calls:?}"
-    );
+    assert_only_by(&sim, &labelled, 0, "shard1");
+    assert_only_by(&sim, &unlabelled, 0, "remainder");
     // A shard that no Deployment runs is left alone, by the remainder too.
-    assert_eq!(by(&elsewhere), Vec::<String>::new());
+    assert!(calls_for(&sim, &elsewhere.spec.task_id).is_empty());
     assert!(!remote_equals_spec(&sim, &elsewhere));
     assert_eq!(
         tasks_counted(&shard1).await,
@@ -182,15 +173,7 @@ async fn each_shard_reconciles_only_its_tasks_the_remainder_the_unlabelled_and_a
     .await;
     // Give a remainder that still watched the task time to act on it too (it would, right away).
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = callers(&sim, &unlabelled.spec.task_id, cut);
-    assert!(
-        after.iter().any(|agent| agent.ends_with("(shard1)")),
-        "shard1 reconciled the relabelled task: {after:?}"
-    );
-    assert!(
-        after.iter().all(|agent| agent.ends_with("(shard1)")),
-        "after the relabel only shard1 calls for the task: {after:?}"
-    );
+    assert_only_by(&sim, &unlabelled, cut, "shard1");
     assert!(
         sim.journal()
             .iter()
