@@ -11,6 +11,7 @@
 use std::fmt;
 
 use kube::core::{Expression, Selector};
+use kube::runtime::watcher;
 
 /// The Lease of the operator when it is not sharded.
 pub const DEFAULT_LEASE: &str = "outbound-operator-leader";
@@ -47,6 +48,14 @@ impl ShardSelector {
 impl fmt::Display for ShardSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// The watch of the OutboundTasks: only those of `shard`, when there is one.
+pub fn only_shard(config: watcher::Config, shard: Option<&ShardSelector>) -> watcher::Config {
+    match shard {
+        Some(selector) => config.labels_from(selector.selector()),
+        None => config,
     }
 }
 

@@ -15,7 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::admission::Admission;
-use super::shard::ShardSelector;
+use super::shard::{self, ShardSelector};
 use super::token::TokenCache;
 use crate::api::{OutboundAccount, OutboundTask};
 use crate::queue::Priority;
@@ -45,22 +45,21 @@ impl Watched {
         admission: Arc<Admission>,
     ) -> Self {
         let (tasks, task_writer) = reflector::store();
-        let mut task_config = watcher::Config::default().any_semantic();
-        if let Some(selector) = shard {
-            task_config = task_config.labels_from(selector.selector());
-        }
-        let task_triggers = watcher(api::<OutboundTask>(client, namespace), task_config)
-            .default_backoff()
-            .modify(slim)
-            .reflect(task_writer)
-            .applied_objects()
-            .predicate_filter(task_trigger, Default::default())
-            .inspect_ok(move |task| {
-                if let Some(namespace) = task.namespace() {
-                    admission.promote(&format!("{namespace}/{}", task.name_any()), Priority::of(task, true));
-                }
-            })
-            .boxed();
+        let task_triggers = watcher(
+            api::<OutboundTask>(client, namespace),
+            shard::only_shard(watcher::Config::default().any_semantic(), shard),
+        )
+        .default_backoff()
+        .modify(slim)
+        .reflect(task_writer)
+        .applied_objects()
+        .predicate_filter(task_trigger, Default::default())
+        .inspect_ok(move |task| {
+            if let Some(namespace) = task.namespace() {
+                admission.promote(&format!("{namespace}/{}", task.name_any()), Priority::of(task, true));
+            }
+        })
+        .boxed();
 
         let (accounts, account_writer) = reflector::store();
         let mut account_generations = HashMap::new();
