@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use harness::{Operator, eventually, put_remote_task, remote_status};
+use harness::{Operator, eventually, made_by, put_remote_task, remote_status};
 use kube::api::{Patch, PatchParams};
 use outbound_operator::api::RunState;
 use outbound_operator::sim::JournalEntry;
@@ -17,13 +17,6 @@ use serde_json::json;
 use support::extra_apiserver::ExtraApiserver;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn made_by(entry: &JournalEntry, identity: &str) -> bool {
-    entry
-        .user_agent
-        .as_deref()
-        .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
-}
 
 fn is_write(entry: &JournalEntry) -> bool {
     matches!(entry.endpoint.as_str(), "update" | "pause" | "resume")

@@ -112,6 +112,15 @@ pub fn calls_for(sim: &SimHandle, task_id: &str) -> Vec<JournalEntry> {
     sim.journal().into_iter().filter(|e| e.path.contains(task_id)).collect()
 }
 
+/// True when the replica `identity` made the call: the operator's User-Agent is
+/// `outbound-operator/<version> (<identity>)`.
+pub fn made_by(entry: &JournalEntry, identity: &str) -> bool {
+    entry
+        .user_agent
+        .as_deref()
+        .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
+}
+
 /// `endpoint` names of those calls, with `:<code>` for non-200 answers (e.g. `update:6007`).
 pub fn call_names(sim: &SimHandle, task_id: &str) -> Vec<String> {
     calls_for(sim, task_id)
