@@ -14,7 +14,7 @@ use harness::{Operator, calls_for, eventually, made_by, put_remote_task, remote_
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use outbound_operator::api::{OutboundTask, RunState};
-use outbound_operator::sim::{JournalEntry, SimHandle};
+use outbound_operator::sim::{FaultConfig, JournalEntry, SimEndpoint, SimHandle};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -202,6 +202,71 @@ async fn each_shard_reconciles_only_its_tasks_the_remainder_the_unlabelled_and_a
     let logs = misconfigured.logs();
     assert!(logs.contains("belongs to the shard"), "{logs}");
     assert!(!logs.contains("acquired leadership"), "{logs}");
+}
+
+/// Moving a task to another shard while its shard is mid-update (paused, the update hanging):
+/// the new shard finishes the operation from the journal, and the old one sends nothing more for
+/// it once the relabel reached its watch, neither the recovery resume nor its status.
+#[tokio::test]
+async fn a_task_relabelled_mid_operation_is_finished_by_its_new_shard_and_the_old_one_stops() {
+    let Some(harness::Setup {
+        client, ns, sim, tasks, ..
+    }) = harness::setup("shard-move").await
+    else {
+        return;
+    };
+    let shard = |identity: &str, selector: String| {
+        let args = ["--identity", identity, "--watch-label-selector", selector.as_str()];
+        Operator::start(&ns, &args)
+    };
+    let _shard1 = shard("shard1", format!("{KEY}=shard1"));
+    let _remainder = shard("remainder", format!("!{KEY}"));
+    let moving = task("moving", Some("shard1"));
+    drifted(&sim, &moving);
+    let mut faults = FaultConfig {
+        hang_secs: 8,
+        ..Default::default()
+    };
+    faults.endpoint_mut(SimEndpoint::Update).hang = true;
+    sim.set_faults(faults).unwrap();
+    support::create_task(&client, &ns, &moving).await;
+    let id = moving.spec.task_id.clone();
+    eventually(WAIT, "shard1 paused the task and hangs in its update", || {
+        harness::call_names(&sim, &id) == ["detail", "pause", "update"]
+    })
+    .await;
+    sim.set_faults(FaultConfig::default()).unwrap();
+
+    let cut = last_seq(&sim);
+    let relabel = json!({"metadata": {"labels": {KEY: null}}});
+    tasks
+        .patch("moving", &PatchParams::default(), &Patch::Merge(&relabel))
+        .await
+        .unwrap();
+    let done = support::wait_for(&tasks, "moving", WAIT, "the remainder to finish the operation", |t| {
+        t.status.as_ref().is_some_and(|s| s.operation.is_none())
+            && support::condition(t, "Ready").is_some_and(|c| c.status == "True")
+    })
+    .await;
+    assert!(remote_equals_spec(&sim, &moving));
+    assert_eq!(harness::remote_status(&sim, &id), 2, "running again");
+    // shard1's update answers 504 after its 8 s hang; its step machine would now resume and
+    // report. Give it the time, then check that it sent nothing and wrote nothing.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after: Vec<String> = calls_for(&sim, &id)
+        .into_iter()
+        .filter(|e| e.seq > cut && made_by(e, "shard1"))
+        .map(|e| e.endpoint)
+        .collect();
+    assert!(
+        after.is_empty(),
+        "shard1 kept acting on a task it no longer owns: {after:?}"
+    );
+    let now = tasks.get("moving").await.unwrap();
+    assert_eq!(
+        now.status, done.status,
+        "shard1 overwrote the status the remainder wrote"
+    );
 }
 
 #[test]

@@ -32,6 +32,7 @@ pub async fn execute(
     let mut outcome = Outcome::Begin;
     loop {
         outcome = match steps.next(outcome) {
+            Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
             Effect::WriteJournal(journal) => {
                 let in_progress = status::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
                 // The finalizer first, so that the object cannot go away with the journal.
@@ -75,6 +76,9 @@ pub async fn execute(
         }
     }
 }
+
+/// Why a status write was not made (the platform client refuses the calls the same way).
+pub const LEFT_SHARD: &str = "the task left this operator's watch (relabelled to another shard): not written";
 
 /// A platform error as the step machine sees it.
 fn call_error(error: &RemoteError) -> CallError {

@@ -144,6 +144,11 @@ async fn reconcile_admitted(
         now: Timestamp::now(),
         requested_at,
     });
+    if !ctx.still_ours(&task) {
+        // Another shard acts on it now: its status is that shard's to write.
+        tracing::info!(task = %key, actions = ?execution.done, "{}", executor::LEFT_SHARD);
+        return Ok(Action::await_change());
+    }
     let worth_writing = on_server
         .as_ref()
         .is_none_or(|written| status::worth_writing(written, &new_status, ctx.settings.sync_time_refresh));
@@ -225,7 +230,11 @@ pub(super) async fn connect(
     let key = AccountKey::new(namespace, account_name);
     match ctx.pool.client_for(&key, &account.spec) {
         Ok(client) => Ok(Ok(Remote {
-            client,
+            // Writes for this task stop once it leaves this process's watch (another shard's).
+            client: Arc::new(client.for_task({
+                let (tasks, object) = (ctx.tasks.clone(), ObjectRef::from_obj(task));
+                move || tasks.get(&object).is_some()
+            })),
             token,
             key,
             secret_name: secret.name.clone(),
