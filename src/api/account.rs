@@ -84,7 +84,7 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
-/// A token-bucket budget of requests.
+/// A budget of requests (see `crate::remote::ratelimit` for its exact meaning).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
@@ -92,7 +92,10 @@ pub struct RateLimit {
     #[serde(default = "default_rps")]
     #[schemars(range(min = 1, max = 1000))]
     pub requests_per_second: u32,
-    /// Requests that may be sent at once above the sustained rate.
+    /// Calls that may go at once after an idle spell. 1 (the default): calls are spaced so that
+    /// no second ever holds more than `requestsPerSecond` of them (what a platform publishing
+    /// "N requests per second" enforces). B > 1 lets up to `requestsPerSecond + B - 1` calls
+    /// into one second after an idle spell: only for a platform known to allow it.
     #[serde(default = "default_burst")]
     #[schemars(range(min = 1, max = 1000))]
     pub burst: u32,
@@ -202,7 +205,7 @@ fn default_rps() -> u32 {
     10
 }
 fn default_burst() -> u32 {
-    20
+    1
 }
 fn default_started_retries() -> u32 {
     5

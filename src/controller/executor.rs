@@ -2,16 +2,29 @@
 //! status, calls the platform, publishes events, sleeps. Every decision (what to call next, 6007
 //! retries and their waits, waiting out a throttle, recovery after a failure, when to stop) is
 //! the step machine's; this driver only reports how each effect went.
+//!
+//! The events of the operation are handed back rather than published on the way: an Event
+//! between the update and the resume would stand in the pause window, and one before the final
+//! status write would delay Ready. The caller publishes them after that write, so the critical
+//! path of a changed running task holds two API-server writes (the journal, the final status).
 
 use kube::ResourceExt;
 use kube::api::Api;
 
 use super::context::Context;
 use super::reconcile::{Remote, failure_of};
-use super::{events, status};
+use super::status;
 use crate::api::OutboundTask;
-use crate::planner::{Action, CallError, Effect, Execution, Outcome, Plan, StartedBehaviour, StepLimits, Steps};
+use crate::planner::{
+    Action, CallError, Effect, Execution, Outcome, Plan, PlannedEvent, StartedBehaviour, StepLimits, Steps,
+};
 use crate::remote::{ErrorKind, RemoteError};
+
+/// What an execution did, and the events it leaves to publish.
+pub struct Executed {
+    pub execution: Execution,
+    pub events: Vec<PlannedEvent>,
+}
 
 pub async fn execute(
     ctx: &Context,
@@ -19,7 +32,7 @@ pub async fn execute(
     task: &OutboundTask,
     plan: &Plan,
     remote: &Remote,
-) -> Execution {
+) -> Executed {
     let _in_flight = ctx.metrics.operation_started();
     let previous = task.status.clone().unwrap_or_default();
     let generation = task.metadata.generation.unwrap_or_default();
@@ -27,6 +40,8 @@ pub async fn execute(
     let started = StartedBehaviour::bounded(config.started_retry_interval, config.started_retries);
     let mut steps = Steps::new(plan, StepLimits::new(started));
     let mut outcome = Outcome::Begin;
+    let mut events = Vec::new();
+    let mut paused = false;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(journal) => {
@@ -39,22 +54,25 @@ pub async fn execute(
                     }
                 }
             }
-            Effect::Call(action) => match perform(task, remote, &action).await {
-                Ok(()) => Outcome::Succeeded,
+            Effect::Call(action) => match perform(task, remote, &action, paused).await {
+                Ok(()) => {
+                    paused |= action == Action::Pause;
+                    Outcome::Succeeded
+                }
                 Err(error) => {
                     tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
                     Outcome::Failed(call_error(&error))
                 }
             },
             Effect::Publish(event) => {
-                events::publish(ctx, task, &event).await;
+                events.push(event);
                 Outcome::Performed
             }
             Effect::Wait(duration) => {
                 tokio::time::sleep(duration).await;
                 Outcome::Performed
             }
-            Effect::Done(execution) => return execution,
+            Effect::Done(execution) => return Executed { execution, events },
         }
     }
 }
@@ -68,7 +86,9 @@ fn call_error(error: &RemoteError) -> CallError {
     }
 }
 
-async fn perform(task: &OutboundTask, remote: &Remote, action: &Action) -> Result<(), RemoteError> {
+/// Performs one call; a pause after one that succeeded (the "task started" retry) finishes the
+/// operation in flight and draws on the budget before reads and first pauses.
+async fn perform(task: &OutboundTask, remote: &Remote, action: &Action, paused: bool) -> Result<(), RemoteError> {
     let (client, token, id, sub_user) = (
         &remote.client,
         &remote.token,
@@ -76,6 +96,7 @@ async fn perform(task: &OutboundTask, remote: &Remote, action: &Action) -> Resul
         task.spec.sub_user_id.as_deref(),
     );
     match action {
+        Action::Pause if paused => client.pause_again(token, id, sub_user).await,
         Action::Pause => client.pause(token, id, sub_user).await,
         Action::Resume => client.resume(token, id, sub_user).await,
         Action::Update(body) => client.update(token, id, sub_user, body).await,

@@ -83,6 +83,7 @@ async fn reconcile_admitted(
 
     let mut retry_after = None;
     let mut reached_platform = false;
+    let mut operation_events = Vec::new();
     let (plan, execution) = if !planner::needs_remote_read(&task.spec, &previous) {
         let input = PlanInput {
             spec: &task.spec,
@@ -119,7 +120,9 @@ async fn reconcile_admitted(
                         ctx.metrics.drift_detected();
                     }
                     let execution = if plan.writes() {
-                        executor::execute(&ctx, &api, &task, &plan, &remote).await
+                        let executed = executor::execute(&ctx, &api, &task, &plan, &remote).await;
+                        operation_events = executed.events;
+                        executed.execution
                     } else {
                         Execution::default()
                     };
@@ -146,6 +149,10 @@ async fn reconcile_admitted(
     });
     if status::worth_writing(&previous, &new_status, ctx.settings.sync_time_refresh) {
         status::apply(&api, &name, &new_status).await?;
+    }
+    // After the status: Ready does not wait for them (see `executor`).
+    for event in &operation_events {
+        events::publish(&ctx, &task, event).await;
     }
     if let Some(failure) = &failure
         && failure_is_new(&previous, &new_status)

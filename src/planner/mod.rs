@@ -276,7 +276,10 @@ fn finish(p: &mut Plan, input: &PlanInput<'_>, journal: Option<&Operation>, drif
         p.journal = None;
         return;
     };
-    if updates || journal.is_some() {
+    // A journal only where a crash could strand a campaign the operator paused: an update of a
+    // task that must run again, or an operation already journaled. An update of a paused task
+    // needs none (one API-server write fewer).
+    if (updates && p.resume_after) || journal.is_some() {
         p.journal = Some(Operation {
             phase: first.kind().phase(),
             resume_after: p.resume_after,
