@@ -216,8 +216,10 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
     }
     // Corrected on the next resync (30 s, jittered), without any trigger from us.
     let id = enforced.spec.task_id.clone();
+    // Updated and resumed (calls are spaced by the account's rate, 10/s).
     eventually(Duration::from_secs(50), "enforced task corrected", || {
         remote_equals_spec(&setup.sim, &enforced)
+            && call_names(&setup.sim, &id).last().map(String::as_str) == Some("resume")
     })
     .await;
     assert_eq!(call_names(&setup.sim, &id), ["detail", "pause", "update", "resume"]);

@@ -13,6 +13,7 @@ pub mod kube_metrics;
 mod leader;
 pub mod metrics;
 mod reconcile;
+mod rolling;
 mod status;
 mod token;
 mod watches;
