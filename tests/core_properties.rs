@@ -779,7 +779,8 @@ fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) ->
             }
             Effect::Wait(duration) => {
                 waited += *duration;
-                let most = limits.started.retry_interval * limits.started.retries + limits.max_throttled_wait;
+                let most =
+                    limits.settle + limits.started.retry_interval * limits.started.retries + limits.max_throttled_wait;
                 prop_assert!(waited <= most, "waited {:?} in one execution", waited);
                 Outcome::Performed
             }

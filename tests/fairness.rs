@@ -71,6 +71,9 @@ async fn after_kills_paused_campaigns_resume_first_every_task_is_reconciled_and_
     account.spec.rate_limit.requests_per_second = 1000;
     account.spec.rate_limit.burst = 100;
     account.spec.platform.started_retry_interval = "300ms".into();
+    // As many operations in flight as workers, so that the kills below find some mid-way (and
+    // the restarted instance must count the journals they leave).
+    account.spec.max_paused = Some(8);
     support::create(&client, &ns, &account).await;
     let api: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
 

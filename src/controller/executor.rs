@@ -8,6 +8,10 @@
 //! status write would delay Ready. The caller publishes them after that write, so the critical
 //! path of a changed running task holds two API-server writes (the journal, the final status).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use kube::ResourceExt;
 use kube::api::Api;
 
@@ -16,9 +20,28 @@ use super::reconcile::{Remote, failure_of};
 use super::status;
 use crate::api::OutboundTask;
 use crate::planner::{
-    Action, CallError, Effect, Execution, Outcome, Plan, PlannedEvent, StartedBehaviour, StepLimits, Steps,
+    Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
+    StepLimits, Steps,
 };
-use crate::remote::{ErrorKind, RemoteError};
+use crate::remote::{AccountKey, ErrorKind, RemoteError};
+
+/// The learned time each account's pauses take to take effect (see [`PauseSettle`]).
+#[derive(Default)]
+pub struct SettleTimes(Mutex<HashMap<AccountKey, PauseSettle>>);
+
+impl SettleTimes {
+    fn wait(&self, account: &AccountKey) -> Duration {
+        self.lock().get(account).map_or(Duration::ZERO, PauseSettle::wait)
+    }
+
+    fn learn(&self, account: &AccountKey, what: impl FnOnce(&mut PauseSettle)) {
+        what(self.lock().entry(account.clone()).or_default());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, PauseSettle>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
 
 /// What an execution did, and the events it leaves to publish.
 pub struct Executed {
@@ -38,10 +61,16 @@ pub async fn execute(
     let generation = task.metadata.generation.unwrap_or_default();
     let config = remote.client.config();
     let started = StartedBehaviour::bounded(config.started_retry_interval, config.started_retries);
-    let mut steps = Steps::new(plan, StepLimits::new(started));
+    let limits = StepLimits {
+        settle: ctx.settle.wait(&remote.key),
+        ..StepLimits::new(started)
+    };
+    let mut steps = Steps::new(plan, limits);
     let mut outcome = Outcome::Begin;
     let mut events = Vec::new();
-    let mut paused = false;
+    // When the first pause succeeded, and the updates refused as "task started" since.
+    let mut paused_at: Option<Instant> = None;
+    let mut refused = 0;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(journal) => {
@@ -54,12 +83,19 @@ pub async fn execute(
                     }
                 }
             }
-            Effect::Call(action) => match perform(task, remote, &action, paused).await {
+            Effect::Call(action) => match perform(task, remote, &action, paused_at.is_some()).await {
                 Ok(()) => {
-                    paused |= action == Action::Pause;
+                    match (&action, paused_at) {
+                        (Action::Pause, None) => paused_at = Some(Instant::now()),
+                        (Action::Update(_), Some(at)) => ctx
+                            .settle
+                            .learn(&remote.key, |s| s.update_went_through(at.elapsed(), refused)),
+                        _ => {}
+                    }
                     Outcome::Succeeded
                 }
                 Err(error) => {
+                    refused += u32::from(error.kind() == ErrorKind::TaskStarted);
                     tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
                     Outcome::Failed(call_error(&error))
                 }
@@ -72,7 +108,14 @@ pub async fn execute(
                 tokio::time::sleep(duration).await;
                 Outcome::Performed
             }
-            Effect::Done(execution) => return Executed { execution, events },
+            Effect::Done(execution) => {
+                if let (Some(Failure::StillStarted(_) | Failure::NotPausable(_)), Some(at)) =
+                    (&execution.failure, paused_at)
+                {
+                    ctx.settle.learn(&remote.key, |s| s.update_gave_up(at.elapsed()));
+                }
+                return Executed { execution, events };
+            }
         }
     }
 }

@@ -32,6 +32,7 @@ mod failure;
 mod plan;
 mod recovery;
 mod report;
+mod settle;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,7 @@ pub use recovery::{
     started_failure,
 };
 pub use report::{Execution, ReportInput, report};
+pub use settle::PauseSettle;
 pub use steps::{CallError, Effect, Outcome, StepLimits, Steps};
 
 use jiff::Timestamp;
