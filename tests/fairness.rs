@@ -97,6 +97,8 @@ async fn after_kills_paused_campaigns_resume_first_every_task_is_reconciled_and_
         tokio::time::sleep(Duration::from_secs(4)).await;
         operator.kill();
     }
+    // A pause sent just before a kill takes effect 1 s later (slow_pause_secs).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let left_paused = paused_remotely(&sim, &ids);
     let restart_seq = sim.journal().last().map_or(0, |e| e.seq);
     let restarted = Instant::now();
