@@ -5,36 +5,18 @@
 mod harness;
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::{Operator, calls_for, put_remote_task, remote_equals_spec, remote_status, unique_token};
+use harness::{Operator, calls_for, put_remote_task, remote_equals_spec, remote_status};
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use outbound_operator::api::{OutboundAccount, OutboundTask};
+use outbound_operator::api::OutboundTask;
 use outbound_operator::sim::FaultConfig;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-struct Setup {
-    client: kube::Client,
-    ns: String,
-    sim: outbound_operator::sim::SimHandle,
-    tasks: Api<OutboundTask>,
-}
-
-async fn setup(prefix: &str) -> Option<Setup> {
-    let client = support::cluster().await?;
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, prefix).await;
-    let token = unique_token(prefix);
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
-    let tasks = Api::namespaced(client.clone(), &ns);
-    Some(Setup { client, ns, sim, tasks })
-}
 
 fn new_task(name: &str) -> OutboundTask {
     let mut task = support::task(name, "main", &harness::uuid_like());
@@ -42,58 +24,132 @@ fn new_task(name: &str) -> OutboundTask {
     task
 }
 
-/// `outbound_kube_requests_total` for one verb and resource.
-fn kube_requests(metrics: &str, verb: &str, resource: &str) -> f64 {
-    metrics
+/// The operator's API-server writes (every verb but reads and the leader Lease), by
+/// "verb resource", from its `outbound_kube_requests_total`.
+fn kube_writes(metrics: &str) -> BTreeMap<String, f64> {
+    let mut writes = BTreeMap::new();
+    for line in metrics
         .lines()
-        .filter(|l| {
-            l.starts_with("outbound_kube_requests_total")
-                && l.contains(&format!(r#"resource="{resource}""#))
-                && l.contains(&format!(r#"verb="{verb}""#))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .filter(|l| l.starts_with("outbound_kube_requests_total{"))
+    {
+        let label = |name: &str| {
+            let start = line.find(&format!(r#"{name}=""#))? + name.len() + 2;
+            Some(line[start..].split('"').next()?.to_string())
+        };
+        let (Some(verb), Some(resource)) = (label("verb"), label("resource")) else {
+            continue;
+        };
+        if ["get", "list", "watch"].contains(&verb.as_str()) || resource == "leases" {
+            continue;
+        }
+        let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        *writes.entry(format!("{verb} {resource}")).or_default() += value;
+    }
+    writes
 }
 
-/// Creates `task` (remote task already there) and waits until it is Ready and its Events are
-/// published; returns the status patches it cost, the Events, and the task as it became Ready.
-async fn change_costs(setup: &Setup, operator: &Operator, task: &OutboundTask) -> (f64, Vec<Event>, OutboundTask) {
-    let before = operator.metrics().await;
-    support::create_task(&setup.client, &setup.ns, task).await;
-    let ready = support::wait_for_condition(&setup.tasks, &task.name_any(), "Ready", "True", WAIT).await;
-    let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
+/// What changed between two scrapes.
+fn delta(after: &BTreeMap<String, f64>, before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v != 0.0)
+        .collect()
+}
+
+/// Renames `task` and waits until it is Ready at `generation`.
+async fn rename(setup: &harness::Setup, task: &OutboundTask, generation: i64) -> OutboundTask {
+    let name = task.name_any();
+    let patch = json!({"spec": {"task": {"name": format!("renamed-{generation}")}}});
+    setup
+        .tasks
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    support::wait_for(&setup.tasks, &name, WAIT, "Ready at the new generation", |t| {
+        t.status
+            .as_ref()
+            .is_some_and(|s| s.observed_generation == Some(generation))
+            && support::condition(t, "Ready").is_some_and(|c| c.status == "True")
+    })
+    .await
+}
+
+/// The Events of the namespace, once one with reason Updated is there (or after 10 s).
+async fn updated_events(events: &Api<Event>) -> Vec<Event> {
     let mut published = Vec::new();
     for _ in 0..50 {
         published = events.list(&ListParams::default()).await.unwrap().items;
-        if !published.is_empty() {
+        if published.iter().any(|e| e.reason.as_deref() == Some("Updated")) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let after = operator.metrics().await;
-    let patches = kube_requests(&after, "patch", "outboundtasks/status")
-        - kube_requests(&before, "patch", "outboundtasks/status");
-    (patches, published, ready)
+    published
 }
 
-/// A changed running task: the journal and the final status are the only API-server writes
-/// before Ready; the operation's Event comes after the final status (etcd's revisions order
+/// Creates `task` in sync with its remote task (in run state `status`), waits until it is
+/// Ready, changes its spec once (a first operation also adds the finalizer, once in the task's
+/// life), then once more, the change measured. Returns the operator's API-server writes for that
+/// change up to its Ready, those up to when its Event is published, the Events, and the task as
+/// it became Ready.
+async fn change_costs(
+    setup: &harness::Setup,
+    operator: &Operator,
+    task: &OutboundTask,
+    status: u8,
+) -> (BTreeMap<String, f64>, BTreeMap<String, f64>, Vec<Event>, OutboundTask) {
+    put_remote_task(&setup.sim, task, status, json!({}));
+    support::create_task(&setup.client, &setup.ns, task).await;
+    support::wait_for_condition(&setup.tasks, &task.name_any(), "Ready", "True", WAIT).await;
+    rename(setup, task, 2).await;
+    let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
+    for event in updated_events(&events).await {
+        events.delete(&event.name_any(), &Default::default()).await.unwrap();
+    }
+    setup.sim.clear_journal();
+    let before = kube_writes(&operator.metrics().await);
+    let ready = rename(setup, task, 3).await;
+    let at_ready = delta(&kube_writes(&operator.metrics().await), &before);
+    let published = updated_events(&events).await;
+    let with_events = delta(&kube_writes(&operator.metrics().await), &before);
+    (at_ready, with_events, published, ready)
+}
+
+fn calls(sim: &outbound_operator::sim::SimHandle, task: &OutboundTask) -> Vec<String> {
+    calls_for(sim, &task.spec.task_id)
+        .iter()
+        .map(|c| c.endpoint.clone())
+        .collect()
+}
+
+/// A changed running task: the journal and the final status are its only API-server writes
+/// until it is Ready; the operation's Event comes after the final status (etcd's revisions order
 /// the writes of one API server).
 #[tokio::test]
 async fn a_changed_running_task_costs_two_api_server_writes_before_ready() {
-    let Some(setup) = setup("budget-writes").await else {
+    let Some(setup) = harness::setup("budget-writes").await else {
         return;
     };
     let operator = Operator::start(&setup.ns, &[]);
     let task = new_task("running");
-    put_remote_task(&setup.sim, &task, 2, json!({"name": "console name"}));
-    let (patches, events, ready) = change_costs(&setup, &operator, &task).await;
-    let names: Vec<String> = calls_for(&setup.sim, &task.spec.task_id)
-        .iter()
-        .map(|c| c.endpoint.clone())
-        .collect();
-    assert_eq!(names, ["detail", "pause", "update", "resume"]);
-    assert_eq!(patches, 2.0, "journal and final status");
+    let (at_ready, with_events, events, ready) = change_costs(&setup, &operator, &task, 2).await;
+    assert_eq!(calls(&setup.sim, &task), ["detail", "pause", "update", "resume"]);
+    // The scrape after Ready may already count the Event: the revisions below order them.
+    assert_eq!(at_ready.get("patch outboundtasks/status"), Some(&2.0), "{at_ready:?}");
+    assert!(
+        at_ready
+            .keys()
+            .all(|k| k == "patch outboundtasks/status" || k == "create events"),
+        "journal and final status only, before Ready: {at_ready:?}"
+    );
+    assert_eq!(
+        with_events,
+        BTreeMap::from([
+            ("create events".to_string(), 1.0),
+            ("patch outboundtasks/status".to_string(), 2.0)
+        ])
+    );
     let updated: Vec<&Event> = events
         .iter()
         .filter(|e| e.reason.as_deref() == Some("Updated"))
@@ -109,19 +165,18 @@ async fn a_changed_running_task_costs_two_api_server_writes_before_ready() {
 /// A change of a paused task needs no pause, so no journal: one status write.
 #[tokio::test]
 async fn a_changed_paused_task_writes_no_journal() {
-    let Some(setup) = setup("budget-nojournal").await else {
+    let Some(setup) = harness::setup("budget-nojournal").await else {
         return;
     };
     let operator = Operator::start(&setup.ns, &[]);
     let task = new_task("paused");
-    put_remote_task(&setup.sim, &task, 1, json!({"name": "console name"}));
-    let (patches, _, _) = change_costs(&setup, &operator, &task).await;
-    let names: Vec<String> = calls_for(&setup.sim, &task.spec.task_id)
-        .iter()
-        .map(|c| c.endpoint.clone())
-        .collect();
-    assert_eq!(names, ["detail", "update"]);
-    assert_eq!(patches, 1.0, "the final status only");
+    let (_, with_events, _, _) = change_costs(&setup, &operator, &task, 1).await;
+    assert_eq!(calls(&setup.sim, &task), ["detail", "update"]);
+    assert_eq!(
+        with_events.get("patch outboundtasks/status"),
+        Some(&1.0),
+        "the final status only: {with_events:?}"
+    );
     assert_eq!(remote_status(&setup.sim, &task.spec.task_id), 1, "stays paused");
 }
 
@@ -156,18 +211,9 @@ fn most_paused_at_once(sim: &outbound_operator::sim::SimHandle, tasks: &[Outboun
 /// 0.5 s: never more than two campaigns paused at once, and every task ends updated and running.
 #[tokio::test]
 async fn max_paused_is_never_exceeded() {
-    let Some(setup) = setup("budget-maxpaused").await else {
+    let Some(setup) = harness::setup_with("budget-maxpaused", |account| account.spec.max_paused = Some(2)).await else {
         return;
     };
-    let accounts: Api<OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
-    accounts
-        .patch(
-            "main",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"maxPaused": 2}})),
-        )
-        .await
-        .unwrap();
     setup
         .sim
         .set_faults(FaultConfig {

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use harness::{Operator, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, unique_token};
+use harness::{Operator, Setup, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, setup};
 use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use outbound_operator::api::{OutboundTask, RemoteState};
@@ -17,32 +17,6 @@ use serde_json::json;
 use support::{condition, wait_for, wait_for_condition};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-struct Setup {
-    client: kube::Client,
-    ns: String,
-    token: String,
-    sim: outbound_operator::sim::SimHandle,
-    tasks: Api<OutboundTask>,
-}
-
-async fn setup(prefix: &str) -> Option<Setup> {
-    let client = support::cluster().await?;
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, prefix).await;
-    let token = unique_token(prefix);
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
-    let tasks = Api::namespaced(client.clone(), &ns);
-    Some(Setup {
-        client,
-        ns,
-        token,
-        sim,
-        tasks,
-    })
-}
 
 fn new_task(name: &str) -> OutboundTask {
     let mut task = support::task(name, "main", &harness::uuid_like());
@@ -97,8 +71,17 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
             "{type_}"
         );
     }
+    // The operation's Event follows the final status write (it is off the critical path).
     let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
-    let events = events.list(&ListParams::default()).await.unwrap().items;
+    let mut listed = Vec::new();
+    for _ in 0..50 {
+        listed = events.list(&ListParams::default()).await.unwrap().items;
+        if listed.iter().any(|e| e.reason.as_deref() == Some("Updated")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = listed;
     let updated: Vec<&Event> = events
         .iter()
         .filter(|e| e.reason.as_deref() == Some("Updated"))
@@ -526,7 +509,7 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
             .finalizers
             .unwrap_or_default()
             .iter()
-            .any(|f| f == "outbound.dev/pause-on-delete")
+            .any(|f| f == "outbound.dev/finalizer")
     );
     assert!(
         setup

@@ -17,8 +17,8 @@ use kube::api::Api;
 
 use super::context::Context;
 use super::reconcile::{Remote, failure_of};
-use super::status;
-use crate::api::OutboundTask;
+use super::{finalizer, status};
+use crate::api::{OutboundTask, OutboundTaskStatus};
 use crate::planner::{
     Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
     StepLimits, Steps,
@@ -49,12 +49,15 @@ pub struct Executed {
     pub events: Vec<PlannedEvent>,
 }
 
+/// `on_server` is the status the API server holds as far as this reconcile knows: the journal's
+/// in-progress status once written, `None` once a write's outcome is unknown.
 pub async fn execute(
     ctx: &Context,
     api: &Api<OutboundTask>,
     task: &OutboundTask,
     plan: &Plan,
     remote: &Remote,
+    on_server: &mut Option<OutboundTaskStatus>,
 ) -> Executed {
     let _in_flight = ctx.metrics.operation_started();
     let previous = task.status.clone().unwrap_or_default();
@@ -68,38 +71,58 @@ pub async fn execute(
     let mut steps = Steps::new(plan, limits);
     let mut outcome = Outcome::Begin;
     let mut events = Vec::new();
-    // When the first pause succeeded, and the updates refused as "task started" since.
+    // When the first pause succeeded, and when (after it) an update refused as "task started"
+    // was last sent.
     let mut paused_at: Option<Instant> = None;
-    let mut refused = 0;
+    let mut last_refused = None;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(journal) => {
                 let in_progress = status::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
-                match status::apply(api, &task.name_any(), &in_progress).await {
-                    Ok(()) => Outcome::JournalWritten,
+                // The finalizer first, so that the object cannot go away with the journal.
+                let finalizer = match finalizer::has(task) {
+                    true => Ok(()),
+                    false => finalizer::add(api, task).await,
+                };
+                let written = match finalizer {
+                    Ok(()) => status::apply(api, &task.name_any(), &in_progress).await,
+                    Err(error) => Err(error),
+                };
+                match written {
+                    Ok(()) => {
+                        *on_server = Some(in_progress);
+                        Outcome::JournalWritten
+                    }
                     Err(error) => {
+                        // It may have been written all the same (a lost answer).
+                        *on_server = None;
                         tracing::warn!(task = %task.name_any(), %error, "could not write the operation journal");
                         Outcome::JournalNotWritten(error.to_string())
                     }
                 }
             }
-            Effect::Call(action) => match perform(task, remote, &action, paused_at.is_some()).await {
-                Ok(()) => {
-                    match (&action, paused_at) {
-                        (Action::Pause, None) => paused_at = Some(Instant::now()),
-                        (Action::Update(_), Some(at)) => ctx
-                            .settle
-                            .learn(&remote.key, |s| s.update_went_through(at.elapsed(), refused)),
-                        _ => {}
+            Effect::Call(action) => {
+                let sent = paused_at.map(|at| at.elapsed());
+                match perform(task, remote, &action, paused_at.is_some()).await {
+                    Ok(()) => {
+                        match (&action, sent) {
+                            (Action::Pause, None) => paused_at = Some(Instant::now()),
+                            (Action::Update(_), Some(sent)) => ctx
+                                .settle
+                                .learn(&remote.key, |s| s.update_went_through(sent, last_refused)),
+                            _ => {}
+                        }
+                        Outcome::Succeeded
                     }
-                    Outcome::Succeeded
+                    Err(error) => {
+                        if error.kind() == ErrorKind::TaskStarted {
+                            last_refused = sent;
+                        }
+                        tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
+                        Outcome::Failed(call_error(&error))
+                    }
                 }
-                Err(error) => {
-                    refused += u32::from(error.kind() == ErrorKind::TaskStarted);
-                    tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
-                    Outcome::Failed(call_error(&error))
-                }
-            },
+            }
             Effect::Publish(event) => {
                 events.push(event);
                 Outcome::Performed

@@ -69,12 +69,10 @@ async fn reconcile_admitted(
     if task.meta().deletion_timestamp.is_some() {
         return finalizer::finalize(&ctx, &api, &task, &namespace).await;
     }
-    if finalizer::wanted(&task) != finalizer::has(&task) {
-        if finalizer::wanted(&task) {
-            finalizer::add(&api, &task).await?;
-        } else {
-            finalizer::remove(&api, &task).await?;
-        }
+    // Once there, the finalizer stays until deletion (removing it would cost a write after
+    // every operation of an Orphan task); the executor adds it before a journal.
+    if finalizer::wanted(&task) && !finalizer::has(&task) {
+        finalizer::add(&api, &task).await?;
     }
 
     let previous = task.status.clone().unwrap_or_default();
@@ -86,6 +84,8 @@ async fn reconcile_admitted(
         ..PlanOptions::new(Timestamp::now())
     };
 
+    // What the API server holds: `previous` until the executor writes a journal.
+    let mut on_server = Some(previous.clone());
     let mut retry_after = None;
     let mut reached_platform = false;
     let mut operation_events = Vec::new();
@@ -128,7 +128,7 @@ async fn reconcile_admitted(
                         ctx.metrics.drift_detected();
                     }
                     let execution = if plan.writes() {
-                        let executed = executor::execute(&ctx, &api, &task, &plan, &remote).await;
+                        let executed = executor::execute(&ctx, &api, &task, &plan, &remote, &mut on_server).await;
                         operation_events = executed.events;
                         executed.execution
                     } else {
@@ -155,8 +155,11 @@ async fn reconcile_admitted(
         now: Timestamp::now(),
         requested_at,
     });
-    if status::worth_writing(&previous, &new_status, ctx.settings.sync_time_refresh) {
-        status::apply(&api, &name, &new_status).await?;
+    let worth_writing = on_server
+        .as_ref()
+        .is_none_or(|written| status::worth_writing(written, &new_status, ctx.settings.sync_time_refresh));
+    if worth_writing {
+        status::apply_with_retries(&api, &name, &new_status).await?;
     }
     drop(pause_slot);
     // After the status: Ready does not wait for them (see `executor`).

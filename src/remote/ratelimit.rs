@@ -3,7 +3,7 @@
 //!
 //! Semantics (`spec.rateLimit`): with `burst: 1` (the default) consecutive calls are at least
 //! `(1 s + GUARD) / requestsPerSecond` apart, so no window of one second ever holds more than
-//! `requestsPerSecond` calls, even after up to [`GUARD`] of network jitter between the operator
+//! `requestsPerSecond` calls, even after up to [`GUARD`] (40 ms) of jitter between the operator
 //! and the platform. A `burst` B above 1 is an explicit choice: after an idle spell B calls go at
 //! once, so one second may hold up to `requestsPerSecond + B - 1` calls (the long-run rate stays
 //! the same). The schedule is a GCRA ([`Schedule`]), kept by hand rather than with governor so
@@ -26,7 +26,7 @@ use crate::api::RateLimit;
 
 /// Margin added to the one-second window, for the jitter between the instant a call leaves and
 /// the instant the platform counts it (a platform that counts "R per second" sees at most R).
-pub const GUARD: Duration = Duration::from_millis(25);
+pub const GUARD: Duration = Duration::from_millis(40);
 
 /// Which waiting call gets the next cell; lower first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use outbound_operator::api::OutboundTask;
+use kube::api::Api;
+use outbound_operator::api::{OutboundAccount, OutboundTask};
 use outbound_operator::mapping;
 use outbound_operator::sim::{Fixtures, JournalEntry, SimConfig, SimHandle, Simulator, TaskFixture};
 use serde_json::Value;
@@ -29,6 +30,42 @@ pub fn uuid_like() -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+/// One test's world: a fresh namespace on the plane, a simulator whose token is in the Secret
+/// `platform-token`, and the OutboundAccount `main` pointing at it.
+pub struct Setup {
+    pub client: kube::Client,
+    pub ns: String,
+    pub token: String,
+    pub sim: SimHandle,
+    pub tasks: Api<OutboundTask>,
+}
+
+/// [`Setup`] named after `prefix`; `None` when cluster tests are skipped on purpose.
+pub async fn setup(prefix: &str) -> Option<Setup> {
+    setup_with(prefix, |_| {}).await
+}
+
+/// The same, with the account changed by `edit` before it is created.
+pub async fn setup_with(prefix: &str, edit: impl FnOnce(&mut OutboundAccount)) -> Option<Setup> {
+    let client = super::support::cluster().await?;
+    super::support::ensure_crds(&client).await;
+    let ns = super::support::test_namespace(&client, prefix).await;
+    let token = unique_token(prefix);
+    let sim = simulator(&token).await;
+    super::support::create_token_secret(&client, &ns, "platform-token", &token).await;
+    let mut account = super::support::account("main", &sim.base_url(), "platform-token");
+    edit(&mut account);
+    super::support::create(&client, &ns, &account).await;
+    let tasks = Api::namespaced(client.clone(), &ns);
+    Some(Setup {
+        client,
+        ns,
+        token,
+        sim,
+        tasks,
+    })
 }
 
 pub async fn simulator(token: &str) -> SimHandle {
@@ -73,6 +110,15 @@ pub fn remote_status(sim: &SimHandle, task_id: &str) -> u8 {
 /// The journal entries of one remote task.
 pub fn calls_for(sim: &SimHandle, task_id: &str) -> Vec<JournalEntry> {
     sim.journal().into_iter().filter(|e| e.path.contains(task_id)).collect()
+}
+
+/// True when the replica `identity` made the call: the operator's User-Agent is
+/// `outbound-operator/<version> (<identity>)`.
+pub fn made_by(entry: &JournalEntry, identity: &str) -> bool {
+    entry
+        .user_agent
+        .as_deref()
+        .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
 }
 
 /// `endpoint` names of those calls, with `:<code>` for non-200 answers (e.g. `update:6007`).
