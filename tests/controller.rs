@@ -71,8 +71,17 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
             "{type_}"
         );
     }
+    // The operation's Event follows the final status write (it is off the critical path).
     let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
-    let events = events.list(&ListParams::default()).await.unwrap().items;
+    let mut listed = Vec::new();
+    for _ in 0..50 {
+        listed = events.list(&ListParams::default()).await.unwrap().items;
+        if listed.iter().any(|e| e.reason.as_deref() == Some("Updated")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = listed;
     let updated: Vec<&Event> = events
         .iter()
         .filter(|e| e.reason.as_deref() == Some("Updated"))
@@ -190,8 +199,10 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
     }
     // Corrected on the next resync (30 s, jittered), without any trigger from us.
     let id = enforced.spec.task_id.clone();
+    // Updated and resumed (calls are spaced by the account's rate, 10/s).
     eventually(Duration::from_secs(50), "enforced task corrected", || {
         remote_equals_spec(&setup.sim, &enforced)
+            && call_names(&setup.sim, &id).last().map(String::as_str) == Some("resume")
     })
     .await;
     assert_eq!(call_names(&setup.sim, &id), ["detail", "pause", "update", "resume"]);

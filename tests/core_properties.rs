@@ -745,7 +745,10 @@ fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) ->
                 );
                 let journal = world.persisted.operation.as_ref();
                 match action.kind() {
-                    ActionKind::Update => prop_assert!(journal.is_some(), "an update without a persisted journal"),
+                    ActionKind::Update if plan.resume_after => prop_assert!(
+                        journal.is_some_and(|j| j.resume_after),
+                        "an update of a task that must run without a persisted journal"
+                    ),
                     ActionKind::Pause if plan.resume_after => prop_assert!(
                         journal.is_some_and(|j| j.resume_after),
                         "a task that must run paused without a persisted journal saying so"
@@ -776,7 +779,8 @@ fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) ->
             }
             Effect::Wait(duration) => {
                 waited += *duration;
-                let most = limits.started.retry_interval * limits.started.retries + limits.max_throttled_wait;
+                let most =
+                    limits.settle + limits.started.retry_interval * limits.started.retries + limits.max_throttled_wait;
                 prop_assert!(waited <= most, "waited {:?} in one execution", waited);
                 Outcome::Performed
             }

@@ -71,6 +71,9 @@ async fn after_kills_paused_campaigns_resume_first_every_task_is_reconciled_and_
         account.spec.rate_limit.requests_per_second = 1000;
         account.spec.rate_limit.burst = 100;
         account.spec.platform.started_retry_interval = "300ms".into();
+        // As many operations in flight as workers, so that the kills below find some mid-way (and
+        // the restarted instance must count the journals they leave).
+        account.spec.max_paused = Some(8);
     })
     .await
     else {
@@ -97,6 +100,8 @@ async fn after_kills_paused_campaigns_resume_first_every_task_is_reconciled_and_
         tokio::time::sleep(Duration::from_secs(4)).await;
         operator.kill();
     }
+    // A pause sent just before a kill takes effect 1 s later (slow_pause_secs).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let left_paused = paused_remotely(&sim, &ids);
     let restart_seq = sim.journal().last().map_or(0, |e| e.seq);
     let restarted = Instant::now();

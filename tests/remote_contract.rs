@@ -82,6 +82,7 @@ fn spec(base_url: &str) -> OutboundAccountSpec {
             requests_per_second: 100,
             burst: 100,
         },
+        max_paused: None,
         endpoints: Endpoints::default(),
         time_zone: "Asia/Shanghai".into(),
         request_timeout: "2s".into(),

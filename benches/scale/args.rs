@@ -7,7 +7,10 @@ use serde::Serialize;
 
 pub const USAGE: &str = "usage: cargo bench --bench scale -- [--tasks 100,1000] [--concurrency 64[,8]] \
 [--budget-tasks 100] [--budget-burst 20[,1]] [--budget-rps 20] [--no-idle] [--out FILE]
+[--pause-budget-tasks 1000] [--pause-budget-burst 1] [--pause-budget-pause 1.0] [--pause-budget-only]
+[--operator PATH]
 environment: BENCH_TASKS, BENCH_CONCURRENCY, BENCH_BUDGET_TASKS, BENCH_BUDGET_BURST, BENCH_OUT,
+BENCH_PAUSE_BUDGET_TASKS,
 BENCH_OPERATOR_LOG (RUST_LOG of the operator, default info), BENCH_APISERVER_PID, BENCH_ETCD_PID;
 KUBECONFIG must name the control plane (scripts/bench.sh does all of it).";
 
@@ -18,6 +21,13 @@ pub struct Args {
     pub budget_tasks: usize,
     pub budget_bursts: Vec<u32>,
     pub budget_rps: u32,
+    /// Tasks of the pause-budget run (0 skips it), the account's burst there, and how long the
+    /// simulator's pause takes to take effect (seconds).
+    pub pause_budget_tasks: usize,
+    pub pause_budget_burst: u32,
+    pub pause_budget_pause_s: f64,
+    /// Only the pause-budget run.
+    pub pause_budget_only: bool,
     pub idle: bool,
     pub out: PathBuf,
     pub operator: PathBuf,
@@ -34,6 +44,10 @@ impl Args {
             budget_tasks: number(&env("BENCH_BUDGET_TASKS", "100"))?,
             budget_bursts: list(&env("BENCH_BUDGET_BURST", "20,1"))?,
             budget_rps: 20,
+            pause_budget_tasks: number(&env("BENCH_PAUSE_BUDGET_TASKS", "1000"))?,
+            pause_budget_burst: 1,
+            pause_budget_pause_s: 1.0,
+            pause_budget_only: false,
             idle: true,
             out: std::env::var_os("BENCH_OUT")
                 .map(PathBuf::from)
@@ -51,6 +65,10 @@ impl Args {
                 "--budget-tasks" => args.budget_tasks = number(value()?)?,
                 "--budget-burst" => args.budget_bursts = list(value()?)?,
                 "--budget-rps" => args.budget_rps = number(value()?)?,
+                "--pause-budget-tasks" => args.pause_budget_tasks = number(value()?)?,
+                "--pause-budget-burst" => args.pause_budget_burst = number(value()?)?,
+                "--pause-budget-pause" => args.pause_budget_pause_s = number(value()?)?,
+                "--pause-budget-only" => args.pause_budget_only = true,
                 "--no-idle" => args.idle = false,
                 "--out" => args.out = PathBuf::from(value()?),
                 "--operator" => args.operator = PathBuf::from(value()?),
@@ -70,6 +88,14 @@ impl Args {
             "--budget-burst: 1..=1000"
         );
         ensure!((1..=1000).contains(&args.budget_rps), "--budget-rps: 1..=1000");
+        ensure!(
+            (1..=1000).contains(&args.pause_budget_burst),
+            "--pause-budget-burst: 1..=1000"
+        );
+        ensure!(
+            (0.0..=15.0).contains(&args.pause_budget_pause_s),
+            "--pause-budget-pause: 0 to 15 seconds"
+        );
         Ok(args)
     }
 }

@@ -29,6 +29,10 @@
 //! The tasks are created with `resyncInterval: 1h` so that no resync falls inside phases 1-4
 //! (at 10,000 tasks they last minutes); phase 4 switches to the 30 s minimum for phase 5.
 //!
+//! The pause-budget run (`benches/scale/pause_budget.rs`): N (`--pause-budget-tasks`, 1,000)
+//! running tasks in sync, all changed at once, at 20 rps with a pause that takes 1 s; converge
+//! time against 4N/R, the pause windows, the most campaigns paused at once, the busiest second.
+//!
 //! Then the budget run: a simulator whose rate limit is `--budget-rps` (20) requests/s, an
 //! account with `rateLimit` 20 rps and burst B (each B of `--budget-burst`), M tasks that all need
 //! pause/update/resume: the largest number of calls the simulator saw in any 1-second window.
@@ -52,6 +56,7 @@ mod idle;
 mod machine;
 mod mark;
 mod operator;
+mod pause_budget;
 mod phases;
 mod procs;
 mod report;
@@ -154,6 +159,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         machine,
         runs: Vec::new(),
         budget: Vec::new(),
+        pause_budget: Vec::new(),
     };
     let env = Env {
         client,
@@ -161,7 +167,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args: args.clone(),
         out_dir,
     };
-    for &n in &args.tasks {
+    let scale_runs: &[usize] = if args.pause_budget_only { &[] } else { &args.tasks };
+    for &n in scale_runs {
         for &concurrency in &args.concurrency {
             eprintln!("\n=== N = {n}, --concurrency {concurrency} ===");
             let result = scale_run(&env, n, concurrency).await?;
@@ -170,7 +177,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.budget_tasks > 0 {
+    if args.pause_budget_tasks > 0 {
+        eprintln!(
+            "\n=== pause budget: {} changed running tasks, {} rps, pause takes {} s ===",
+            args.pause_budget_tasks, args.budget_rps, args.pause_budget_pause_s
+        );
+        let result = pause_budget::pause_budget_run(&env).await?;
+        results.pause_budget.push(result);
+        write_results(&args.out, &mut results)?;
+    }
+    if args.budget_tasks > 0 && !args.pause_budget_only {
         for &burst in &args.budget_bursts {
             eprintln!(
                 "\n=== budget: {} tasks, simulator limit {} rps, account {} rps burst {burst} ===",

@@ -19,6 +19,7 @@ pub struct Results {
     pub machine: Machine,
     pub runs: Vec<RunResult>,
     pub budget: Vec<BudgetResult>,
+    pub pause_budget: Vec<crate::pause_budget::PauseBudgetResult>,
 }
 
 #[derive(Debug, Serialize)]

@@ -50,6 +50,15 @@ pub struct OutboundAccountSpec {
     #[serde(default)]
     pub rate_limit: RateLimit,
 
+    /// The most campaigns of this account the operator holds paused at once to update them (like
+    /// a Deployment's `maxUnavailable`). A change to more tasks rolls through them: the others
+    /// wait for a place, then read their task again. Counted from the journals in status too, so
+    /// a restarted operator keeps to it. Unset: 5 × `rateLimit.requestsPerSecond`, more than the
+    /// budget can keep in flight unless a pause takes over 20 s to take effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub max_paused: Option<u32>,
+
     /// Path templates of the calls, with `{user_id}` and `{task_id}` placeholders (each task
     /// path must contain `{task_id}`; no query string). The resume
     /// path is not documented by the platform (inferred from `task_stop`): override it here when
@@ -84,7 +93,7 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
-/// A token-bucket budget of requests.
+/// A budget of requests (see `crate::remote::ratelimit` for its exact meaning).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
@@ -92,10 +101,21 @@ pub struct RateLimit {
     #[serde(default = "default_rps")]
     #[schemars(range(min = 1, max = 1000))]
     pub requests_per_second: u32,
-    /// Requests that may be sent at once above the sustained rate.
+    /// Calls that may go at once after an idle spell. 1 (the default): calls are spaced so that
+    /// no second ever holds more than `requestsPerSecond` of them (what a platform publishing
+    /// "N requests per second" enforces). B > 1 lets up to `requestsPerSecond + B - 1` calls
+    /// into one second after an idle spell: only for a platform known to allow it.
     #[serde(default = "default_burst")]
     #[schemars(range(min = 1, max = 1000))]
     pub burst: u32,
+}
+
+impl OutboundAccountSpec {
+    /// `maxPaused`, or its default.
+    pub fn max_paused(&self) -> u32 {
+        self.max_paused
+            .unwrap_or_else(|| self.rate_limit.requests_per_second.max(1).saturating_mul(5))
+    }
 }
 
 impl Default for RateLimit {
@@ -202,7 +222,7 @@ fn default_rps() -> u32 {
     10
 }
 fn default_burst() -> u32 {
-    20
+    1
 }
 fn default_started_retries() -> u32 {
     5

@@ -65,6 +65,10 @@ pub struct Context {
     pub tasks: Store<OutboundTask>,
     /// Which due reconcile gets the next worker.
     pub admission: Arc<Admission>,
+    /// Campaigns held paused per account (`maxPaused`).
+    pub pauses: super::rolling::PauseSlots,
+    /// How long each account's pauses take to take effect, as learned.
+    pub settle: super::executor::SettleTimes,
     /// True once the account cache has listed. (A watch channel rather than
     /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
     accounts_listed: watch::Receiver<bool>,
@@ -93,6 +97,8 @@ impl Context {
             accounts_listed: parts.accounts_listed,
             tasks: parts.tasks,
             admission: parts.admission,
+            pauses: Default::default(),
+            settle: Default::default(),
             account_reports: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             warned: Mutex::new(HashMap::new()),

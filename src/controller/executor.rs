@@ -2,16 +2,52 @@
 //! status, calls the platform, publishes events, sleeps. Every decision (what to call next, 6007
 //! retries and their waits, waiting out a throttle, recovery after a failure, when to stop) is
 //! the step machine's; this driver only reports how each effect went.
+//!
+//! The events of the operation are handed back rather than published on the way: an Event
+//! between the update and the resume would stand in the pause window, and one before the final
+//! status write would delay Ready. The caller publishes them after that write, so the critical
+//! path of a changed running task holds two API-server writes (the journal, the final status).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use kube::api::Api;
 
 use super::context::Context;
 use super::reconcile::{Remote, failure_of};
-use super::{events, finalizer, status};
+use super::{finalizer, status};
 use crate::api::{OutboundTask, OutboundTaskStatus};
-use crate::planner::{Action, CallError, Effect, Execution, Outcome, Plan, StartedBehaviour, StepLimits, Steps};
-use crate::remote::{ErrorKind, RemoteError};
+use crate::planner::{
+    Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
+    StepLimits, Steps,
+};
+use crate::remote::{AccountKey, ErrorKind, RemoteError};
+
+/// The learned time each account's pauses take to take effect (see [`PauseSettle`]).
+#[derive(Default)]
+pub struct SettleTimes(Mutex<HashMap<AccountKey, PauseSettle>>);
+
+impl SettleTimes {
+    fn wait(&self, account: &AccountKey) -> Duration {
+        self.lock().get(account).map_or(Duration::ZERO, PauseSettle::wait)
+    }
+
+    fn learn(&self, account: &AccountKey, what: impl FnOnce(&mut PauseSettle)) {
+        what(self.lock().entry(account.clone()).or_default());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, PauseSettle>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What an execution did, and the events it leaves to publish.
+pub struct Executed {
+    pub execution: Execution,
+    pub events: Vec<PlannedEvent>,
+}
 
 /// `on_server` is the status the API server holds as far as this reconcile knows: the journal's
 /// in-progress status once written, `None` once a write's outcome is unknown.
@@ -22,14 +58,23 @@ pub async fn execute(
     plan: &Plan,
     remote: &Remote,
     on_server: &mut Option<OutboundTaskStatus>,
-) -> Execution {
+) -> Executed {
     let _in_flight = ctx.metrics.operation_started();
     let previous = task.status.clone().unwrap_or_default();
     let generation = task.metadata.generation.unwrap_or_default();
     let config = remote.client.config();
     let started = StartedBehaviour::bounded(config.started_retry_interval, config.started_retries);
-    let mut steps = Steps::new(plan, StepLimits::new(started));
+    let limits = StepLimits {
+        settle: ctx.settle.wait(&remote.key),
+        ..StepLimits::new(started)
+    };
+    let mut steps = Steps::new(plan, limits);
     let mut outcome = Outcome::Begin;
+    let mut events = Vec::new();
+    // When the first pause succeeded, and when (after it) an update refused as "task started"
+    // was last sent.
+    let mut paused_at: Option<Instant> = None;
+    let mut last_refused = None;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
@@ -57,22 +102,44 @@ pub async fn execute(
                     }
                 }
             }
-            Effect::Call(action) => match perform(task, remote, &action).await {
-                Ok(()) => Outcome::Succeeded,
-                Err(error) => {
-                    tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
-                    Outcome::Failed(call_error(&error))
+            Effect::Call(action) => {
+                let sent = paused_at.map(|at| at.elapsed());
+                match perform(task, remote, &action, paused_at.is_some()).await {
+                    Ok(()) => {
+                        match (&action, sent) {
+                            (Action::Pause, None) => paused_at = Some(Instant::now()),
+                            (Action::Update(_), Some(sent)) => ctx
+                                .settle
+                                .learn(&remote.key, |s| s.update_went_through(sent, last_refused)),
+                            _ => {}
+                        }
+                        Outcome::Succeeded
+                    }
+                    Err(error) => {
+                        if error.kind() == ErrorKind::TaskStarted {
+                            last_refused = sent;
+                        }
+                        tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
+                        Outcome::Failed(call_error(&error))
+                    }
                 }
-            },
+            }
             Effect::Publish(event) => {
-                events::publish(ctx, task, &event).await;
+                events.push(event);
                 Outcome::Performed
             }
             Effect::Wait(duration) => {
                 tokio::time::sleep(duration).await;
                 Outcome::Performed
             }
-            Effect::Done(execution) => return execution,
+            Effect::Done(execution) => {
+                if let (Some(Failure::StillStarted(_) | Failure::NotPausable(_)), Some(at)) =
+                    (&execution.failure, paused_at)
+                {
+                    ctx.settle.learn(&remote.key, |s| s.update_gave_up(at.elapsed()));
+                }
+                return Executed { execution, events };
+            }
         }
     }
 }
@@ -89,7 +156,9 @@ fn call_error(error: &RemoteError) -> CallError {
     }
 }
 
-async fn perform(task: &OutboundTask, remote: &Remote, action: &Action) -> Result<(), RemoteError> {
+/// Performs one call; a pause after one that succeeded (the "task started" retry) finishes the
+/// operation in flight and draws on the budget before reads and first pauses.
+async fn perform(task: &OutboundTask, remote: &Remote, action: &Action, paused: bool) -> Result<(), RemoteError> {
     let (client, token, id, sub_user) = (
         &remote.client,
         &remote.token,
@@ -97,6 +166,7 @@ async fn perform(task: &OutboundTask, remote: &Remote, action: &Action) -> Resul
         task.spec.sub_user_id.as_deref(),
     );
     match action {
+        Action::Pause if paused => client.pause_again(token, id, sub_user).await,
         Action::Pause => client.pause(token, id, sub_user).await,
         Action::Resume => client.resume(token, id, sub_user).await,
         Action::Update(body) => client.update(token, id, sub_user, body).await,

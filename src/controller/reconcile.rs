@@ -11,10 +11,11 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use rand::Rng;
 
+use super::admission::Permit;
 use super::context::Context;
 use super::metrics::ReconcileResult;
 use super::token::TokenError;
-use super::{account_status, events, executor, finalizer, status, watches::REQUESTED_AT};
+use super::{account_status, events, executor, finalizer, rolling, status, watches::REQUESTED_AT};
 use crate::api::{OutboundTask, OutboundTaskStatus};
 use crate::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
 use crate::remote::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
@@ -40,22 +41,26 @@ pub struct Remote {
 pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = task.namespace().ok_or(Error::NoNamespace)?;
     let key = format!("{namespace}/{}", task.name_any());
-    let Some(_place) = ctx.admission.admit(&key, &task).await else {
+    let Some(place) = ctx.admission.admit(&key, &task).await else {
         return Ok(Action::await_change()); // shutting down: only started work finishes
     };
     let Some(task) = ctx.tasks.get(&ObjectRef::from_obj(task.as_ref())) else {
         return Ok(Action::await_change()); // deleted while it waited
     };
     // Boxed: only admitted reconciles pay for the whole future, not the thousands waiting.
-    Box::pin(reconcile_admitted(task, ctx.clone(), namespace, key)).await
+    Box::pin(reconcile_admitted(task, ctx.clone(), namespace, key, place)).await
 }
 
+/// `worker` is given back early by an operation that holds a campaign paused (see `rolling`).
 async fn reconcile_admitted(
     task: Arc<OutboundTask>,
     ctx: Arc<Context>,
     namespace: String,
     key: String,
+    worker: Permit<'_>,
 ) -> Result<Action, Error> {
+    let mut worker = Some(worker);
+    let mut pause_slot = None;
     let started = Instant::now();
     let name = task.name_any();
     let api: Api<OutboundTask> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -83,6 +88,7 @@ async fn reconcile_admitted(
     let mut on_server = Some(previous.clone());
     let mut retry_after = None;
     let mut reached_platform = false;
+    let mut operation_events = Vec::new();
     let (plan, execution) = if !planner::needs_remote_read(&task.spec, &previous) {
         let input = PlanInput {
             spec: &task.spec,
@@ -96,7 +102,18 @@ async fn reconcile_admitted(
     } else {
         match connect(&ctx, &task, &namespace).await? {
             Err(failure) => (None, Execution::failed_before_actions(failure)),
-            Ok(remote) => match read(&remote, &task).await {
+            Ok(remote) => match rolling::read_and_plan(&ctx, &remote, &task, &key, &mut worker, |observed| {
+                planner::plan(&PlanInput {
+                    spec: &task.spec,
+                    generation,
+                    observed: Some(observed),
+                    status: &previous,
+                    requested_at,
+                    options: options.clone(),
+                })
+            })
+            .await
+            {
                 Err(error) => {
                     reached_platform = error.http_status().is_some();
                     retry_after = error.retry_after();
@@ -104,22 +121,16 @@ async fn reconcile_admitted(
                     forget_refused_token(&ctx, &remote, &namespace, &failure);
                     (None, Execution::failed_before_actions(failure))
                 }
-                Ok(observed) => {
+                Ok((plan, slot)) => {
                     reached_platform = true;
-                    let input = PlanInput {
-                        spec: &task.spec,
-                        generation,
-                        observed: Some(observed),
-                        status: &previous,
-                        requested_at,
-                        options,
-                    };
-                    let plan = planner::plan(&input);
+                    pause_slot = slot;
                     if !plan.differences.is_empty() {
                         ctx.metrics.drift_detected();
                     }
                     let execution = if plan.writes() {
-                        executor::execute(&ctx, &api, &task, &plan, &remote, &mut on_server).await
+                        let executed = executor::execute(&ctx, &api, &task, &plan, &remote, &mut on_server).await;
+                        operation_events = executed.events;
+                        executed.execution
                     } else {
                         Execution::default()
                     };
@@ -154,6 +165,11 @@ async fn reconcile_admitted(
         .is_none_or(|written| status::worth_writing(written, &new_status, ctx.settings.sync_time_refresh));
     if worth_writing {
         status::apply_with_retries(&api, &name, &new_status).await?;
+    }
+    drop(pause_slot);
+    // After the status: Ready does not wait for them (see `executor`).
+    for event in &operation_events {
+        events::publish(&ctx, &task, event).await;
     }
     if let Some(failure) = &failure
         && failure_is_new(&previous, &new_status)
@@ -245,7 +261,7 @@ pub(super) async fn connect(
     }
 }
 
-async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
+pub(super) async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
     let detail = remote
         .client
         .detail(&remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref())

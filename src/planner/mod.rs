@@ -32,6 +32,7 @@ mod failure;
 mod plan;
 mod recovery;
 mod report;
+mod settle;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,7 @@ pub use recovery::{
     started_failure,
 };
 pub use report::{Execution, ReportInput, report};
+pub use settle::PauseSettle;
 pub use steps::{CallError, Effect, Outcome, StepLimits, Steps};
 
 use jiff::Timestamp;
@@ -276,7 +278,10 @@ fn finish(p: &mut Plan, input: &PlanInput<'_>, journal: Option<&Operation>, drif
         p.journal = None;
         return;
     };
-    if updates || journal.is_some() {
+    // A journal only where a crash could strand a campaign the operator paused: an update of a
+    // task that must run again, or an operation already journaled. An update of a paused task
+    // needs none (one API-server write fewer).
+    if (updates && p.resume_after) || journal.is_some() {
         p.journal = Some(Operation {
             phase: first.kind().phase(),
             resume_after: p.resume_after,

@@ -1,10 +1,12 @@
 //! Pure recovery decisions for failures during the execution of a plan.
 //!
 //! * An update answered 6007 ("task started; stop it first") right after our pause means the
-//!   pause has not taken effect yet, or someone restarted the task: wait `retry_interval` and
-//!   retry; from attempt `repause_from_attempt` on, pause again before retrying (the pause may
-//!   have been undone); after `retries` retries give up ([`started_failure`]) and let
-//!   [`on_failure`] resume the task if it must run.
+//!   pause has not taken effect yet, or someone restarted the task: wait and retry, first after
+//!   `first_retry`, then twice as long each time up to `retry_interval` (the campaign stands
+//!   paused while we wait, so the first retry comes soon; later ones back off to spare the
+//!   budget); from attempt `repause_from_attempt` on, pause again before retrying (the pause
+//!   may have been undone); after `retries` retries
+//!   give up ([`started_failure`]) and let [`on_failure`] resume the task if it must run.
 //! * After any failure following the pause, resume the task if it must run (`resume_after` in the
 //!   journal): a running campaign is never left paused. When the failure shows that no call can
 //!   succeed now (bad token, missing account/Secret/task, throttled), no call is made: the journal
@@ -18,8 +20,10 @@ use crate::api::Operation;
 /// How to handle an update answered "task started" (code 6007).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartedBehaviour {
-    /// Wait between attempts (`startedRetryInterval`, default 2 s).
+    /// Longest wait between attempts (`startedRetryInterval`, default 2 s).
     pub retry_interval: Duration,
+    /// Wait before the first retry (250 ms), doubling up to `retry_interval`.
+    pub first_retry: Duration,
     /// Retries after the first 6007 answer before giving up (`startedRetries`, default 5).
     pub retries: u32,
     /// From this attempt on, pause again before retrying (default 2: the second 6007 answer).
@@ -47,6 +51,7 @@ impl Default for StartedBehaviour {
     fn default() -> Self {
         StartedBehaviour {
             retry_interval: Duration::from_secs(2),
+            first_retry: Duration::from_millis(250),
             retries: 5,
             repause_from_attempt: 2,
         }
@@ -67,8 +72,10 @@ pub fn on_update_started(attempt: u32, behaviour: &StartedBehaviour) -> Recovery
     if attempt > behaviour.retries {
         return Recovery::GiveUp;
     }
+    let doubled = behaviour.first_retry.saturating_mul(1 << (attempt.max(1) - 1).min(16));
+    let after = doubled.min(behaviour.retry_interval);
     Recovery::Retry {
-        after: behaviour.retry_interval,
+        after,
         pause_first: attempt >= behaviour.repause_from_attempt,
     }
 }
@@ -118,27 +125,28 @@ mod tests {
     #[test]
     fn update_answered_started_is_retried_then_repaused() {
         let b = StartedBehaviour::default();
+        let retry = |ms, pause_first| Recovery::Retry {
+            after: Duration::from_millis(ms),
+            pause_first,
+        };
+        let answers: Vec<Recovery> = (1..=6).map(|attempt| on_update_started(attempt, &b)).collect();
         assert_eq!(
-            on_update_started(1, &b),
-            Recovery::Retry {
-                after: b.retry_interval,
-                pause_first: false
-            }
+            answers,
+            [
+                retry(250, false),
+                retry(500, true),
+                retry(1000, true),
+                retry(2000, true),
+                retry(2000, true),
+                Recovery::GiveUp
+            ]
         );
-        assert_eq!(
-            on_update_started(2, &b),
-            Recovery::Retry {
-                after: b.retry_interval,
-                pause_first: true
-            }
-        );
-        assert_eq!(
-            on_update_started(5, &b),
-            Recovery::Retry {
-                after: b.retry_interval,
-                pause_first: true
-            }
-        );
+        let slow = StartedBehaviour {
+            first_retry: Duration::from_secs(2),
+            ..b
+        };
+        assert_eq!(on_update_started(1, &slow), retry(2000, false));
+        assert_eq!(on_update_started(3, &slow), retry(2000, true));
     }
 
     #[test]

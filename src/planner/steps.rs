@@ -9,7 +9,8 @@
 //!    reconcile: without the journal a crash could strand a paused task, and a "recovery" call
 //!    would act on a task this reconcile never touched.
 //! 2. The plan's actions run in order; the events of an action are published once it succeeded.
-//! 3. An update answered 6007 is retried as [`on_update_started`] says (wait, re-pause, retry);
+//! 3. After the pause, the update waits [`StepLimits::settle`] (the time the account's pauses
+//!    take to take effect, as learned); an update answered 6007 is retried as [`on_update_started`] says (wait, re-pause, retry);
 //!    once the retries are used up, the failure is [`Failure::StillStarted`], or
 //!    [`Failure::NotPausable`] when the plan says this is the Nth consecutive reconcile so refused.
 //! 4. Once the operation has changed something on the platform (a call succeeded), a throttled
@@ -72,6 +73,9 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepLimits {
     pub started: StartedBehaviour,
+    /// Wait between a pause and the update after it, for the pause to take effect (the
+    /// account's learned [`super::PauseSettle`]; zero by default).
+    pub settle: Duration,
     /// Throttled calls sent again within the operation (default 3).
     pub max_throttled_retries: u32,
     /// Total time waited for throttling within the operation (default 60 s); a `Retry-After`
@@ -85,6 +89,7 @@ impl StepLimits {
     pub fn new(started: StartedBehaviour) -> Self {
         StepLimits {
             started,
+            settle: Duration::ZERO,
             max_throttled_retries: 3,
             max_throttled_wait: Duration::from_secs(60),
             throttled_wait: Duration::from_secs(5),
@@ -223,7 +228,13 @@ impl<'a> Steps<'a> {
                 self.done.push(self.plan.actions[step].kind());
                 let events = self.plan.events.iter().filter(|e| e.after_action == Some(step));
                 self.events.extend(events.cloned());
-                if step + 1 < self.plan.actions.len() {
+                let next = self.plan.actions.get(step + 1);
+                if self.plan.actions[step] == Action::Pause
+                    && matches!(next, Some(Action::Update(_)))
+                    && !self.limits.settle.is_zero()
+                {
+                    self.wait_then_call(self.limits.settle, Purpose::Planned(step + 1))
+                } else if next.is_some() {
                     self.call(Purpose::Planned(step + 1))
                 } else {
                     self.finish(Execution::completed(self.plan))

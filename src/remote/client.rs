@@ -8,7 +8,8 @@
 //! after the backoff when the server gave none, and returned at once (with the delay) when it
 //! is longer, so the controller requeues instead of holding a worker. Every other class is
 //! returned at once. Every attempt, retries included, first takes a cell of the account's rate
-//! limiter. The PUT calls are retried too: update is a full replace and pause/resume set a state,
+//! limiter, by the call's [`CallClass`]: update, resume and `pause_again` finish an operation in
+//! flight and go before reads and first pauses. The PUT calls are retried too: update is a full replace and pause/resume set a state,
 //! so replaying one that did land is harmless.
 //!
 //! Leader fencing: right before each attempt of a write (update, pause, resume) is sent, the
@@ -32,7 +33,7 @@ use super::error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token, respons
 use super::fence::Fence;
 use super::http::http_client;
 use super::metrics::RemoteMetrics;
-use super::ratelimit::AccountLimiter;
+use super::ratelimit::{AccountLimiter, CallClass};
 use super::wire::{TaskDetail, UpdateBody};
 use crate::api::SubUserIdPlacement;
 
@@ -59,6 +60,7 @@ impl fmt::Debug for PlatformClient {
 /// A prepared request: where, and what.
 struct Call {
     endpoint: Endpoint,
+    class: CallClass,
     url: String,
     query_sub_user_id: Option<String>,
     body: Option<Vec<u8>>,
@@ -162,13 +164,27 @@ impl PlatformClient {
     /// `subUserIdOnWrite`). Whether pausing a paused task succeeds is the platform's business;
     /// the controller re-reads the state either way.
     pub async fn pause(&self, token: &Token, task_id: &str, sub_user_id: Option<&str>) -> Result<(), RemoteError> {
-        self.switch(Endpoint::Pause, token, task_id, sub_user_id).await
+        self.switch(Endpoint::Pause, CallClass::Starting, token, task_id, sub_user_id)
+            .await
+    }
+
+    /// `pause` within an operation in flight (after "task started", the pause may have been
+    /// undone): its budget goes before reads and first pauses, like the update and the resume.
+    pub async fn pause_again(
+        &self,
+        token: &Token,
+        task_id: &str,
+        sub_user_id: Option<&str>,
+    ) -> Result<(), RemoteError> {
+        self.switch(Endpoint::Pause, CallClass::Finishing, token, task_id, sub_user_id)
+            .await
     }
 
     /// Resumes a task: `PUT endpoints.resume` (default `task_start`, a path inferred from
     /// `task_stop` and overridable in the account), body as for `pause`.
     pub async fn resume(&self, token: &Token, task_id: &str, sub_user_id: Option<&str>) -> Result<(), RemoteError> {
-        self.switch(Endpoint::Resume, token, task_id, sub_user_id).await
+        self.switch(Endpoint::Resume, CallClass::Finishing, token, task_id, sub_user_id)
+            .await
     }
 
     /// Checks the partner token: `GET endpoints.tokenCheck`. Returns the envelope's `data`
@@ -181,6 +197,7 @@ impl PlatformClient {
     async fn switch(
         &self,
         endpoint: Endpoint,
+        class: CallClass,
         token: &Token,
         task_id: &str,
         sub_user_id: Option<&str>,
@@ -191,6 +208,7 @@ impl PlatformClient {
             None => json!({}),
         };
         let mut call = self.call(endpoint, task_id, None, Some(body.to_string().into_bytes()));
+        call.class = class;
         call.query_sub_user_id = in_query.map(str::to_owned);
         self.execute(token, &call, ignore_data).await
     }
@@ -210,6 +228,11 @@ impl PlatformClient {
     fn call(&self, endpoint: Endpoint, task_id: &str, query: Option<&str>, body: Option<Vec<u8>>) -> Call {
         Call {
             endpoint,
+            // Update and resume end an operation; the rest start work (see `pause_again`).
+            class: match endpoint {
+                Endpoint::Update | Endpoint::Resume => CallClass::Finishing,
+                _ => CallClass::Starting,
+            },
             url: self.config.url(endpoint, task_id),
             query_sub_user_id: query.map(str::to_owned),
             body,
@@ -228,7 +251,7 @@ impl PlatformClient {
         let mut attempt = 1;
         loop {
             let queued = Instant::now();
-            self.limiter.acquire().await;
+            self.limiter.acquire(call.class).await;
             self.metrics.waited_for_budget(queued.elapsed());
             // Last check before the request leaves: nothing awaits between it and the send.
             if call.endpoint.is_write() && !self.fence.allows_write() {

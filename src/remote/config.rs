@@ -194,6 +194,7 @@ pub(crate) mod tests {
                 key: "token".into(),
             },
             rate_limit: RateLimit::default(),
+            max_paused: None,
             endpoints: Endpoints::default(),
             time_zone: "Asia/Shanghai".into(),
             request_timeout: "10s".into(),

@@ -31,4 +31,4 @@ pub use fence::Fence;
 pub use http::{http_client, install_crypto_provider};
 pub use metrics::RemoteMetrics;
 pub use pool::{AccountKey, ClientPool};
-pub use ratelimit::AccountLimiter;
+pub use ratelimit::{AccountLimiter, CallClass};

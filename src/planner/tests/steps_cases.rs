@@ -141,7 +141,7 @@ fn an_update_answered_started_waits_repauses_and_is_sent_again() {
         .iter()
         .map(|e| match e {
             Effect::Call(a) => a.kind().name().to_string(),
-            Effect::Wait(d) => format!("wait {}s", d.as_secs()),
+            Effect::Wait(d) => format!("wait {}ms", d.as_millis()),
             Effect::WriteJournal(_) => "journal".into(),
             Effect::Publish(_) => "event".into(),
             Effect::Done(_) => "done".into(),
@@ -150,9 +150,50 @@ fn an_update_answered_started_waits_repauses_and_is_sent_again() {
     assert_eq!(
         shape,
         [
-            "journal", "pause", "update", "wait 2s", "update", "wait 2s", "pause", "update", "resume", "event", "done"
-        ]
+            "journal",
+            "pause",
+            "update",
+            "wait 250ms",
+            "update",
+            "wait 500ms",
+            "pause",
+            "update",
+            "resume",
+            "event",
+            "done"
+        ],
+        "a short first retry, doubling up to startedRetryInterval; re-paused from the second"
     );
+}
+
+/// Issue 13: the update after a pause waits the account's learned settle time instead of being
+/// refused 6007 first; a plan without a pause does not wait.
+#[test]
+fn the_update_after_a_pause_waits_the_learned_settle_time() {
+    let limits = StepLimits {
+        settle: Duration::from_millis(1100),
+        ..StepLimits::default()
+    };
+    let p = running_drifted_plan(&status_with(None));
+    let mut steps = Steps::new(&p, limits.clone());
+    let mut shape = Vec::new();
+    let mut outcome = Outcome::Begin;
+    loop {
+        let effect = steps.next(outcome);
+        shape.push(match &effect {
+            Effect::Call(a) => a.kind().name().to_string(),
+            Effect::Wait(d) => format!("wait {}ms", d.as_millis()),
+            Effect::WriteJournal(_) => "journal".into(),
+            Effect::Publish(_) => "event".into(),
+            Effect::Done(_) => break,
+        });
+        outcome = match effect {
+            Effect::WriteJournal(_) => Outcome::JournalWritten,
+            Effect::Call(_) => Outcome::Succeeded,
+            _ => Outcome::Performed,
+        };
+    }
+    assert_eq!(shape, ["journal", "pause", "wait 1100ms", "update", "resume", "event"]);
 }
 
 /// Issue 11, item 5(b): the old executor ended the operation on a 429 after the pause, leaving

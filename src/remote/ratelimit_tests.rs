@@ -1,0 +1,125 @@
+use super::*;
+use std::time::Duration;
+
+fn rate(requests_per_second: u32, burst: u32) -> RateLimit {
+    RateLimit {
+        requests_per_second,
+        burst,
+    }
+}
+
+/// The send instants of `calls` calls each taken as soon as the schedule allows.
+fn send_times(rate: &RateLimit, calls: usize) -> Vec<Duration> {
+    let start = Instant::now();
+    let mut schedule = Schedule::new(rate);
+    let mut now = start;
+    (0..calls)
+        .map(|_| {
+            now = schedule.free_at(now);
+            schedule.take(now);
+            now - start
+        })
+        .collect()
+}
+
+/// The most instants in any half-open window `[t, t + width)`.
+fn busiest(mut times: Vec<Duration>, width: Duration) -> usize {
+    times.sort();
+    let mut lo = 0;
+    (0..times.len())
+        .map(|hi| {
+            while times[hi] - times[lo] >= width {
+                lo += 1;
+            }
+            hi - lo + 1
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn default_budget_means_at_most_rps_calls_in_any_second_as_the_platform_counts_them() {
+    let default = RateLimit::default();
+    assert_eq!(default.burst, 1, "a larger burst must be an explicit choice");
+    for rps in [1, 10, 20, 200, 1000] {
+        let limit = rate(rps, default.burst);
+        let sent = send_times(&limit, 10 * rps as usize);
+        // Each call reaches the platform after 0 to 40 ms of delay, varying call to call.
+        let jitter = Duration::from_millis(40);
+        let arrived: Vec<Duration> = sent
+            .iter()
+            .enumerate()
+            .map(|(i, at)| *at + jitter * ((i * 7919) % 101) as u32 / 100)
+            .collect();
+        let most = busiest(arrived, Duration::from_secs(1));
+        assert!(
+            most <= rps as usize,
+            "{rps} rps: {most} calls arrived within one second"
+        );
+        // The long-run rate is still the budget's (within the guard).
+        let span = sent.last().unwrap().as_secs_f64();
+        assert!(span < 10.5, "{rps} rps: 10 s of calls took {span:.2} s");
+    }
+}
+
+#[test]
+fn a_burst_above_one_is_what_lets_more_through_in_one_second() {
+    let sent = send_times(&rate(20, 20), 200);
+    assert_eq!(busiest(sent, Duration::from_secs(1)), 39);
+}
+
+#[test]
+fn try_acquire_takes_only_free_cells() {
+    let limiter = AccountLimiter::new(&rate(10, 3));
+    assert!((0..3).all(|_| limiter.try_acquire()));
+    assert!(!limiter.try_acquire());
+}
+
+/// Calls that finish an operation get the next cells before calls waiting to start one, even
+/// those that queued first; within a class, first come first served.
+#[tokio::test(flavor = "current_thread")]
+async fn finishing_calls_get_cells_before_starting_calls() {
+    let limiter = Arc::new(AccountLimiter::new(&rate(50, 1)));
+    assert!(limiter.try_acquire(), "the next cell is ~20 ms away now");
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    let waiters = [
+        ("read 1", CallClass::Starting),
+        ("read 2", CallClass::Starting),
+        ("pause 3", CallClass::Starting),
+        ("resume 1", CallClass::Finishing),
+        ("read 4", CallClass::Starting),
+        ("update 2", CallClass::Finishing),
+    ];
+    for (name, class) in waiters {
+        let (limiter, order) = (limiter.clone(), order.clone());
+        handles.push(tokio::spawn(async move {
+            limiter.acquire(class).await;
+            order.lock().unwrap().push(name);
+        }));
+        // Let it queue before the next one arrives.
+        tokio::task::yield_now().await;
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["resume 1", "update 2", "read 1", "read 2", "pause 3", "read 4"]
+    );
+}
+
+/// A waiting call whose future is dropped leaves the line: the next one is not stuck behind it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_waiter_passes_its_turn_on() {
+    let limiter = Arc::new(AccountLimiter::new(&rate(50, 1)));
+    assert!(limiter.try_acquire());
+    let first = tokio::spawn({
+        let limiter = limiter.clone();
+        async move { limiter.acquire(CallClass::Finishing).await }
+    });
+    tokio::task::yield_now().await;
+    first.abort();
+    let second = tokio::time::timeout(Duration::from_secs(5), limiter.acquire(CallClass::Starting)).await;
+    assert!(second.is_ok(), "the second waiter never got a cell");
+}
