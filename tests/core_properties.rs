@@ -206,7 +206,7 @@ fn strip_nulls(v: &mut Value) {
 fn spec_with(task: TaskSettings, run_state: Option<RunState>, mode: Mode, suspend: bool) -> OutboundTaskSpec {
     OutboundTaskSpec {
         account_ref: outbound_operator::api::AccountRef { name: "main".into() },
-        task_id: LINE_IDS[4].into(),
+        task_id: Some(LINE_IDS[4].into()),
         sub_user_id: None,
         run_state,
         suspend,

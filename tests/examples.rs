@@ -156,7 +156,7 @@ fn examples_deserialise_into_the_rust_types() {
             .any(|t| t.spec.task.task_type == 6 && t.spec.task.legacy.is_some()),
         "no old 2.0 (taskType 6) example"
     );
-    let ids: BTreeSet<&str> = tasks.iter().map(|t| t.spec.task_id.as_str()).collect();
+    let ids: BTreeSet<&str> = tasks.iter().map(|t| t.spec.task_id.as_deref().unwrap()).collect();
     assert_eq!(ids.len(), tasks.len(), "task ids must be distinct");
     let names: BTreeSet<&str> = tasks.iter().filter_map(|t| t.metadata.name.as_deref()).collect();
     assert_eq!(names.len(), tasks.len(), "task names must be distinct");

@@ -1,6 +1,7 @@
-//! The finalizer that exists only for `deletionPolicy: Pause`: it holds the object until the
-//! remote task is paused. With `Orphan` no finalizer is added (and a leftover one is removed
-//! without calling the platform).
+//! The finalizer that exists only for `deletionPolicy: Pause` and `Delete`: it holds the object
+//! until the remote task is paused (`Pause`), or paused and then deleted (`Delete`). With
+//! `Orphan` no finalizer is added (and a leftover one is removed without calling the platform).
+//! A task with no id (never created) has nothing to pause or delete.
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -11,7 +12,7 @@ use kube::runtime::controller::Action;
 use super::context::Context;
 use super::{events, reconcile};
 use crate::api::{DeletionPolicy, OutboundTask, RemoteState};
-use crate::planner::{EventType, Failure, PlannedEvent};
+use crate::planner::{EventType, Failure, PlannedEvent, reasons};
 
 pub const PAUSE_ON_DELETE: &str = "outbound.dev/pause-on-delete";
 
@@ -20,7 +21,7 @@ pub fn has(task: &OutboundTask) -> bool {
 }
 
 pub fn wanted(task: &OutboundTask) -> bool {
-    task.spec.deletion_policy == DeletionPolicy::Pause
+    matches!(task.spec.deletion_policy, DeletionPolicy::Pause | DeletionPolicy::Delete)
 }
 
 /// Adds the finalizer (JSON patch, so finalizers of others are kept).
@@ -53,8 +54,9 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
     Ok(())
 }
 
-/// Deletion: with `Pause`, pause the remote task (if started) before letting the object go.
-/// Without our finalizer there is nothing to do: `Orphan` never calls the platform.
+/// Deletion: with `Pause`, pause the remote task (if started) before letting the object go; with
+/// `Delete`, pause it and delete it. Without our finalizer there is nothing to do: `Orphan` never
+/// calls the platform.
 pub async fn finalize(
     ctx: &Context,
     api: &Api<OutboundTask>,
@@ -64,14 +66,24 @@ pub async fn finalize(
     if !has(task) {
         return Ok(Action::await_change());
     }
-    if wanted(task) {
-        match pause_remote(ctx, task, namespace).await? {
+    if wanted(task) && task.remote_id().is_some() {
+        let deleting = task.spec.deletion_policy == DeletionPolicy::Delete;
+        let mut outcome = pause_remote(ctx, task, namespace).await?;
+        if deleting && outcome.is_ok() {
+            outcome = delete_remote(ctx, task, namespace).await?;
+        }
+        match outcome {
             Ok(()) | Err(Failure::TaskNotFound) => {}
             Err(failure) => {
-                let note = format!("could not pause the remote task before deletion: {failure}");
+                let (reason, what) = if deleting {
+                    ("DeleteOnDeleteFailed", "pause and delete")
+                } else {
+                    ("PauseOnDeleteFailed", "pause")
+                };
+                let note = format!("could not {what} the remote task before deletion: {failure}");
                 let event = PlannedEvent {
                     type_: EventType::Warning,
-                    reason: "PauseOnDeleteFailed",
+                    reason,
                     note,
                     after_action: None,
                 };
@@ -95,7 +107,7 @@ async fn pause_remote(
         Ok(remote) => remote,
         Err(failure) => return Ok(Err(failure)),
     };
-    let (id, sub_user) = (&task.spec.task_id, task.spec.sub_user_id.as_deref());
+    let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
         Err(error) => return Ok(Err(reconcile::failure_of(&error))),
@@ -108,7 +120,33 @@ async fn pause_remote(
             let event = PlannedEvent {
                 type_: EventType::Normal,
                 reason: "Paused",
-                note: "paused the remote task before deletion (deletionPolicy: Pause)".into(),
+                note: "paused the remote task before deletion (deletionPolicy: Pause or Delete)".into(),
+                after_action: None,
+            };
+            events::publish(ctx, task, &event).await;
+            Ok(())
+        }
+        Err(error) => Err(reconcile::failure_of(&error)),
+    })
+}
+
+/// Deletes the (paused) remote task; one already gone counts as deleted.
+async fn delete_remote(
+    ctx: &Context,
+    task: &OutboundTask,
+    namespace: &str,
+) -> Result<Result<(), Failure>, reconcile::Error> {
+    let remote = match reconcile::connect(ctx, task, namespace).await? {
+        Ok(remote) => remote,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
+    Ok(match remote.client.delete(&remote.token, id, sub_user).await {
+        Ok(()) => {
+            let event = PlannedEvent {
+                type_: EventType::Normal,
+                reason: reasons::DELETED,
+                note: format!("deleted the remote task {id} (deletionPolicy: Delete)"),
                 after_action: None,
             };
             events::publish(ctx, task, &event).await;

@@ -14,7 +14,7 @@ use rand::Rng;
 use super::context::Context;
 use super::metrics::ReconcileResult;
 use super::token::TokenError;
-use super::{account_status, events, executor, finalizer, status, watches::REQUESTED_AT};
+use super::{account_status, creator, events, executor, finalizer, status, watches::REQUESTED_AT};
 use crate::api::{OutboundTask, OutboundTaskStatus};
 use crate::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
 use crate::remote::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
@@ -70,6 +70,9 @@ async fn reconcile_admitted(
         } else {
             finalizer::remove(&api, &task).await?;
         }
+    }
+    if task.remote_id().is_none() {
+        return creator::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
     }
 
     let previous = task.status.clone().unwrap_or_default();
@@ -136,7 +139,7 @@ async fn reconcile_admitted(
         .failure
         .clone()
         .or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
-    let new_status = planner::report(&ReportInput {
+    let mut new_status = planner::report(&ReportInput {
         plan: plan.as_ref(),
         execution: &execution,
         previous: &previous,
@@ -144,6 +147,10 @@ async fn reconcile_admitted(
         now: Timestamp::now(),
         requested_at,
     });
+    if new_status.task_id.is_none() {
+        // The printer column shows status.taskId: the adopted id, or the created one.
+        new_status.task_id = task.spec.task_id.clone();
+    }
     if status::worth_writing(&previous, &new_status, ctx.settings.sync_time_refresh) {
         status::apply(&api, &name, &new_status).await?;
     }
@@ -236,7 +243,11 @@ pub(super) async fn connect(
 async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
     let detail = remote
         .client
-        .detail(&remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref())
+        .detail(
+            &remote.token,
+            task.remote_id().unwrap_or_default(),
+            task.spec.sub_user_id.as_deref(),
+        )
         .await?;
     Ok(Observed::from_detail(&detail))
 }
@@ -254,7 +265,7 @@ pub fn failure_of(error: &RemoteError) -> Failure {
 
 /// After the platform refused the token, read the Secret again next time even if its watch
 /// reported no change (the watch may lag behind a rotation).
-fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
+pub(super) fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
     if *failure == Failure::Unauthorized {
         ctx.tokens.invalidate(namespace, &remote.secret_name);
         ctx.pool.remove(&remote.key);
@@ -263,7 +274,7 @@ fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure
 
 /// A Warning event when a failure appears or changes, not on every retry of the same one (the
 /// Events are only published when something happened).
-fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
+pub(super) fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
     let synced = |s: &OutboundTaskStatus| {
         s.conditions
             .iter()

@@ -28,6 +28,8 @@
 //! is requested. An unknown remote state is re-read after a delay that doubles with each
 //! consecutive unknown read (`status.unknownReads`), capped.
 
+mod create;
+mod create_report;
 mod failure;
 mod plan;
 mod recovery;
@@ -38,6 +40,8 @@ mod tests;
 
 use std::time::Duration;
 
+pub use create::{Candidate, CreateEffect, CreateInput, CreateOutcome, CreateResult, CreateSteps, LOOKUP_INTERVAL};
+pub use create_report::{CreateReportInput, create_event, create_report, create_requeue};
 pub use failure::{EventType, Failure, PlannedEvent, reasons};
 pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
 pub use recovery::{

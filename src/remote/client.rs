@@ -1,5 +1,6 @@
-//! The platform client of one account: the five calls, each rate-limited, timed out, retried
-//! within bounds, classified and counted.
+//! The platform client of one account: the task calls (detail, update, pause, resume, create,
+//! list, delete) and the token check, each rate-limited, timed out, retried within bounds,
+//! classified and counted.
 //!
 //! Retry policy (per call, `RetryPolicy`): at most `max_attempts` HTTP attempts (3). Transient
 //! failures (5xx, timeout, connection error, malformed body) are retried after a jittered
@@ -9,9 +10,12 @@
 //! is longer, so the controller requeues instead of holding a worker. Every other class is
 //! returned at once. Every attempt, retries included, first takes a cell of the account's rate
 //! limiter. The PUT calls are retried too: update is a full replace and pause/resume set a state,
-//! so replaying one that did land is harmless.
+//! so replaying one that did land is harmless. Create is the exception: it is sent once and never
+//! retried here, because a create that landed and is sent again makes a second campaign; an
+//! unknown outcome goes back to the controller, which looks the task up before creating again.
 //!
-//! Leader fencing: right before each attempt of a write (update, pause, resume) is sent, the
+//! Leader fencing: right before each attempt of a write (update, pause, resume, create, delete)
+//! is sent, the
 //! client asks its `Fence`; a refused write is `RemoteError::Fenced`, returned at once, never
 //! retried and not counted as a platform answer in the metrics.
 //!
@@ -22,7 +26,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
 
@@ -33,7 +36,7 @@ use super::fence::Fence;
 use super::http::http_client;
 use super::metrics::RemoteMetrics;
 use super::ratelimit::AccountLimiter;
-use super::wire::{TaskDetail, UpdateBody};
+use super::wire::{ListedTask, TaskDetail, UpdateBody, created_id, listed_tasks};
 use crate::api::SubUserIdPlacement;
 
 /// One account's client. Share it (`Arc`) between all tasks of the account: the rate limiter
@@ -61,8 +64,15 @@ struct Call {
     endpoint: Endpoint,
     url: String,
     query_sub_user_id: Option<String>,
+    /// Further query parameters (the list's filter and page).
+    query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
 }
+
+/// Page size asked of the list call.
+const LIST_PAGE_SIZE: usize = 50;
+/// Pages read at most by one lookup (tasks of one name: a handful).
+const LIST_MAX_PAGES: u32 = 20;
 
 impl PlatformClient {
     /// A client with its own HTTP connection pool.
@@ -136,14 +146,21 @@ impl PlatformClient {
         sub_user_id: Option<&str>,
         body: &UpdateBody,
     ) -> Result<(), RemoteError> {
+        let call = self.body_call(Endpoint::Update, task_id, sub_user_id, body);
+        self.execute(token, &call, ignore_data).await
+    }
+
+    /// An update or create call: `sub_user_id` (or, when `None`, the body's own) placed per
+    /// `platform.subUserIdOnWrite`.
+    fn body_call(&self, endpoint: Endpoint, task_id: &str, sub_user_id: Option<&str>, body: &UpdateBody) -> Call {
         let sub_user_id = sub_user_id.map(str::to_owned).or_else(|| body.sub_user_id.clone());
-        let (in_query, in_body) = self.placement(Endpoint::Update, sub_user_id.as_deref());
+        let (in_query, in_body) = self.placement(endpoint, sub_user_id.as_deref());
         let mut body = body.clone();
         body.sub_user_id = in_body.map(str::to_owned);
         let bytes = serde_json::to_vec(&body).expect("UpdateBody serialises");
-        let mut call = self.call(Endpoint::Update, task_id, None, Some(bytes));
+        let mut call = self.call(endpoint, task_id, None, Some(bytes));
         call.query_sub_user_id = in_query.map(str::to_owned);
-        self.execute(token, &call, ignore_data).await
+        call
     }
 
     /// Pauses a task: `PUT endpoints.pause` with body `{}` (or `{"sub_user_id": …}` per
@@ -157,6 +174,58 @@ impl PlatformClient {
     /// `task_stop` and overridable in the account), body as for `pause`.
     pub async fn resume(&self, token: &Token, task_id: &str, sub_user_id: Option<&str>) -> Result<(), RemoteError> {
         self.switch(Endpoint::Resume, token, task_id, sub_user_id).await
+    }
+
+    /// Creates a task: `POST endpoints.create` with `body` (the update's mapping), `sub_user_id`
+    /// placed as for the update. Sent once, never retried (see the module doc). Returns the new
+    /// task's id when the answer carries one (`data` a string, or an object with `uuid`, `id` or
+    /// `task_id`); `None` when it does not (the task exists, find it with [`Self::list`]).
+    pub async fn create(
+        &self,
+        token: &Token,
+        sub_user_id: Option<&str>,
+        body: &UpdateBody,
+    ) -> Result<Option<String>, RemoteError> {
+        let call = self.body_call(Endpoint::Create, "", sub_user_id, body);
+        self.execute(token, &call, |data| Ok(created_id(&data))).await
+    }
+
+    /// The tasks whose name matches `name` by the platform's filter (its match type is
+    /// undocumented: callers match exactly themselves): `GET endpoints.list?name=…&page=…`, every
+    /// page. Pages are read until one is empty or shorter than the longest seen (the platform may
+    /// cap `per_page`), at most 20.
+    pub async fn list(
+        &self,
+        token: &Token,
+        name: &str,
+        sub_user_id: Option<&str>,
+    ) -> Result<Vec<ListedTask>, RemoteError> {
+        let mut tasks = Vec::new();
+        let mut longest = 0;
+        for page in 1..=LIST_MAX_PAGES {
+            let mut call = self.call(Endpoint::List, "", sub_user_id, None);
+            call.query = vec![
+                ("name", name.to_owned()),
+                ("page", page.to_string()),
+                ("per_page", LIST_PAGE_SIZE.to_string()),
+            ];
+            let items = self.execute(token, &call, listed_tasks).await?;
+            let count = items.len();
+            tasks.extend(items);
+            if count == 0 || count < longest {
+                break;
+            }
+            longest = longest.max(count);
+        }
+        Ok(tasks)
+    }
+
+    /// Deletes a task: `DELETE endpoints.delete` with `sub_user_id` in the query. The default
+    /// path is the v1 one (no 2.0 delete is documented). A task already gone (404) is not an
+    /// error of this call: the caller decides.
+    pub async fn delete(&self, token: &Token, task_id: &str, sub_user_id: Option<&str>) -> Result<(), RemoteError> {
+        let call = self.call(Endpoint::Delete, task_id, sub_user_id, None);
+        self.execute(token, &call, ignore_data).await
     }
 
     /// Checks the partner token: `GET endpoints.tokenCheck`. Returns the envelope's `data`
@@ -185,7 +254,7 @@ impl PlatformClient {
 
     /// Where `sub_user_id` goes: `(query, body)`.
     fn placement<'a>(&self, endpoint: Endpoint, sub: Option<&'a str>) -> (Option<&'a str>, Option<&'a str>) {
-        if !endpoint.is_write() {
+        if !endpoint.has_body() {
             return (sub, None);
         }
         match self.config.sub_user_id_on_write {
@@ -200,6 +269,7 @@ impl PlatformClient {
             endpoint,
             url: self.config.url(endpoint, task_id),
             query_sub_user_id: query.map(str::to_owned),
+            query: Vec::new(),
             body,
         }
     }
@@ -213,6 +283,12 @@ impl PlatformClient {
     ) -> Result<T, RemoteError> {
         let auth = auth_header(token, call.endpoint)?;
         let policy = self.config.retry;
+        // A create is never sent twice by the client (see the module doc).
+        let max_attempts = if call.endpoint == Endpoint::Create {
+            1
+        } else {
+            policy.max_attempts.max(1)
+        };
         let mut attempt = 1;
         loop {
             let queued = Instant::now();
@@ -244,7 +320,7 @@ impl PlatformClient {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            if attempt >= policy.max_attempts.max(1) {
+            if attempt >= max_attempts {
                 return Err(error);
             }
             let delay = match &error {
@@ -269,19 +345,17 @@ impl PlatformClient {
 
     /// One HTTP attempt, bounded by `request_timeout` from sending to the end of the body.
     async fn attempt(&self, token: &Token, auth: &HeaderValue, call: &Call) -> Result<Value, RemoteError> {
-        let method = if call.endpoint.is_write() {
-            Method::PUT
-        } else {
-            Method::GET
-        };
         let mut request = self
             .http
-            .request(method, &call.url)
+            .request(call.endpoint.method(), &call.url)
             .header(AUTHORIZATION, auth.clone())
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, "application/json");
         if let Some(sub) = &call.query_sub_user_id {
             request = request.query(&[("sub_user_id", sub.as_str())]);
+        }
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
         }
         if let Some(body) = &call.body {
             request = request.body(body.clone());

@@ -53,7 +53,7 @@ pub fn put_remote_task(sim: &SimHandle, task: &OutboundTask, status: u8, edit: V
         config,
         sub_user_id: task.spec.sub_user_id.clone(),
     };
-    sim.put_task(&task.spec.task_id, fixture).expect("put remote task");
+    sim.put_task(task.spec.task_id.as_deref().unwrap(), fixture).expect("put remote task");
 }
 
 /// True when the remote task's stored settings are exactly what the spec maps to.
@@ -62,7 +62,7 @@ pub fn remote_equals_spec(sim: &SimHandle, task: &OutboundTask) -> bool {
     if let Some(object) = expected.as_object_mut() {
         object.remove("sub_user_id");
     }
-    sim.task(&task.spec.task_id)
+    sim.task(task.spec.task_id.as_deref().unwrap())
         .is_some_and(|remote| remote.config == expected)
 }
 
