@@ -131,10 +131,7 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
                 return out;
             }
         };
-        match client
-            .detail(token, task_id, task.spec.sub_user_id.as_deref())
-            .await
-        {
+        match client.detail(token, task_id, task.spec.sub_user_id.as_deref()).await {
             Ok(detail) => Some(Observed::from_detail(&detail)),
             Err(error) => {
                 out.error = Some(error.to_string());

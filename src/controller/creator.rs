@@ -53,8 +53,12 @@ pub async fn reconcile_create(
         status: &previous,
         requested_at,
         now: Timestamp::now(),
-        grace: remote.as_ref().map_or(Duration::ZERO, |r| r.client.config().create_list_grace),
-        skew: remote.as_ref().map_or(Duration::ZERO, |r| r.client.config().create_clock_skew),
+        grace: remote
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.client.config().create_list_grace),
+        skew: remote
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.client.config().create_clock_skew),
     };
     let mut steps = CreateSteps::new(&input);
     let mut outcome = CreateOutcome::Begin;
@@ -77,7 +81,11 @@ pub async fn reconcile_create(
                 }
             }
             (CreateEffect::Create(body), Some(remote)) => {
-                match remote.client.create(&remote.token, task.spec.sub_user_id.as_deref(), &body).await {
+                match remote
+                    .client
+                    .create(&remote.token, task.spec.sub_user_id.as_deref(), &body)
+                    .await
+                {
                     Ok(id) => {
                         reached_platform = true;
                         CreateOutcome::Created(id)
@@ -95,7 +103,11 @@ pub async fn reconcile_create(
                 }
             }
             (CreateEffect::List(name), Some(remote)) => {
-                match remote.client.list(&remote.token, &name, task.spec.sub_user_id.as_deref()).await {
+                match remote
+                    .client
+                    .list(&remote.token, &name, task.spec.sub_user_id.as_deref())
+                    .await
+                {
                     Ok(items) => {
                         reached_platform = true;
                         let zone = &remote.client.config().time_zone;
@@ -173,7 +185,9 @@ async fn finish(
             }
             Some(after)
         }
-        (None, Some(failure)) if failure.stalls() => Some(task.spec.resync_period().max(ctx.backoff_after_failure(key))),
+        (None, Some(failure)) if failure.stalls() => {
+            Some(task.spec.resync_period().max(ctx.backoff_after_failure(key)))
+        }
         (None, Some(_)) => Some(ctx.backoff_after_failure(key)),
         (None, None) => None,
     };

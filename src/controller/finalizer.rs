@@ -21,7 +21,10 @@ pub fn has(task: &OutboundTask) -> bool {
 }
 
 pub fn wanted(task: &OutboundTask) -> bool {
-    matches!(task.spec.deletion_policy, DeletionPolicy::Pause | DeletionPolicy::Delete)
+    matches!(
+        task.spec.deletion_policy,
+        DeletionPolicy::Pause | DeletionPolicy::Delete
+    )
 }
 
 /// Adds the finalizer (JSON patch, so finalizers of others are kept).

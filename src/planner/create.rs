@@ -103,7 +103,10 @@ pub enum CreateOutcome {
     Created(Option<String>),
     /// The create failed; `maybe_created`: the outcome is unknown (a timeout, a 5xx, a cut
     /// body), as opposed to an answer saying nothing was made.
-    CreateFailed { failure: Failure, maybe_created: bool },
+    CreateFailed {
+        failure: Failure,
+        maybe_created: bool,
+    },
     Listed(Vec<Candidate>),
     ListFailed(Failure),
 }
@@ -117,9 +120,15 @@ pub enum CreateResult {
     /// from the answer.
     Known { id: String, listed: bool },
     /// Not found yet: keep `intent`, look again after `retry_after`.
-    Pending { intent: CreateIntent, retry_after: Duration },
+    Pending {
+        intent: CreateIntent,
+        retry_after: Duration,
+    },
     /// Nothing more this time; `intent` stays in status (`None`: nothing was made).
-    Failed { failure: Failure, intent: Option<CreateIntent> },
+    Failed {
+        failure: Failure,
+        intent: Option<CreateIntent>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +184,9 @@ impl<'a> CreateSteps<'a> {
                 let intent = self.input.status.create_intent.clone();
                 self.finish(CreateResult::Failed { failure, intent })
             }
-            (Awaiting::Create, CreateOutcome::Created(Some(id))) => self.finish(CreateResult::Known { id, listed: false }),
+            (Awaiting::Create, CreateOutcome::Created(Some(id))) => {
+                self.finish(CreateResult::Known { id, listed: false })
+            }
             (Awaiting::Create, CreateOutcome::Created(None)) => {
                 if let Some(intent) = &mut self.intent {
                     intent.acknowledged = true;

@@ -40,12 +40,25 @@ pub fn create_report(input: &CreateReportInput<'_>) -> OutboundTaskStatus {
         ..previous.clone()
     };
     let set = |type_: &str, ok: bool, reason: &str, message: String| {
-        condition(&previous.conditions, type_, ok, reason, message, input.generation, input.now)
+        condition(
+            &previous.conditions,
+            type_,
+            ok,
+            reason,
+            message,
+            input.generation,
+            input.now,
+        )
     };
     let creating = |message: String| {
         vec![
             set(condition::READY, false, "Creating", message.clone()),
-            set(condition::SYNCED, true, "ReconcileSuccess", "last reconcile succeeded".into()),
+            set(
+                condition::SYNCED,
+                true,
+                "ReconcileSuccess",
+                "last reconcile succeeded".into(),
+            ),
             set(condition::RECONCILING, true, "Creating", message),
             set(condition::STALLED, false, "Creating", String::new()),
         ]

@@ -118,7 +118,11 @@ impl Failure {
                  effect; stop it, then change spec or request a reconcile"
             ),
             Failure::CreateRejected(message) => {
-                format!("{}{message}{}", super::create::CREATE_REJECTED, super::create::REJECTED_HINT)
+                format!(
+                    "{}{message}{}",
+                    super::create::CREATE_REJECTED,
+                    super::create::REJECTED_HINT
+                )
             }
             Failure::AmbiguousName { name, ids } => format!(
                 "{} tasks named {name:?} were created since the create intent ({}): which one is ours is not \

@@ -67,7 +67,10 @@ impl CreateBehaviour {
             }
         }
         if !(STATUS_PAUSED..=STATUS_WAITING).contains(&self.initial_status) {
-            return Err(format!("create.initial_status {} is not 1, 2 or 3", self.initial_status));
+            return Err(format!(
+                "create.initial_status {} is not 1, 2 or 3",
+                self.initial_status
+            ));
         }
         Ok(())
     }
@@ -116,7 +119,14 @@ pub(crate) fn platform_now() -> String {
 /// A random task id, UUID-shaped.
 fn new_task_id() -> String {
     let hex: String = (0..32).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
-    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 impl Platform {
@@ -188,7 +198,13 @@ impl Platform {
     }
 
     /// Deletes a paused task (assumed: a started one is refused like an update, code 6007).
-    pub(crate) fn delete(&mut self, user_id: &str, task_id: &str, sub_user_id: Option<&str>, now: Instant) -> Result<(), TaskError> {
+    pub(crate) fn delete(
+        &mut self,
+        user_id: &str,
+        task_id: &str,
+        sub_user_id: Option<&str>,
+        now: Instant,
+    ) -> Result<(), TaskError> {
         let record = self.tasks.get_mut(task_id).ok_or(TaskError::NotFound)?;
         if !record.visible_to(user_id, sub_user_id) {
             return Err(TaskError::NotFound);

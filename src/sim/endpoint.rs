@@ -83,7 +83,11 @@ impl FromStr for SimEndpoint {
         SimEndpoint::ALL
             .into_iter()
             .find(|endpoint| endpoint.as_str() == name)
-            .ok_or_else(|| format!("unknown endpoint {name:?} (expected detail, update, pause, resume, token, create, list or delete)"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown endpoint {name:?} (expected detail, update, pause, resume, token, create, list or delete)"
+                )
+            })
     }
 }
 
@@ -171,7 +175,10 @@ mod tests {
             matched("POST", "/agent-api/new/user/u/task"),
             Some((SimEndpoint::Create, user.clone()))
         );
-        assert_eq!(matched("GET", "/agent-api/new/user/u/task"), Some((SimEndpoint::List, user)));
+        assert_eq!(
+            matched("GET", "/agent-api/new/user/u/task"),
+            Some((SimEndpoint::List, user))
+        );
         assert_eq!(
             matched("DELETE", "/agent-api/user/u/task/t"),
             Some((SimEndpoint::Delete, Some(("u".to_owned(), "t".to_owned()))))

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::create::ListQuery;
 use super::answer::{Answer, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED};
+use super::create::ListQuery;
 use super::detail::render_detail;
 use super::endpoint::{Route, SimEndpoint, route};
 use super::journal::{JournalEntry, Redactor, UNKNOWN_ENDPOINT};
@@ -195,7 +195,11 @@ async fn created_answer(state: &SimState, mut answer: Answer, entry: &JournalEnt
         state.sleep_unless_shutdown(hold).await;
     }
     if behaviour.lose_response {
-        answer = Answer::plain(StatusCode::BAD_GATEWAY, "<html><body><h1>502 Bad Gateway</h1></body></html>", "lost");
+        answer = Answer::plain(
+            StatusCode::BAD_GATEWAY,
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            "lost",
+        );
     }
     answer.journaled = !hold.is_zero();
     answer
@@ -231,7 +235,11 @@ fn perform(state: &SimState, endpoint: SimEndpoint, call: &Call) -> Answer {
         SimEndpoint::Create => match update_config(call) {
             Ok(config) => {
                 let behaviour = state.with_faults(|faults| faults.config.create.clone());
-                let name = config.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let name = config
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 state
                     .with_platform(|platform| {
                         platform.create(user_id, task.sub_user_id, config, &behaviour, Instant::now())
