@@ -1010,7 +1010,10 @@ async fn task_id_and_account_ref_are_immutable() {
     )
     .await
     .expect("create the task");
-    assert_eq!(created.spec.task_id.as_deref(), Some("f232d184-dd54-42a0-8ace-0bf8d660f4cc"));
+    assert_eq!(
+        created.spec.task_id.as_deref(),
+        Some("f232d184-dd54-42a0-8ace-0bf8d660f4cc")
+    );
     let api = Api::<OutboundTask>::namespaced(client.clone(), &ns);
 
     // A merge patch, as `kubectl patch --type merge` or `kubectl edit` would send.

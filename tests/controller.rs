@@ -163,7 +163,10 @@ async fn in_sync_task_costs_one_read_per_resync_and_no_write() {
     let operator = Operator::start(&setup.ns, &[]);
     support::create_task(&setup.client, &setup.ns, &task).await;
     wait_for_condition(&setup.tasks, "steady", "Ready", "True", WAIT).await;
-    assert_eq!(call_names(&setup.sim, task.spec.task_id.as_deref().unwrap()), ["detail"]);
+    assert_eq!(
+        call_names(&setup.sim, task.spec.task_id.as_deref().unwrap()),
+        ["detail"]
+    );
 
     // resyncInterval 30s, jittered upwards by at most 10%: one resync falls in 40 s.
     setup.sim.clear_journal();
@@ -180,7 +183,10 @@ async fn in_sync_task_costs_one_read_per_resync_and_no_write() {
     };
     let writes_before = status_writes(&operator.metrics().await);
     tokio::time::sleep(Duration::from_secs(40)).await;
-    assert_eq!(call_names(&setup.sim, task.spec.task_id.as_deref().unwrap()), ["detail"]);
+    assert_eq!(
+        call_names(&setup.sim, task.spec.task_id.as_deref().unwrap()),
+        ["detail"]
+    );
     let reconciles = operator.logs().matches(r#""message":"reconciled""#).count();
     assert!(reconciles >= 2, "the resync happened ({reconciles} reconciles)");
     assert_eq!(
@@ -515,8 +521,14 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
         wait_for_condition(&setup.tasks, name, "Ready", "True", WAIT).await;
     }
     // runState Paused: an in-sync running task is paused, and nothing else is sent.
-    assert_eq!(call_names(&setup.sim, keep_paused.spec.task_id.as_deref().unwrap()), ["detail", "pause"]);
-    assert_eq!(remote_status(&setup.sim, keep_paused.spec.task_id.as_deref().unwrap()), 1);
+    assert_eq!(
+        call_names(&setup.sim, keep_paused.spec.task_id.as_deref().unwrap()),
+        ["detail", "pause"]
+    );
+    assert_eq!(
+        remote_status(&setup.sim, keep_paused.spec.task_id.as_deref().unwrap()),
+        1
+    );
     let with_finalizer = setup.tasks.get("pause-on-delete").await.unwrap();
     assert!(
         with_finalizer

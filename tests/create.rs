@@ -80,7 +80,9 @@ fn status_task_id(task: &OutboundTask) -> Option<String> {
 
 #[tokio::test]
 async fn a_new_manifest_creates_one_task_with_its_settings_and_runs_it() {
-    let Some(setup) = setup("create-plain").await else { return };
+    let Some(setup) = setup("create-plain").await else {
+        return;
+    };
     let mut task = new_task("campaign", "create-plain");
     task.spec.run_state = Some(RunState::Running);
     let operator = Operator::start(&setup.ns, &[]);
@@ -92,8 +94,15 @@ async fn a_new_manifest_creates_one_task_with_its_settings_and_runs_it() {
     let id = &made[0];
     assert_eq!(status_task_id(&ready).as_ref(), Some(id), "the id in status.taskId");
     assert!(ready.status.as_ref().unwrap().create_intent.is_none(), "intent cleared");
-    assert!(remote_equals_spec(&setup.sim, &as_adopted(&task, id)), "settings equal spec");
-    assert_eq!(remote_status(&setup.sim, id), 2, "runState Running: resumed after create");
+    assert!(
+        remote_equals_spec(&setup.sim, &as_adopted(&task, id)),
+        "settings equal spec"
+    );
+    assert_eq!(
+        remote_status(&setup.sim, id),
+        2,
+        "runState Running: resumed after create"
+    );
     assert_eq!(calls(&setup.sim, "create"), 1);
     let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
     let events = events.list(&ListParams::default()).await.unwrap().items;
@@ -129,7 +138,9 @@ async fn a_new_manifest_creates_one_task_with_its_settings_and_runs_it() {
 
 #[tokio::test]
 async fn a_lost_create_answer_is_found_by_name_and_not_created_again() {
-    let Some(setup) = setup("create-lost").await else { return };
+    let Some(setup) = setup("create-lost").await else {
+        return;
+    };
     with_create(
         &setup.sim,
         CreateBehaviour {
@@ -151,7 +162,9 @@ async fn a_lost_create_answer_is_found_by_name_and_not_created_again() {
 
 #[tokio::test]
 async fn an_operator_killed_mid_create_finds_the_task_after_a_restart_despite_list_lag() {
-    let Some(setup) = setup("create-kill").await else { return };
+    let Some(setup) = setup("create-kill").await else {
+        return;
+    };
     let held = CreateBehaviour {
         hold_response_secs: 60.0,
         list_lag_secs: 8.0,
@@ -169,7 +182,10 @@ async fn an_operator_killed_mid_create_finds_the_task_after_a_restart_despite_li
     operator.kill();
     let crashed = setup.tasks.get("campaign").await.unwrap();
     let status = crashed.status.clone().unwrap_or_default();
-    assert!(status.create_intent.is_some(), "the intent was written before the create");
+    assert!(
+        status.create_intent.is_some(),
+        "the intent was written before the create"
+    );
     assert!(status.task_id.is_none(), "the answer never arrived");
     // The platform answers at once again; the list still lags the create by 8 seconds.
     with_create(
@@ -195,7 +211,9 @@ async fn an_operator_killed_mid_create_finds_the_task_after_a_restart_despite_li
 
 #[tokio::test]
 async fn an_older_task_with_the_same_name_is_not_mistaken_for_ours() {
-    let Some(setup) = setup("create-older").await else { return };
+    let Some(setup) = setup("create-older").await else {
+        return;
+    };
     // The answer carries no id, so the task is found through the list, where an older task of
     // the same name (made long ago, e.g. by hand) is listed too.
     with_create(
@@ -218,7 +236,11 @@ async fn an_older_task_with_the_same_name_is_not_mistaken_for_ours() {
     assert_ne!(ours, older, "the older task is not ours");
     assert!(named.contains(&ours));
     assert_eq!(calls(&setup.sim, "create"), 1);
-    assert_eq!(setup.sim.task(&older).unwrap().config["maximumcall"], 1, "the older task untouched");
+    assert_eq!(
+        setup.sim.task(&older).unwrap().config["maximumcall"],
+        1,
+        "the older task untouched"
+    );
     assert_eq!(remote_status(&setup.sim, &older), 2);
 }
 
@@ -240,7 +262,10 @@ async fn two_candidates_stall_naming_both_and_nothing_is_created() {
     let (first, second) = (harness::uuid_like(), harness::uuid_like());
     for id in [&first, &second] {
         harness::put_remote_task(&setup.sim, &as_adopted(&task, id), 1, json!({}));
-        setup.sim.set_task_create_datetime(id, &setup.sim.platform_now()).unwrap();
+        setup
+            .sim
+            .set_task_create_datetime(id, &setup.sim.platform_now())
+            .unwrap();
     }
     let _operator = Operator::start(&setup.ns, &[]);
 
@@ -248,7 +273,11 @@ async fn two_candidates_stall_naming_both_and_nothing_is_created() {
     let stalled_condition = condition(&stalled, "Stalled").unwrap();
     assert_eq!(stalled_condition.reason, "AmbiguousName");
     for id in [&first, &second] {
-        assert!(stalled_condition.message.contains(id.as_str()), "{}", stalled_condition.message);
+        assert!(
+            stalled_condition.message.contains(id.as_str()),
+            "{}",
+            stalled_condition.message
+        );
     }
     assert_eq!(calls(&setup.sim, "create"), 0, "no create");
     assert_eq!(remote_tasks_named(&setup.sim, "create-two").len(), 2);
@@ -257,7 +286,9 @@ async fn two_candidates_stall_naming_both_and_nothing_is_created() {
 
 #[tokio::test]
 async fn a_rejected_create_is_not_retried_until_the_spec_changes() {
-    let Some(setup) = setup("create-rejected").await else { return };
+    let Some(setup) = setup("create-rejected").await else {
+        return;
+    };
     // One call at a time on the line: a concurrency of 2 is above its remaining capacity.
     setup.sim.set_line_remaining(support::LINE_ID, 1);
     let task = new_task("campaign", "create-rejected");
@@ -267,9 +298,16 @@ async fn a_rejected_create_is_not_retried_until_the_spec_changes() {
     let stalled = wait_for_condition(&setup.tasks, "campaign", "Stalled", "True", WAIT).await;
     let stalled_condition = condition(&stalled, "Stalled").unwrap();
     assert_eq!(stalled_condition.reason, "CreateRejected");
-    assert!(stalled_condition.message.contains("maximumcall"), "{}", stalled_condition.message);
+    assert!(
+        stalled_condition.message.contains("maximumcall"),
+        "{}",
+        stalled_condition.message
+    );
     assert_eq!(calls(&setup.sim, "create"), 1);
-    assert!(stalled.status.as_ref().unwrap().create_intent.is_none(), "nothing was made");
+    assert!(
+        stalled.status.as_ref().unwrap().create_intent.is_none(),
+        "nothing was made"
+    );
 
     // A restart reconciles every task at once: the rejection is held, not sent again.
     operator.kill();
@@ -294,7 +332,9 @@ async fn a_rejected_create_is_not_retried_until_the_spec_changes() {
 
 #[tokio::test]
 async fn deletion_policy_delete_pauses_and_deletes_the_created_task() {
-    let Some(setup) = setup("create-delete").await else { return };
+    let Some(setup) = setup("create-delete").await else {
+        return;
+    };
     let mut task = new_task("campaign", "create-delete");
     task.spec.run_state = Some(RunState::Running);
     task.spec.deletion_policy = DeletionPolicy::Delete;

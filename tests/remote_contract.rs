@@ -548,7 +548,10 @@ async fn create_reads_every_answer_shape_and_list_reads_every_page() {
             ..FaultConfig::default()
         })
         .unwrap();
-        let id = c.create(&token(), None, &update_body(&format!("made-{answer:?}"), 2)).await.unwrap();
+        let id = c
+            .create(&token(), None, &update_body(&format!("made-{answer:?}"), 2))
+            .await
+            .unwrap();
         assert_eq!(id.is_some(), has_id, "{answer:?}");
         if let Some(id) = id {
             assert_eq!(sim.task(&id).unwrap().config["name"], format!("made-{answer:?}"));
@@ -559,8 +562,11 @@ async fn create_reads_every_answer_shape_and_list_reads_every_page() {
     assert!(made.iter().all(|t| t.uuid.is_some() && t.create_datetime.is_some()));
 
     for i in 0..60 {
-        sim.put_task(&format!("e0000000-0000-4000-8000-{i:012}"), task(1, &format!("page-{i}"), None))
-            .unwrap();
+        sim.put_task(
+            &format!("e0000000-0000-4000-8000-{i:012}"),
+            task(1, &format!("page-{i}"), None),
+        )
+        .unwrap();
     }
     sim.clear_journal();
     let paged = c.list(&token(), "page-", None).await.unwrap();
@@ -596,7 +602,11 @@ async fn a_create_is_never_retried_by_the_client() {
     let error = c.create(&token(), None, &update_body("lost", 2)).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transient);
     assert_eq!(calls(&sim, "create").len(), 2, "not retried");
-    assert_eq!(c.list(&token(), "lost", None).await.unwrap().len(), 1, "the task was made");
+    assert_eq!(
+        c.list(&token(), "lost", None).await.unwrap().len(),
+        1,
+        "the task was made"
+    );
 }
 
 /// Delete: a paused task goes; a running one is refused (the operator pauses first); an unknown
@@ -618,6 +628,9 @@ async fn delete_removes_a_paused_task() {
     c.delete(&token(), SUB_TASK, Some(SUB_USER)).await.unwrap();
     let deletes = calls(&sim, "delete");
     assert_eq!(deletes[0].method, "DELETE");
-    assert!(deletes[0].path.starts_with(&format!("/agent-api/user/{USER}/task/")), "the v1 path");
+    assert!(
+        deletes[0].path.starts_with(&format!("/agent-api/user/{USER}/task/")),
+        "the v1 path"
+    );
     assert!(deletes[3].query.as_deref().unwrap().contains(SUB_USER));
 }

@@ -898,18 +898,28 @@ async fn create_list_and_the_list_lag() {
 
     let listed = |reply: Reply| reply.json()["data"].as_array().unwrap().clone();
     let query = format!("{}?name=fresh", tasks_path());
-    assert!(listed(harness.get(&query).await).is_empty(), "not listed during the lag");
+    assert!(
+        listed(harness.get(&query).await).is_empty(),
+        "not listed during the lag"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let items = listed(harness.get(&query).await);
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["uuid"], json!(id));
     let created = items[0]["create_datetime"].as_str().unwrap();
-    assert!(jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", created).is_ok(), "{created}");
+    assert!(
+        jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", created).is_ok(),
+        "{created}"
+    );
 
     let page = harness.get(&format!("{}?per_page=1&page=2", tasks_path())).await.json();
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
     assert_eq!(page["meta"]["current_page"], json!(2));
-    assert_eq!(page["meta"]["per_page"], json!("1"), "per_page is a string, as documented");
+    assert_eq!(
+        page["meta"]["per_page"],
+        json!("1"),
+        "per_page is a string, as documented"
+    );
     assert!(page["meta"]["total"].as_u64().unwrap() >= 3);
 
     let invalid = merged(update_body(), json!({"maximumcall": 5}));
@@ -928,7 +938,9 @@ async fn a_lost_or_held_create_answer_still_makes_the_task() {
     let harness = Harness::start().await;
     let before = harness.sim.task_ids().len();
     harness.set_faults(json!({"create": {"lose_response": true}})).await;
-    let reply = harness.call("POST", &tasks_path(), Some(&update_body()), Some(TOKEN)).await;
+    let reply = harness
+        .call("POST", &tasks_path(), Some(&update_body()), Some(TOKEN))
+        .await;
     assert_eq!(reply.status, 502);
     assert_eq!(harness.sim.task_ids().len(), before + 1, "made all the same");
 
@@ -939,12 +951,20 @@ async fn a_lost_or_held_create_answer_still_makes_the_task() {
     let (reply, ()) = tokio::join!(held, async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let journal = harness.sim.journal();
-        assert_eq!(journal.last().unwrap().fault.as_deref(), Some("held"), "journaled when made");
+        assert_eq!(
+            journal.last().unwrap().fault.as_deref(),
+            Some("held"),
+            "journaled when made"
+        );
     });
     assert!(started.elapsed() >= Duration::from_millis(500));
     assert_eq!(reply.status, 200);
     assert_eq!(harness.sim.task_ids().len(), before + 2);
-    assert_eq!(harness.sim.counters().calls("create"), 2, "a held create is counted once");
+    assert_eq!(
+        harness.sim.counters().calls("create"),
+        2,
+        "a held create is counted once"
+    );
 }
 
 /// Delete (the v1 path): a paused task goes, a started one is refused like an update.

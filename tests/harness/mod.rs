@@ -53,7 +53,8 @@ pub fn put_remote_task(sim: &SimHandle, task: &OutboundTask, status: u8, edit: V
         config,
         sub_user_id: task.spec.sub_user_id.clone(),
     };
-    sim.put_task(task.spec.task_id.as_deref().unwrap(), fixture).expect("put remote task");
+    sim.put_task(task.spec.task_id.as_deref().unwrap(), fixture)
+        .expect("put remote task");
 }
 
 /// True when the remote task's stored settings are exactly what the spec maps to.
