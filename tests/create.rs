@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use harness::{Operator, eventually, remote_equals_spec, remote_status, unique_token};
+use harness::{Operator, eventually, remote_equals_spec, remote_status, setup};
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use outbound_operator::api::{DeletionPolicy, OutboundTask, RunState};
@@ -17,25 +17,6 @@ use serde_json::json;
 use support::{condition, wait_for, wait_for_condition};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-struct Setup {
-    client: kube::Client,
-    ns: String,
-    sim: SimHandle,
-    tasks: Api<OutboundTask>,
-}
-
-async fn setup(prefix: &str) -> Option<Setup> {
-    let client = support::cluster().await?;
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, prefix).await;
-    let token = unique_token(prefix);
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
-    let tasks = Api::namespaced(client.clone(), &ns);
-    Some(Setup { client, ns, sim, tasks })
-}
 
 /// A task without `spec.taskId`; its remote name is unique to the test.
 fn new_task(name: &str, remote_name: &str) -> OutboundTask {

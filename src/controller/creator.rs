@@ -71,7 +71,7 @@ pub async fn reconcile_create(
                     intent,
                     retry_after: Duration::ZERO,
                 };
-                let in_progress = report(&pending, &previous, generation, requested_at);
+                let in_progress = report(task, &pending);
                 match status::apply(api, &task.name_any(), &in_progress).await {
                     Ok(()) => CreateOutcome::IntentWritten,
                     Err(error) => {
@@ -125,18 +125,14 @@ pub async fn reconcile_create(
     finish(ctx, api, task, key, started, remote.as_ref(), &result, reached_platform).await
 }
 
-fn report(
-    result: &CreateResult,
-    previous: &crate::api::OutboundTaskStatus,
-    generation: i64,
-    requested_at: Option<&str>,
-) -> crate::api::OutboundTaskStatus {
+/// The status `result` leads to, from the object's status as read.
+fn report(task: &OutboundTask, result: &CreateResult) -> crate::api::OutboundTaskStatus {
     create_report(&CreateReportInput {
         result,
-        previous,
-        generation,
+        previous: &task.status.clone().unwrap_or_default(),
+        generation: task.metadata.generation.unwrap_or_default(),
         now: Timestamp::now(),
-        requested_at,
+        requested_at: task.annotations().get(REQUESTED_AT).map(String::as_str),
     })
 }
 
@@ -153,9 +149,7 @@ async fn finish(
     reached_platform: bool,
 ) -> Result<Action, Error> {
     let previous = task.status.clone().unwrap_or_default();
-    let generation = task.metadata.generation.unwrap_or_default();
-    let requested_at = task.annotations().get(REQUESTED_AT).map(String::as_str);
-    let new_status = report(result, &previous, generation, requested_at);
+    let new_status = report(task, result);
     if new_status != previous {
         status::apply(api, &task.name_any(), &new_status).await?;
     }

@@ -10,7 +10,8 @@ use serde_json::json;
 use kube::runtime::controller::Action;
 
 use super::context::Context;
-use super::{events, reconcile};
+use super::events;
+use super::reconcile::{self, Remote};
 use crate::api::{DeletionPolicy, OutboundTask, RemoteState};
 use crate::planner::{EventType, Failure, PlannedEvent, reasons};
 
@@ -71,10 +72,13 @@ pub async fn finalize(
     }
     if wanted(task) && task.remote_id().is_some() {
         let deleting = task.spec.deletion_policy == DeletionPolicy::Delete;
-        let mut outcome = pause_remote(ctx, task, namespace).await?;
-        if deleting && outcome.is_ok() {
-            outcome = delete_remote(ctx, task, namespace).await?;
-        }
+        let outcome = match reconcile::connect(ctx, task, namespace).await? {
+            Ok(remote) => match pause_remote(ctx, task, &remote).await {
+                Ok(()) if deleting => delete_remote(ctx, task, &remote).await,
+                paused => paused,
+            },
+            Err(failure) => Err(failure),
+        };
         match outcome {
             Ok(()) | Err(Failure::TaskNotFound) => {}
             Err(failure) => {
@@ -101,24 +105,17 @@ pub async fn finalize(
     Ok(Action::await_change())
 }
 
-async fn pause_remote(
-    ctx: &Context,
-    task: &OutboundTask,
-    namespace: &str,
-) -> Result<Result<(), Failure>, reconcile::Error> {
-    let remote = match reconcile::connect(ctx, task, namespace).await? {
-        Ok(remote) => remote,
-        Err(failure) => return Ok(Err(failure)),
-    };
+/// Pauses the remote task unless it is paused already.
+async fn pause_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> Result<(), Failure> {
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
-        Err(error) => return Ok(Err(reconcile::failure_of(&error))),
+        Err(error) => return Err(reconcile::failure_of(&error)),
     };
     if crate::mapping::remote_state(&detail) == RemoteState::Paused {
-        return Ok(Ok(()));
+        return Ok(());
     }
-    Ok(match remote.client.pause(&remote.token, id, sub_user).await {
+    match remote.client.pause(&remote.token, id, sub_user).await {
         Ok(()) => {
             let event = PlannedEvent {
                 type_: EventType::Normal,
@@ -130,21 +127,13 @@ async fn pause_remote(
             Ok(())
         }
         Err(error) => Err(reconcile::failure_of(&error)),
-    })
+    }
 }
 
-/// Deletes the (paused) remote task; one already gone counts as deleted.
-async fn delete_remote(
-    ctx: &Context,
-    task: &OutboundTask,
-    namespace: &str,
-) -> Result<Result<(), Failure>, reconcile::Error> {
-    let remote = match reconcile::connect(ctx, task, namespace).await? {
-        Ok(remote) => remote,
-        Err(failure) => return Ok(Err(failure)),
-    };
+/// Deletes the (paused) remote task; one already gone (TaskNotFound) counts as deleted.
+async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> Result<(), Failure> {
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
-    Ok(match remote.client.delete(&remote.token, id, sub_user).await {
+    match remote.client.delete(&remote.token, id, sub_user).await {
         Ok(()) => {
             let event = PlannedEvent {
                 type_: EventType::Normal,
@@ -156,5 +145,5 @@ async fn delete_remote(
             Ok(())
         }
         Err(error) => Err(reconcile::failure_of(&error)),
-    })
+    }
 }

@@ -29,7 +29,7 @@ use jiff::tz::TimeZone;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::Failure;
-use crate::api::{CreateIntent, Mode, OutboundTaskSpec, OutboundTaskStatus, condition};
+use crate::api::{CreateIntent, Mode, OutboundTaskSpec, OutboundTaskStatus};
 use crate::mapping;
 use crate::remote::wire::{ListedTask, UpdateBody};
 
@@ -308,19 +308,10 @@ fn held_rejection(input: &CreateInput<'_>) -> Option<String> {
     if manual {
         return None;
     }
-    status
-        .conditions
-        .iter()
-        .find(|c| {
-            c.type_ == condition::STALLED
-                && c.status == "True"
-                && c.reason == "CreateRejected"
-                && c.observed_generation == Some(input.generation)
-        })
-        .map(|c| {
-            let message = c.message.strip_prefix(CREATE_REJECTED).unwrap_or(&c.message);
-            message.strip_suffix(REJECTED_HINT).unwrap_or(message).to_string()
-        })
+    super::stalled_message(status, "CreateRejected", input.generation).map(|message| {
+        let message = message.strip_prefix(CREATE_REJECTED).unwrap_or(message);
+        message.strip_suffix(REJECTED_HINT).unwrap_or(message).to_string()
+    })
 }
 
 /// Suffix of the Stalled message of a rejected create.

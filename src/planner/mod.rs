@@ -372,19 +372,25 @@ fn unknown_state_delay(options: &PlanOptions, reads: Option<i32>) -> Duration {
 /// The platform's message when an update of the current generation was rejected (a Stalled
 /// condition with reason RemoteRejected written for this generation).
 fn rejected_at(status: &OutboundTaskStatus, generation: i64) -> Option<String> {
+    stalled_message(status, "RemoteRejected", generation).map(|message| {
+        message
+            .strip_prefix("the platform rejected the update: ")
+            .unwrap_or(message)
+            .to_string()
+    })
+}
+
+/// The message of a Stalled=True condition with `reason` written for `generation`: a verdict
+/// held until the spec changes.
+fn stalled_message<'a>(status: &'a OutboundTaskStatus, reason: &str, generation: i64) -> Option<&'a str> {
     status
         .conditions
         .iter()
         .find(|c| {
             c.type_ == condition::STALLED
                 && c.status == "True"
-                && c.reason == "RemoteRejected"
+                && c.reason == reason
                 && c.observed_generation == Some(generation)
         })
-        .map(|c| {
-            c.message
-                .strip_prefix("the platform rejected the update: ")
-                .unwrap_or(&c.message)
-                .to_string()
-        })
+        .map(|c| c.message.as_str())
 }

@@ -116,8 +116,8 @@ pub(crate) fn platform_now() -> String {
     now.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// A random task id, UUID-shaped.
-fn new_task_id() -> String {
+/// A random task id, UUID-shaped (version 4 layout).
+pub fn new_task_id() -> String {
     let hex: String = (0..32).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
     format!(
         "{}-{}-4{}-a{}-{}",

@@ -1,8 +1,8 @@
 //! Simulator of the calling platform's task API, for tests, demos and benchmarks.
 //!
-//! It serves the platform's paths (`detail`, `update`, `pause`, `resume`, `token`) on a
-//! loopback port with the documented rules and response quirks, records every call in a
-//! journal, injects faults on demand, and offers admin endpoints under `/_sim/`. It is an
+//! It serves the platform's paths (`detail`, `update`, `pause`, `resume`, `token`, `create`,
+//! `list`, `delete`) on a loopback port with the documented rules and response quirks, records
+//! every call in a journal, injects faults on demand, and offers admin endpoints under `/_sim/`. It is an
 //! independent implementation: it shares no wire types with the operator's client, so a
 //! misunderstanding of the API in one is not silently mirrored in the other.
 //!
@@ -46,7 +46,7 @@ pub use answer::{CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, ME
 pub use config::{
     DEFAULT_JOURNAL_LIMIT, Fixtures, STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING, SimConfig, TaskFixture,
 };
-pub use create::{CreateAnswer, CreateBehaviour, FIXTURE_CREATE_DATETIME};
+pub use create::{CreateAnswer, CreateBehaviour, FIXTURE_CREATE_DATETIME, new_task_id};
 pub use endpoint::SimEndpoint;
 pub use faults::{DEFAULT_HANG_SECS, EndpointFaults, FaultConfig, parse_endpoint_value};
 pub use journal::{Counters, JournalEntry, REDACTED, TOTAL_ROW, UNKNOWN_ENDPOINT};

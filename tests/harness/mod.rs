@@ -20,15 +20,7 @@ pub fn unique_token(label: &str) -> String {
 
 /// A random UUID-shaped id for remote tasks.
 pub fn uuid_like() -> String {
-    let hex: String = (0..32).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    outbound_operator::sim::new_task_id()
 }
 
 pub async fn simulator(token: &str) -> SimHandle {
@@ -37,6 +29,34 @@ pub async fn simulator(token: &str) -> SimHandle {
     Simulator::start(SimConfig::new(token, fixtures))
         .await
         .expect("simulator starts")
+}
+
+/// A namespace of the test plane with the token Secret and an OutboundAccount `main` pointing at
+/// a fresh simulator.
+pub struct Setup {
+    pub client: kube::Client,
+    pub ns: String,
+    pub token: String,
+    pub sim: outbound_operator::sim::SimHandle,
+    pub tasks: kube::api::Api<OutboundTask>,
+}
+
+pub async fn setup(prefix: &str) -> Option<Setup> {
+    let client = super::support::cluster().await?;
+    super::support::ensure_crds(&client).await;
+    let ns = super::support::test_namespace(&client, prefix).await;
+    let token = unique_token(prefix);
+    let sim = simulator(&token).await;
+    super::support::create_token_secret(&client, &ns, "platform-token", &token).await;
+    super::support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
+    let tasks = kube::api::Api::namespaced(client.clone(), &ns);
+    Some(Setup {
+        client,
+        ns,
+        token,
+        sim,
+        tasks,
+    })
 }
 
 /// Puts a remote task that holds `task`'s spec with `edit` applied (deep-merged into the update
