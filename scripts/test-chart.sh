@@ -8,6 +8,8 @@
 #  3. the rendered Deployment's args are accepted by the operator binary (`outbound-operator <args>
 #     --help`: clap parses and checks every flag and value before it handles --help), and an
 #     unknown flag is refused;
+#     each shard's release (sharding.shard, sharding.remainder) passes its --watch-label-selector,
+#     also accepted by the binary, and has a Lease of its own;
 #  4. NOTES.txt says how to create the token Secret and the first account;
 #  5. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
 #     for real, lets the operator's ServiceAccount act in its namespace only and gives it nothing
@@ -39,7 +41,8 @@ export HELM_CACHE_HOME=$work/helm/cache HELM_CONFIG_HOME=$work/helm/config HELM_
 # 1. lint and schema.
 "$helm" lint --strict "$chart" >&2 || fail "helm lint --strict (default values)"
 "$helm" lint --strict "$chart" -f "$custom" >&2 || fail "helm lint --strict -f $custom"
-for bad in concurrency=many watchNamespace=Team_A logFormat=xml replicas=2 monitoring.serviceMonitor.interval=often; do
+for bad in concurrency=many watchNamespace=Team_A logFormat=xml replicas=2 monitoring.serviceMonitor.interval=often \
+    sharding.shard=-shard1 sharding.key=Bad_Prefix/key sharding.remainder=yes; do
   if "$helm" template t "$chart" --set "$bad" >/dev/null 2>"$work/err"; then
     fail "values.schema.json accepted --set $bad"
   fi
@@ -136,6 +139,29 @@ if "$operator" "${args[@]}" --help >/dev/null 2>&1; then
   fail "the flag check accepts an unknown flag"
 fi
 say "Deployment flags parse with the binary; an unknown flag is refused: ok"
+
+# 3b. shards: one release per shard and one for the remainder, each with its selector (accepted
+# by the binary) and its own Lease; a release cannot be both.
+printf '%s\n' "$(args_of "$work/default.json")" | grep -q -- '--watch-label-selector' &&
+  fail "the default install is sharded"
+leases=()
+for shard in "shard1 --set sharding.shard=shard1" "shard2 --set sharding.shard=shard2" "main --set sharding.remainder=true"; do
+  read -r release set value <<<"$shard"
+  "$helm" template "$release" "$chart" -n "$release_ns" "$set" "$value" --show-only templates/deployment.yaml |
+    k apply --dry-run=client -f - -o json >"$work/shard.json" || fail "helm template $release $set $value"
+  mapfile -t args < <(args_of "$work/shard.json")
+  want=--watch-label-selector=sharding.fluxcd.io/key=$release
+  [ "$release" = main ] && want='--watch-label-selector=!sharding.fluxcd.io/key'
+  printf '%s\n' "${args[@]}" | grep -qxF -- "$want" || fail "release $release lacks $want: ${args[*]}"
+  "$operator" "${args[@]}" --help >/dev/null 2>"$work/err" ||
+    fail "the operator refuses the $release shard's args (${args[*]}): $(cat "$work/err")"
+  leases+=("$(printf '%s\n' "${args[@]}" | grep -- '^--leader-election-id=')")
+done
+[ "$(printf '%s\n' "${leases[@]}" | sort -u | wc -l)" = 3 ] || fail "shards share a Lease: ${leases[*]}"
+if "$helm" template t "$chart" --set sharding.shard=shard1 --set sharding.remainder=true >/dev/null 2>&1; then
+  fail "a release that is both a shard and the remainder rendered"
+fi
+say "shards: each release's selector parses with the binary, each has its own Lease (${leases[*]}): ok"
 
 # 5. RBAC and monitoring contents.
 python3 - "$work/default.json" manifests/clusterrole.yaml <<'PY' || fail "the chart's ClusterRole differs from manifests/clusterrole.yaml"

@@ -510,7 +510,7 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
             .finalizers
             .unwrap_or_default()
             .iter()
-            .any(|f| f == "outbound.dev/pause-on-delete")
+            .any(|f| f == "outbound.dev/finalizer")
     );
     assert!(
         setup

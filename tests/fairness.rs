@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use harness::{Operator, eventually, put_remote_task, unique_token};
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use harness::{Operator, eventually, put_remote_task};
+use kube::api::{ListParams, Patch, PatchParams};
 use outbound_operator::api::OutboundTask;
 use outbound_operator::sim::{FaultConfig, SimEndpoint, SimHandle};
 use serde_json::json;
@@ -61,18 +61,21 @@ fn paused_remotely(sim: &SimHandle, ids: &[String]) -> HashSet<String> {
 
 #[tokio::test]
 async fn after_kills_paused_campaigns_resume_first_every_task_is_reconciled_and_changes_beat_resyncs() {
-    let Some(client) = support::cluster().await else { return };
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, "fair").await;
-    let token = unique_token("fair");
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    let mut account = support::account("main", &sim.base_url(), "platform-token");
-    account.spec.rate_limit.requests_per_second = 1000;
-    account.spec.rate_limit.burst = 100;
-    account.spec.platform.started_retry_interval = "300ms".into();
-    support::create(&client, &ns, &account).await;
-    let api: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
+    let Some(harness::Setup {
+        client,
+        ns,
+        sim,
+        tasks: api,
+        ..
+    }) = harness::setup_with("fair", |account| {
+        account.spec.rate_limit.requests_per_second = 1000;
+        account.spec.rate_limit.burst = 100;
+        account.spec.platform.started_retry_interval = "300ms".into();
+    })
+    .await
+    else {
+        return;
+    };
 
     let mut ids = Vec::new();
     let mut tasks = Vec::new();

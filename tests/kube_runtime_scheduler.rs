@@ -26,14 +26,15 @@ async fn at_its_concurrency_limit_kube_runtime_serves_parked_work_in_hash_order(
     const TASKS: u32 = 100;
     let (requests, incoming) = futures::channel::mpsc::unbounded();
     let mut scheduler = pin!(scheduler(incoming));
-    for task in 0..TASKS {
+    let due_now = |task: u32| {
         requests
             .unbounded_send(ScheduleRequest {
                 message: task,
                 run_at: Instant::now(),
             })
-            .unwrap();
-    }
+            .unwrap()
+    };
+    (0..TASKS).for_each(due_now);
     tokio::time::sleep(Duration::from_millis(3)).await;
     // Every worker busy: the Runner parks what is due.
     assert!(poll!(scheduler.as_mut().hold().next()).is_pending());
@@ -45,12 +46,7 @@ async fn at_its_concurrency_limit_kube_runtime_serves_parked_work_in_hash_order(
         served.insert(task);
         // Its reconcile ends and requeues it at once (a short resync or a retry); by the time it
         // is due, the worker is busy again, so it is parked with the others.
-        requests
-            .unbounded_send(ScheduleRequest {
-                message: task,
-                run_at: Instant::now(),
-            })
-            .unwrap();
+        due_now(task);
         tokio::time::sleep(Duration::from_millis(3)).await;
         assert!(poll!(scheduler.as_mut().hold().next()).is_pending());
     }

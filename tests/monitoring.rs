@@ -11,7 +11,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use harness::{Operator, put_remote_task, unique_token};
+use harness::{Operator, put_remote_task};
 use kube::api::Api;
 use outbound_operator::api::{OutboundAccount, OutboundTask};
 use serde_json::{Value, json};
@@ -104,13 +104,9 @@ fn metric_names_are_read_from_queries_and_scrapes() {
 
 #[tokio::test]
 async fn dashboard_and_alerts_name_only_metrics_the_operator_exports() {
-    let Some(client) = support::cluster().await else { return };
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, "monitoring").await;
-    let token = unique_token("monitoring");
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
+    let Some(harness::Setup { client, ns, sim, .. }) = harness::setup("monitoring").await else {
+        return;
+    };
     let mut task = support::task("campaign", "main", &harness::uuid_like());
     task.spec.resync_interval = "30s".into();
     put_remote_task(&sim, &task, 2, json!({"maximumcall": 1}));

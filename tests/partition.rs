@@ -9,21 +9,14 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use harness::{Operator, eventually, put_remote_task, remote_status, unique_token};
-use kube::api::{Api, Patch, PatchParams};
-use outbound_operator::api::{OutboundTask, RunState};
+use harness::{Operator, eventually, made_by, put_remote_task, remote_status};
+use kube::api::{Patch, PatchParams};
+use outbound_operator::api::RunState;
 use outbound_operator::sim::JournalEntry;
 use serde_json::json;
 use support::extra_apiserver::ExtraApiserver;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn made_by(entry: &JournalEntry, identity: &str) -> bool {
-    entry
-        .user_agent
-        .as_deref()
-        .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
-}
 
 fn is_write(entry: &JournalEntry) -> bool {
     matches!(entry.endpoint.as_str(), "update" | "pause" | "resume")
@@ -35,14 +28,12 @@ fn is_write(entry: &JournalEntry) -> bool {
 /// taken over) and exit.
 #[tokio::test]
 async fn a_leader_cut_off_from_the_api_server_makes_no_platform_write_after_its_lease_and_exits() {
-    let Some(client) = support::cluster().await else { return };
-    support::ensure_crds(&client).await;
-    let ns = support::test_namespace(&client, "partition").await;
-    let token = unique_token("partition");
-    let sim = harness::simulator(&token).await;
-    support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
-    let tasks: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
+    let Some(harness::Setup {
+        client, ns, sim, tasks, ..
+    }) = harness::setup("partition").await
+    else {
+        return;
+    };
     let extra = ExtraApiserver::start().await;
 
     let lease = ["--leader-elect", "--leader-election-namespace", ns.as_str()];

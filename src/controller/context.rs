@@ -99,6 +99,16 @@ impl Context {
         }
     }
 
+    /// Whether `task` is still this process's to act on: in its cache, so neither gone for good
+    /// nor moved to another shard by a label change (`--watch-label-selector`). Checked before
+    /// every platform write and status write of a reconcile, so that once another shard can
+    /// see a task, this one sends nothing more for it.
+    pub fn still_ours(&self, task: &OutboundTask) -> bool {
+        self.tasks
+            .get(&kube::runtime::reflector::ObjectRef::from_obj(task))
+            .is_some()
+    }
+
     pub async fn accounts_listed(&self) {
         let mut listed = self.accounts_listed.clone();
         let _ = listed.wait_for(|done| *done).await;

@@ -8,17 +8,20 @@ use kube::api::Api;
 
 use super::context::Context;
 use super::reconcile::{Remote, failure_of};
-use super::{events, status};
-use crate::api::OutboundTask;
+use super::{events, finalizer, status};
+use crate::api::{OutboundTask, OutboundTaskStatus};
 use crate::planner::{Action, CallError, Effect, Execution, Outcome, Plan, StartedBehaviour, StepLimits, Steps};
 use crate::remote::{ErrorKind, RemoteError};
 
+/// `on_server` is the status the API server holds as far as this reconcile knows: the journal's
+/// in-progress status once written, `None` once a write's outcome is unknown.
 pub async fn execute(
     ctx: &Context,
     api: &Api<OutboundTask>,
     task: &OutboundTask,
     plan: &Plan,
     remote: &Remote,
+    on_server: &mut Option<OutboundTaskStatus>,
 ) -> Execution {
     let _in_flight = ctx.metrics.operation_started();
     let previous = task.status.clone().unwrap_or_default();
@@ -29,11 +32,26 @@ pub async fn execute(
     let mut outcome = Outcome::Begin;
     loop {
         outcome = match steps.next(outcome) {
+            Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
             Effect::WriteJournal(journal) => {
                 let in_progress = status::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
-                match status::apply(api, &task.name_any(), &in_progress).await {
-                    Ok(()) => Outcome::JournalWritten,
+                // The finalizer first, so that the object cannot go away with the journal.
+                let finalizer = match finalizer::has(task) {
+                    true => Ok(()),
+                    false => finalizer::add(api, task).await,
+                };
+                let written = match finalizer {
+                    Ok(()) => status::apply(api, &task.name_any(), &in_progress).await,
+                    Err(error) => Err(error),
+                };
+                match written {
+                    Ok(()) => {
+                        *on_server = Some(in_progress);
+                        Outcome::JournalWritten
+                    }
                     Err(error) => {
+                        // It may have been written all the same (a lost answer).
+                        *on_server = None;
                         tracing::warn!(task = %task.name_any(), %error, "could not write the operation journal");
                         Outcome::JournalNotWritten(error.to_string())
                     }
@@ -58,6 +76,9 @@ pub async fn execute(
         }
     }
 }
+
+/// Why a status write was not made (the platform client refuses the calls the same way).
+pub const LEFT_SHARD: &str = "the task left this operator's watch (relabelled to another shard): not written";
 
 /// A platform error as the step machine sees it.
 fn call_error(error: &RemoteError) -> CallError {

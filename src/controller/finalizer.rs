@@ -1,7 +1,10 @@
-//! The finalizer that exists only for `deletionPolicy: Pause` and `Delete`: it holds the object
-//! until the remote task is paused (`Pause`), or paused and then deleted (`Delete`). With
-//! `Orphan` no finalizer is added (and a leftover one is removed without calling the platform).
-//! A task with no id (never created) has nothing to pause or delete.
+//! The operator's finalizer: it holds the object while the operator still owes the remote task
+//! something at deletion. With `deletionPolicy: Pause` it is always there, and deletion pauses
+//! the remote task; with `Delete` likewise, and deletion pauses the task, then deletes it. With `Orphan` it is added before the first operation's journal (by the
+//! executor) and kept, so that deleting a task whose campaign the operator paused (a journal in
+//! status, an operator killed mid-operation) first resumes the campaign; without a journal,
+//! deletion removes it without calling the platform. A task with no id (never created) has
+//! nothing to pause or delete.
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -15,25 +18,42 @@ use super::reconcile::{self, Remote};
 use crate::api::{DeletionPolicy, OutboundTask, RemoteState};
 use crate::planner::{EventType, Failure, PlannedEvent, reasons};
 
-pub const PAUSE_ON_DELETE: &str = "outbound.dev/pause-on-delete";
+pub const FINALIZER: &str = "outbound.dev/finalizer";
+/// The name 0.1.0 used (for `deletionPolicy: Pause` only); still recognised as ours.
+const LEGACY_FINALIZER: &str = "outbound.dev/pause-on-delete";
 
 pub fn has(task: &OutboundTask) -> bool {
-    task.finalizers().iter().any(|f| f == PAUSE_ON_DELETE)
+    position(task).is_some()
 }
 
+fn position(task: &OutboundTask) -> Option<usize> {
+    task.finalizers()
+        .iter()
+        .position(|f| f == FINALIZER || f == LEGACY_FINALIZER)
+}
+
+/// Whether the finalizer must be on the object before anything else is done.
 pub fn wanted(task: &OutboundTask) -> bool {
     matches!(
         task.spec.deletion_policy,
         DeletionPolicy::Pause | DeletionPolicy::Delete
-    )
+    ) || journal_resumes(task)
+}
+
+/// The status holds a journal of an operation that paused a campaign which must run again.
+fn journal_resumes(task: &OutboundTask) -> bool {
+    task.status
+        .as_ref()
+        .and_then(|s| s.operation.as_ref())
+        .is_some_and(|journal| journal.resume_after)
 }
 
 /// Adds the finalizer (JSON patch, so finalizers of others are kept).
 pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
     let patch = if task.meta().finalizers.is_none() {
-        json!([{"op": "add", "path": "/metadata/finalizers", "value": [PAUSE_ON_DELETE]}])
+        json!([{"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}])
     } else {
-        json!([{"op": "add", "path": "/metadata/finalizers/-", "value": PAUSE_ON_DELETE}])
+        json!([{"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
     };
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
     api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
@@ -44,12 +64,12 @@ pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<(
 /// Removes the finalizer; the `test` op makes the patch fail rather than remove another
 /// finalizer if the list changed since we read it.
 pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let Some(index) = task.finalizers().iter().position(|f| f == PAUSE_ON_DELETE) else {
+    let Some(index) = position(task) else {
         return Ok(());
     };
     let path = format!("/metadata/finalizers/{index}");
     let patch = json!([
-        {"op": "test", "path": path, "value": PAUSE_ON_DELETE},
+        {"op": "test", "path": path, "value": task.finalizers()[index]},
         {"op": "remove", "path": path},
     ]);
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
@@ -59,8 +79,8 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
 }
 
 /// Deletion: with `Pause`, pause the remote task (if started) before letting the object go; with
-/// `Delete`, pause it and delete it. Without our finalizer there is nothing to do: `Orphan` never
-/// calls the platform.
+/// `Delete`, pause it, then delete it; with a journal whose campaign must run, resume it first (`Orphan` too: the operator paused
+/// it, so leaving it alone means leaving it running). Otherwise nothing is called.
 pub async fn finalize(
     ctx: &Context,
     api: &Api<OutboundTask>,
@@ -70,27 +90,37 @@ pub async fn finalize(
     if !has(task) {
         return Ok(Action::await_change());
     }
-    if wanted(task) && task.remote_id().is_some() {
-        let deleting = task.spec.deletion_policy == DeletionPolicy::Delete;
+    let deleting = task.spec.deletion_policy == DeletionPolicy::Delete;
+    let owed = if matches!(
+        task.spec.deletion_policy,
+        DeletionPolicy::Pause | DeletionPolicy::Delete
+    ) {
+        Some(RemoteState::Paused)
+    } else if journal_resumes(task) {
+        Some(RemoteState::Running)
+    } else {
+        None
+    };
+    if let Some(state) = owed.filter(|_| task.remote_id().is_some()) {
         let outcome = match reconcile::connect(ctx, task, namespace).await? {
-            Ok(remote) => match pause_remote(ctx, task, &remote).await {
+            Ok(remote) => match set_run_state(ctx, task, &remote, state).await {
                 Ok(()) if deleting => delete_remote(ctx, task, &remote).await,
-                paused => paused,
+                done => done,
             },
             Err(failure) => Err(failure),
         };
         match outcome {
             Ok(()) | Err(Failure::TaskNotFound) => {}
             Err(failure) => {
-                let (reason, what) = if deleting {
-                    ("DeleteOnDeleteFailed", "pause and delete")
-                } else {
-                    ("PauseOnDeleteFailed", "pause")
+                let verb = match state {
+                    RemoteState::Paused if deleting => "pause and delete",
+                    RemoteState::Paused => "pause",
+                    _ => "resume",
                 };
-                let note = format!("could not {what} the remote task before deletion: {failure}");
+                let note = format!("could not {verb} the remote task before deletion: {failure}");
                 let event = PlannedEvent {
                     type_: EventType::Warning,
-                    reason,
+                    reason: "DeletionBlocked",
                     note,
                     after_action: None,
                 };
@@ -105,22 +135,41 @@ pub async fn finalize(
     Ok(Action::await_change())
 }
 
-/// Pauses the remote task unless it is paused already.
-async fn pause_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> Result<(), Failure> {
+/// Pauses (`Paused`) or resumes (`Running`) the remote task unless it already is so.
+async fn set_run_state(
+    ctx: &Context,
+    task: &OutboundTask,
+    remote: &Remote,
+    wanted: RemoteState,
+) -> Result<(), Failure> {
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
         Err(error) => return Err(reconcile::failure_of(&error)),
     };
-    if crate::mapping::remote_state(&detail) == RemoteState::Paused {
+    let state = crate::mapping::remote_state(&detail);
+    let pausing = wanted == RemoteState::Paused;
+    if (pausing && state == RemoteState::Paused) || (!pausing && state.is_started()) {
         return Ok(());
     }
-    match remote.client.pause(&remote.token, id, sub_user).await {
+    let (result, reason, note) = if pausing {
+        let result = remote.client.pause(&remote.token, id, sub_user).await;
+        (
+            result,
+            "Paused",
+            "paused the remote task before deletion (deletionPolicy: Pause or Delete)",
+        )
+    } else {
+        let result = remote.client.resume(&remote.token, id, sub_user).await;
+        let note = "resumed the remote task before deletion: the operator had paused it for an update";
+        (result, "Resumed", note)
+    };
+    match result {
         Ok(()) => {
             let event = PlannedEvent {
                 type_: EventType::Normal,
-                reason: "Paused",
-                note: "paused the remote task before deletion (deletionPolicy: Pause or Delete)".into(),
+                reason,
+                note: note.into(),
                 after_action: None,
             };
             events::publish(ctx, task, &event).await;

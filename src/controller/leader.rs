@@ -28,6 +28,7 @@ use kube::{Client, ResourceExt};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::shard::LEASE_SHARE_ANNOTATION;
 use crate::remote::Fence;
 
 /// How long a Lease stays valid without renewal, as the other replicas count it: a crashed or
@@ -56,10 +57,20 @@ impl Drop for Leadership {
 }
 
 /// Waits until this process holds the Lease; `fence` is then open and kept open by renewals.
-pub async fn acquire(client: Client, namespace: &str, lease: &str, identity: &str, fence: Fence) -> Leadership {
+/// `share` is the canonical `--watch-label-selector` (empty: every task); a Lease that records
+/// another share is an error: two shards on one Lease would leave one of them without a leader.
+pub async fn acquire(
+    client: Client,
+    namespace: &str,
+    lease: &str,
+    share: &str,
+    identity: &str,
+    fence: Fence,
+) -> anyhow::Result<Leadership> {
     let mut elector = Elector {
         api: Api::namespaced(client, namespace),
         name: lease.to_owned(),
+        share: share.to_owned(),
         identity: identity.to_owned(),
         held: false,
         written: None,
@@ -67,15 +78,15 @@ pub async fn acquire(client: Client, namespace: &str, lease: &str, identity: &st
     };
     tracing::info!(%lease, %namespace, %identity, "waiting for leadership");
     loop {
-        elector.bounded_round(&fence).await;
+        elector.bounded_round(&fence).await?;
         if elector.held {
             break;
         }
         tokio::time::sleep(RETRY_PERIOD).await;
     }
-    tracing::info!(%identity, "acquired leadership");
+    tracing::info!(%lease, %identity, "acquired leadership");
     let renewer = tokio::spawn(keep(elector, fence.clone()));
-    Leadership { fence, renewer }
+    Ok(Leadership { fence, renewer })
 }
 
 impl Leadership {
@@ -100,7 +111,11 @@ async fn keep(mut elector: Elector, fence: Fence) {
             fence.close();
             return;
         }
-        elector.bounded_round(&fence).await;
+        if let Err(error) = elector.bounded_round(&fence).await {
+            tracing::error!(%error, "leader Lease taken by another shard");
+            fence.close();
+            return;
+        }
     }
 }
 
@@ -141,6 +156,8 @@ fn decide(lease: Option<&Lease>, identity: &str, held: bool, unchanged_for: Dura
 struct Elector {
     api: Api<Lease>,
     name: String,
+    /// Written into the Lease (`LEASE_SHARE_ANNOTATION`) and checked in every record read.
+    share: String,
     identity: String,
     held: bool,
     /// The record this process last wrote, while it holds the Lease (renewals need no read).
@@ -150,29 +167,41 @@ struct Elector {
 }
 
 impl Elector {
-    async fn bounded_round(&mut self, fence: &Fence) {
+    /// Errors only for a Lease of another shard; API-server errors and timeouts are retried.
+    async fn bounded_round(&mut self, fence: &Fence) -> anyhow::Result<()> {
         match tokio::time::timeout(ROUND_TIMEOUT, self.round(fence)).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(other_share))) => return Err(other_share),
             Ok(Err(error)) => tracing::warn!(%error, held = self.held, "leader Lease round failed"),
             Err(_) => tracing::warn!(held = self.held, "leader Lease round timed out"),
         }
+        Ok(())
     }
 
-    async fn round(&mut self, fence: &Fence) -> Result<(), kube::Error> {
+    async fn round(&mut self, fence: &Fence) -> Result<anyhow::Result<()>, kube::Error> {
         let lease = match self.written.take() {
             Some(lease) => Some(lease),
             None => self.api.get_opt(&self.name).await?,
         };
+        if let Some(other) = lease.as_ref().and_then(|l| other_share(l, &self.share)) {
+            return Ok(Err(anyhow::anyhow!(
+                "the Lease {:?} belongs to the shard {other:?}, this replica reconciles {:?}: give each \
+                 shard its own --leader-election-id (or leave it out: each --watch-label-selector \
+                 then gets a Lease of its own)",
+                self.name,
+                self.share
+            )));
+        }
         let unchanged_for = self.observe(lease.as_ref());
         let step = decide(lease.as_ref(), &self.identity, self.held, unchanged_for);
         let sent = Instant::now();
         let params = PostParams::default();
         let result = match step {
-            Step::Wait => return Ok(()),
+            Step::Wait => return Ok(Ok(())),
             Step::Lost => {
                 self.held = false;
                 fence.close();
-                return Ok(());
+                return Ok(Ok(()));
             }
             Step::Create => self.api.create(&params, &self.record(None, step)).await,
             Step::Take | Step::Renew => {
@@ -186,10 +215,10 @@ impl Elector {
                 self.held = true;
                 self.observe(Some(&written));
                 self.written = Some(written);
-                Ok(())
+                Ok(Ok(()))
             }
             // Someone else wrote first (or created it): read it again next round.
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Ok(())),
             Err(error) => Err(error),
         }
     }
@@ -215,6 +244,7 @@ impl Elector {
             metadata: ObjectMeta {
                 name: Some(self.name.clone()),
                 resource_version: read.and_then(|l| l.resource_version()),
+                annotations: Some([(LEASE_SHARE_ANNOTATION.to_owned(), self.share.clone())].into()),
                 ..ObjectMeta::default()
             },
             spec: Some(LeaseSpec {
@@ -235,6 +265,16 @@ impl Elector {
             }),
         }
     }
+}
+
+/// The share a Lease records, when it is not `share`. A Lease without the annotation (written by
+/// a version before sharding) is taken to be anyone's.
+fn other_share(lease: &Lease, share: &str) -> Option<String> {
+    lease
+        .annotations()
+        .get(LEASE_SHARE_ANNOTATION)
+        .filter(|recorded| *recorded != share)
+        .cloned()
 }
 
 pub fn default_identity() -> String {
@@ -295,6 +335,16 @@ mod tests {
             Step::Lost
         );
         assert_eq!(decide(Some(&held_by(None, 15)), "me", true, Duration::ZERO), Step::Lost);
+    }
+
+    #[test]
+    fn a_lease_recording_another_share_is_refused() {
+        let mut lease = held_by(Some("other"), 15);
+        assert_eq!(other_share(&lease, "k=a"), None, "a Lease from before sharding");
+        lease.metadata.annotations = Some([(LEASE_SHARE_ANNOTATION.to_owned(), "k=a".to_owned())].into());
+        assert_eq!(other_share(&lease, "k=a"), None);
+        assert_eq!(other_share(&lease, "k=b").as_deref(), Some("k=a"));
+        assert_eq!(other_share(&lease, "").as_deref(), Some("k=a"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod kube_metrics;
 mod leader;
 pub mod metrics;
 mod reconcile;
+pub mod shard;
 mod status;
 mod token;
 mod watches;
@@ -52,9 +53,16 @@ pub struct RunArgs {
     /// Namespace of the leader-election Lease (default: POD_NAMESPACE, else `default`).
     #[arg(long, env = "POD_NAMESPACE")]
     pub leader_election_namespace: Option<String>,
-    /// Name of the leader-election Lease.
-    #[arg(long, default_value = "outbound-operator-leader")]
-    pub leader_election_id: String,
+    /// Name of the leader-election Lease (default: `outbound-operator-leader`, or with
+    /// `--watch-label-selector` a name derived from the selector, so that each shard has its own).
+    #[arg(long)]
+    pub leader_election_id: Option<String>,
+    /// Reconcile only the OutboundTasks whose labels match this selector: one shard of several
+    /// Deployments, as Flux does, e.g. `sharding.fluxcd.io/key=shard1`, and
+    /// `!sharding.fluxcd.io/key` for the tasks without the label. Accounts and Secrets are watched
+    /// whole (a task of any shard may use any account).
+    #[arg(long, value_parser = shard::ShardSelector::parse)]
+    pub watch_label_selector: Option<shard::ShardSelector>,
     /// Identity in the Lease (default: POD_NAME, else host name and process id).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
@@ -119,14 +127,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let leadership = if args.leader_elect {
         readiness.set(true); // a follower is ready to take over
         let namespace = args.leader_election_namespace.as_deref().unwrap_or("default");
-        Some(leader::acquire(client.clone(), namespace, &args.leader_election_id, &identity, fence).await)
+        let selector = args.watch_label_selector.as_ref();
+        let lease = args
+            .leader_election_id
+            .clone()
+            .unwrap_or_else(|| shard::default_lease_name(selector));
+        let share = shard::share_of(selector);
+        Some(leader::acquire(client.clone(), namespace, &lease, &share, &identity, fence).await?)
     } else {
         None
     };
     fleet.set_leader(true);
 
     let admission = Arc::new(admission::Admission::new(args.concurrency.into(), metrics.clone()));
-    let watched = watches::Watched::start(&client, args.namespace.as_deref(), admission.clone());
+    let shard = args.watch_label_selector.as_ref();
+    if let Some(selector) = shard {
+        tracing::info!(%selector, "reconciling only the OutboundTasks this shard's selector matches");
+    }
+    let watched = watches::Watched::start(&client, args.namespace.as_deref(), shard, admission.clone());
     fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let tokens = Arc::new(token::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);

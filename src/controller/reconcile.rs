@@ -64,12 +64,10 @@ async fn reconcile_admitted(
     if task.meta().deletion_timestamp.is_some() {
         return finalizer::finalize(&ctx, &api, &task, &namespace).await;
     }
-    if finalizer::wanted(&task) != finalizer::has(&task) {
-        if finalizer::wanted(&task) {
-            finalizer::add(&api, &task).await?;
-        } else {
-            finalizer::remove(&api, &task).await?;
-        }
+    // Once there, the finalizer stays until deletion (removing it would cost a write after
+    // every operation of an Orphan task); the executor adds it before a journal.
+    if finalizer::wanted(&task) && !finalizer::has(&task) {
+        finalizer::add(&api, &task).await?;
     }
     if task.remote_id().is_none() {
         return creator::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
@@ -84,6 +82,8 @@ async fn reconcile_admitted(
         ..PlanOptions::new(Timestamp::now())
     };
 
+    // What the API server holds: `previous` until the executor writes a journal.
+    let mut on_server = Some(previous.clone());
     let mut retry_after = None;
     let mut reached_platform = false;
     let (plan, execution) = if !planner::needs_remote_read(&task.spec, &previous) {
@@ -122,7 +122,7 @@ async fn reconcile_admitted(
                         ctx.metrics.drift_detected();
                     }
                     let execution = if plan.writes() {
-                        executor::execute(&ctx, &api, &task, &plan, &remote).await
+                        executor::execute(&ctx, &api, &task, &plan, &remote, &mut on_server).await
                     } else {
                         Execution::default()
                     };
@@ -151,8 +151,16 @@ async fn reconcile_admitted(
         // The printer column shows status.taskId: the adopted id, or the created one.
         new_status.task_id = task.spec.task_id.clone();
     }
-    if status::worth_writing(&previous, &new_status, ctx.settings.sync_time_refresh) {
-        status::apply(&api, &name, &new_status).await?;
+    if !ctx.still_ours(&task) {
+        // Another shard acts on it now: its status is that shard's to write.
+        tracing::info!(task = %key, actions = ?execution.done, "{}", executor::LEFT_SHARD);
+        return Ok(Action::await_change());
+    }
+    let worth_writing = on_server
+        .as_ref()
+        .is_none_or(|written| status::worth_writing(written, &new_status, ctx.settings.sync_time_refresh));
+    if worth_writing {
+        status::apply_with_retries(&api, &name, &new_status).await?;
     }
     if let Some(failure) = &failure
         && failure_is_new(&previous, &new_status)
@@ -229,7 +237,11 @@ pub(super) async fn connect(
     let key = AccountKey::new(namespace, account_name);
     match ctx.pool.client_for(&key, &account.spec) {
         Ok(client) => Ok(Ok(Remote {
-            client,
+            // Writes for this task stop once it leaves this process's watch (another shard's).
+            client: Arc::new(client.for_task({
+                let (tasks, object) = (ctx.tasks.clone(), ObjectRef::from_obj(task));
+                move || tasks.get(&object).is_some()
+            })),
             token,
             key,
             secret_name: secret.name.clone(),

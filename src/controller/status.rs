@@ -21,6 +21,43 @@ pub async fn apply(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskSta
     Ok(())
 }
 
+/// Waits between the attempts of [`apply_with_retries`]: a few seconds in all, so a reconcile
+/// is not held long, yet an API server that blips does not leave a stale journal behind.
+const RETRY_DELAYS: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(200),
+    std::time::Duration::from_millis(800),
+    std::time::Duration::from_millis(2000),
+];
+
+/// [`apply`], retried after failures that may pass (transport errors, timeouts, 409, 429, 5xx).
+/// The write is an idempotent forced apply, so repeating it is always safe. Used for the status
+/// that ends an operation: if it is lost, the journal stays, and the next reconcile would take a
+/// pause made since (by a person, in the console) for the operator's own.
+pub async fn apply_with_retries(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskStatus) -> kube::Result<()> {
+    let mut delays = RETRY_DELAYS.iter();
+    loop {
+        match apply(api, name, status).await {
+            Ok(()) => return Ok(()),
+            Err(error) => match delays.next().filter(|_| may_pass(&error)) {
+                Some(delay) => {
+                    tracing::debug!(task = %name, %error, retry_in = ?delay, "status write failed; retrying");
+                    tokio::time::sleep(*delay).await;
+                }
+                None => return Err(error),
+            },
+        }
+    }
+}
+
+/// Whether a failed write is worth repeating: not when the API server judged the request itself
+/// (validation, permissions, a deleted object).
+fn may_pass(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
+        _ => true,
+    }
+}
+
 /// Whether `new` must be written over `previous`. A resync that finds the task still in sync only
 /// moves `lastSyncTime`; writing that every period would cost one API-server write per task per
 /// resync, so it is refreshed only once it is older than `refresh`.

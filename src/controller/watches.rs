@@ -15,6 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::admission::Admission;
+use super::shard::{self, ShardSelector};
 use super::token::TokenCache;
 use crate::api::{OutboundAccount, OutboundTask};
 use crate::queue::Priority;
@@ -34,12 +35,19 @@ pub struct Watched {
 
 impl Watched {
     /// `admission` learns of spec changes at once, so that a reconcile already waiting as a
-    /// resync moves up to a change.
-    pub fn start(client: &Client, namespace: Option<&str>, admission: Arc<Admission>) -> Self {
+    /// resync moves up to a change. With a `shard` selector only the tasks it matches are
+    /// watched (a task relabelled out of it leaves the cache as if deleted); accounts and Secrets
+    /// are watched whole, because a task of any shard may use any account.
+    pub fn start(
+        client: &Client,
+        namespace: Option<&str>,
+        shard: Option<&ShardSelector>,
+        admission: Arc<Admission>,
+    ) -> Self {
         let (tasks, task_writer) = reflector::store();
         let task_triggers = watcher(
             api::<OutboundTask>(client, namespace),
-            watcher::Config::default().any_semantic(),
+            shard::only_shard(watcher::Config::default().any_semantic(), shard),
         )
         .default_backoff()
         .modify(slim)

@@ -107,6 +107,18 @@ impl PlatformClient {
         PlatformClient { fence, ..self }
     }
 
+    /// A copy for one task's calls, sharing the connections and the rate budget, whose writes
+    /// also need `still_ours` (see [`Fence::while_also`]).
+    pub fn for_task(&self, still_ours: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        PlatformClient {
+            http: self.http.clone(),
+            config: self.config.clone(),
+            limiter: self.limiter.clone(),
+            metrics: self.metrics.clone(),
+            fence: self.fence.while_also(still_ours),
+        }
+    }
+
     pub fn config(&self) -> &ClientConfig {
         &self.config
     }
@@ -241,7 +253,8 @@ impl PlatformClient {
             self.metrics.waited_for_budget(queued.elapsed());
             // Last check before the request leaves: nothing awaits between it and the send.
             if call.endpoint.is_write() && !self.fence.allows_write() {
-                let message = "this replica may have lost the leader Lease: write refused before sending";
+                let message = "this replica may have lost the leader Lease, or the task moved to another shard: \
+                               write refused before sending";
                 return Err(RemoteError::new(
                     ErrorKind::Fenced,
                     call.endpoint,

@@ -18,18 +18,24 @@ pub struct Fence {
     /// `None`: no leader election, writes always allowed. Else the instant until which writes
     /// are allowed (`None` inside: closed).
     until: Option<Arc<watch::Sender<Option<Instant>>>>,
+    /// A further condition of one task's writes (see [`Fence::while_also`]).
+    also: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
 }
 
 impl Fence {
     /// A fence that always allows (no leader election).
     pub fn unfenced() -> Self {
-        Fence { until: None }
+        Fence {
+            until: None,
+            also: None,
+        }
     }
 
     /// A fence that allows nothing until `hold_until` is called.
     pub fn closed() -> Self {
         Fence {
             until: Some(Arc::new(watch::channel(None).0)),
+            also: None,
         }
     }
 
@@ -47,12 +53,23 @@ impl Fence {
         }
     }
 
+    /// This fence, and `also` too: for the writes of one task, whether it is still this
+    /// process's (not moved to another shard). Asked right before each HTTP attempt, retries
+    /// inside the client included.
+    pub fn while_also(&self, also: impl Fn() -> bool + Send + Sync + 'static) -> Fence {
+        Fence {
+            until: self.until.clone(),
+            also: Some(Arc::new(also)),
+        }
+    }
+
     /// Whether a platform write may be sent now.
     pub fn allows_write(&self) -> bool {
-        match &self.until {
+        let leader = match &self.until {
             None => true,
             Some(sender) => sender.borrow().is_some_and(|until| Instant::now() < until),
-        }
+        };
+        leader && self.also.as_ref().is_none_or(|also| also())
     }
 
     /// Resolves once writes are no longer allowed: the deadline passed without renewal, or the
@@ -130,6 +147,15 @@ mod tests {
             .expect("a closed fence has expired");
         let open = Fence::unfenced();
         assert!(open.allows_write());
+        let owned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let task_fence = {
+            let owned = owned.clone();
+            open.while_also(move || owned.load(std::sync::atomic::Ordering::SeqCst))
+        };
+        assert!(task_fence.allows_write());
+        owned.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(!task_fence.allows_write(), "the task's own condition closes it");
+        assert!(open.allows_write(), "the process's fence is not affected");
         assert!(tokio::time::timeout(100 * MS, open.expired()).await.is_err());
     }
 }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use outbound_operator::api::OutboundTask;
+use kube::api::Api;
+use outbound_operator::api::{OutboundAccount, OutboundTask};
 use outbound_operator::mapping;
 use outbound_operator::sim::{Fixtures, JournalEntry, SimConfig, SimHandle, Simulator, TaskFixture};
 use serde_json::Value;
@@ -23,33 +24,33 @@ pub fn uuid_like() -> String {
     outbound_operator::sim::new_task_id()
 }
 
-pub async fn simulator(token: &str) -> SimHandle {
-    let fixtures = Fixtures::from_yaml_str(&format!("lines: {{\"{}\": 50}}\ntasks: {{}}", super::support::LINE_ID))
-        .expect("fixtures");
-    Simulator::start(SimConfig::new(token, fixtures))
-        .await
-        .expect("simulator starts")
-}
-
-/// A namespace of the test plane with the token Secret and an OutboundAccount `main` pointing at
-/// a fresh simulator.
+/// One test's world: a fresh namespace on the plane, a simulator whose token is in the Secret
+/// `platform-token`, and the OutboundAccount `main` pointing at it.
 pub struct Setup {
     pub client: kube::Client,
     pub ns: String,
     pub token: String,
-    pub sim: outbound_operator::sim::SimHandle,
-    pub tasks: kube::api::Api<OutboundTask>,
+    pub sim: SimHandle,
+    pub tasks: Api<OutboundTask>,
 }
 
+/// [`Setup`] named after `prefix`; `None` when cluster tests are skipped on purpose.
 pub async fn setup(prefix: &str) -> Option<Setup> {
+    setup_with(prefix, |_| {}).await
+}
+
+/// The same, with the account changed by `edit` before it is created.
+pub async fn setup_with(prefix: &str, edit: impl FnOnce(&mut OutboundAccount)) -> Option<Setup> {
     let client = super::support::cluster().await?;
     super::support::ensure_crds(&client).await;
     let ns = super::support::test_namespace(&client, prefix).await;
     let token = unique_token(prefix);
     let sim = simulator(&token).await;
     super::support::create_token_secret(&client, &ns, "platform-token", &token).await;
-    super::support::create_account(&client, &ns, "main", &sim.base_url(), "platform-token").await;
-    let tasks = kube::api::Api::namespaced(client.clone(), &ns);
+    let mut account = super::support::account("main", &sim.base_url(), "platform-token");
+    edit(&mut account);
+    super::support::create(&client, &ns, &account).await;
+    let tasks = Api::namespaced(client.clone(), &ns);
     Some(Setup {
         client,
         ns,
@@ -57,6 +58,14 @@ pub async fn setup(prefix: &str) -> Option<Setup> {
         sim,
         tasks,
     })
+}
+
+pub async fn simulator(token: &str) -> SimHandle {
+    let fixtures = Fixtures::from_yaml_str(&format!("lines: {{\"{}\": 50}}\ntasks: {{}}", super::support::LINE_ID))
+        .expect("fixtures");
+    Simulator::start(SimConfig::new(token, fixtures))
+        .await
+        .expect("simulator starts")
 }
 
 /// Puts a remote task that holds `task`'s spec with `edit` applied (deep-merged into the update
@@ -94,6 +103,15 @@ pub fn remote_status(sim: &SimHandle, task_id: &str) -> u8 {
 /// The journal entries of one remote task.
 pub fn calls_for(sim: &SimHandle, task_id: &str) -> Vec<JournalEntry> {
     sim.journal().into_iter().filter(|e| e.path.contains(task_id)).collect()
+}
+
+/// True when the replica `identity` made the call: the operator's User-Agent is
+/// `outbound-operator/<version> (<identity>)`.
+pub fn made_by(entry: &JournalEntry, identity: &str) -> bool {
+    entry
+        .user_agent
+        .as_deref()
+        .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
 }
 
 /// `endpoint` names of those calls, with `:<code>` for non-200 answers (e.g. `update:6007`).

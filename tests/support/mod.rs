@@ -21,6 +21,8 @@
 //! nobody waits for deletion), there is no garbage collection and Pods never run.
 #![allow(dead_code)]
 
+pub mod apiproxy;
+
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

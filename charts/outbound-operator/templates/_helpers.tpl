@@ -41,6 +41,18 @@ app.kubernetes.io/part-of: outbound-operator
 {{- end }}
 {{- end }}
 
+{{/* The --watch-label-selector of this release's shard (empty: every OutboundTask). */}}
+{{- define "outbound-operator.shardSelector" -}}
+{{- $s := .Values.sharding }}
+{{- if and $s.shard $s.remainder }}
+{{- fail "sharding.shard and sharding.remainder exclude each other: one release per shard, and one for the remainder" }}
+{{- else if $s.shard }}
+{{- printf "%s=%s" $s.key $s.shard }}
+{{- else if $s.remainder }}
+{{- printf "!%s" $s.key }}
+{{- end }}
+{{- end }}
+
 {{- define "outbound-operator.leaseName" -}}
 {{- default (printf "%s-leader" (include "outbound-operator.fullname" .)) .Values.leaderElection.leaseName }}
 {{- end }}

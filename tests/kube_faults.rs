@@ -1,0 +1,169 @@
+//! The Kubernetes side failing (issue "Never two hands on one campaign", items 2, 3, 6 and 7):
+//! status writes refused or lost through a fault-injecting proxy in front of the real
+//! kube-apiserver (tests/support/apiproxy.rs), the same failure twice in a row, and an Orphan
+//! task deleted while a killed operator's journal says its campaign is paused. The operator
+//! binary runs for real, against the in-process simulator.
+
+#[path = "harness/mod.rs"]
+mod harness;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use harness::{Operator, Setup, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, setup};
+use kube::api::{Patch, PatchParams};
+use outbound_operator::api::OutboundTask;
+use outbound_operator::sim::{FaultConfig, SimEndpoint, SimHandle};
+use serde_json::json;
+use support::apiproxy::{ApiProxy, FaultMode};
+use support::wait_for_condition;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A task whose remote twin runs with other settings: the operator must pause, update, resume.
+async fn changed_running_task(setup: &Setup, name: &str) -> OutboundTask {
+    let mut task = support::task(name, "main", &harness::uuid_like());
+    task.spec.resync_interval = "5m".into();
+    put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
+    task
+}
+
+fn status_path(name: &str) -> String {
+    format!("/outboundtasks/{name}/status")
+}
+
+#[tokio::test]
+async fn a_refused_journal_write_leads_to_no_platform_call() {
+    let Some(setup) = setup("kf-journal").await else { return };
+    let proxy = ApiProxy::start().await;
+    let task = changed_running_task(&setup, "journal").await;
+    // The first status write of the task is the journal, before the pause.
+    proxy.fail("PATCH", &status_path("journal"), 1, FaultMode::Refuse(500));
+    let _operator = Operator::start_with_kubeconfig(&setup.ns, &[], Some(&proxy.kubeconfig));
+    support::create_task(&setup.client, &setup.ns, &task).await;
+
+    wait_for_condition(&setup.tasks, "journal", "Ready", "True", WAIT).await;
+    assert_eq!(proxy.faults_left(), 0, "the journal write was refused once");
+    let calls = call_names(&setup.sim, task.spec.task_id.as_deref().unwrap());
+    // The refused reconcile read the task and stopped; the retry did the whole operation.
+    assert_eq!(calls, ["detail", "detail", "pause", "update", "resume"], "{calls:?}");
+    assert!(remote_equals_spec(&setup.sim, &task));
+    assert_eq!(remote_status(&setup.sim, task.spec.task_id.as_deref().unwrap()), 2);
+}
+
+#[tokio::test]
+async fn a_failed_final_status_write_is_retried_so_no_stale_journal_resumes_a_console_pause() {
+    let Some(setup) = setup("kf-final").await else { return };
+    let proxy = ApiProxy::start().await;
+    let task = changed_running_task(&setup, "final").await;
+    // Let the journal through; refuse the status write that ends the operation, twice (500:
+    // kube's client already repeats 503 and 429 by itself).
+    proxy.fail_after("PATCH", &status_path("final"), 1, 2, FaultMode::Refuse(500));
+    let _operator = Operator::start_with_kubeconfig(&setup.ns, &[], Some(&proxy.kubeconfig));
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    let id = task.spec.task_id.clone().unwrap();
+
+    eventually(WAIT, "the operation to finish on the platform", || {
+        call_names(&setup.sim, &id).ends_with(&["resume".to_string()])
+    })
+    .await;
+    // A person pauses the campaign in the console right after the update.
+    setup.sim.set_task_status(&id, 1).unwrap();
+    let synced = support::wait_for(&setup.tasks, "final", WAIT, "the journal to be cleared", |t| {
+        t.status
+            .as_ref()
+            .is_some_and(|s| s.operation.is_none() && s.observed_generation == Some(1))
+    })
+    .await;
+    assert_eq!(proxy.faults_left(), 0, "both faults were used");
+    // A requested reconcile reads the console pause; runState is unset, so it stays paused.
+    let poke = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "after-console-pause"}}});
+    setup
+        .tasks
+        .patch("final", &PatchParams::default(), &Patch::Merge(&poke))
+        .await
+        .unwrap();
+    support::wait_for(&setup.tasks, "final", WAIT, "the requested reconcile", |t| {
+        t.status.as_ref().and_then(|s| s.last_handled_reconcile_at.as_deref()) == Some("after-console-pause")
+    })
+    .await;
+    assert_eq!(
+        remote_status(&setup.sim, &id),
+        1,
+        "the console pause was taken for the operator's own and resumed: calls {:?}, status {:?}",
+        call_names(&setup.sim, &id),
+        synced.status
+    );
+}
+
+#[tokio::test]
+async fn the_same_failure_twice_leaves_the_reported_status_not_the_in_progress_one() {
+    let Some(setup) = setup("kf-twice").await else { return };
+    let mut faults = FaultConfig::default();
+    faults.endpoint_mut(SimEndpoint::Update).error_rate = 1.0;
+    setup.sim.set_faults(faults).unwrap();
+    let task = changed_running_task(&setup, "twice").await;
+    let _operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    let id = task.spec.task_id.clone().unwrap();
+    let resumes = |sim: &SimHandle| call_names(sim, &id).iter().filter(|c| c.as_str() == "resume").count();
+
+    // Each reconcile pauses, fails to update, resumes; the second one fails exactly as the first.
+    eventually(WAIT, "two failed operations", || resumes(&setup.sim) >= 2).await;
+    let second = Instant::now();
+    let settled = support::wait_for(
+        &setup.tasks,
+        "twice",
+        Duration::from_secs(3),
+        "the second report",
+        |t| t.status.as_ref().is_some_and(|s| s.operation.is_none()),
+    )
+    .await;
+    assert_eq!(
+        resumes(&setup.sim),
+        2,
+        "still the second reconcile ({:?} after it)",
+        second.elapsed()
+    );
+    let ready = support::condition(&settled, "Ready").unwrap();
+    assert_eq!(ready.reason, "Error", "{ready:?}");
+    assert_eq!(remote_status(&setup.sim, &id), 2, "resumed after the failed update");
+}
+
+#[tokio::test]
+async fn deleting_an_orphan_task_mid_operation_resumes_the_campaign_first() {
+    let Some(setup) = setup("kf-orphan").await else { return };
+    let task = changed_running_task(&setup, "orphan").await;
+    let id = task.spec.task_id.clone().unwrap();
+    let mut faults = FaultConfig {
+        hang_secs: 30,
+        ..Default::default()
+    };
+    faults.endpoint_mut(SimEndpoint::Update).hang = true;
+    setup.sim.set_faults(faults).unwrap();
+    let mut operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    // The operator paused the campaign and hangs in the update: kill it there.
+    support::wait_for(&setup.tasks, "orphan", WAIT, "the journal", |t| {
+        t.status.as_ref().is_some_and(|s| s.operation.is_some())
+    })
+    .await;
+    eventually(WAIT, "the pause", || remote_status(&setup.sim, &id) == 1).await;
+    operator.kill();
+    setup.sim.set_faults(FaultConfig::default()).unwrap();
+
+    // Deleted (deletionPolicy Orphan, the default) while no operator runs.
+    setup.tasks.delete("orphan", &Default::default()).await.unwrap();
+    let _next = Operator::start(&setup.ns, &[]);
+    let deadline = Instant::now() + WAIT;
+    while setup.tasks.get_opt("orphan").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "the object was never deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        remote_status(&setup.sim, &id),
+        2,
+        "the campaign the operator paused runs again: {:?}",
+        call_names(&setup.sim, &id)
+    );
+}
