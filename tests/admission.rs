@@ -621,7 +621,7 @@ async fn enums_are_names() {
             task("mode unknown", vec![Set("/spec/mode", json!("DryRun"))], &["spec.mode"]),
             task(
                 "deletionPolicy unknown",
-                vec![Set("/spec/deletionPolicy", json!("Delete"))],
+                vec![Set("/spec/deletionPolicy", json!("Destroy"))],
                 &["spec.deletionPolicy"],
             ),
             task(
@@ -762,11 +762,6 @@ async fn required_fields_are_required() {
                 "no accountRef.name",
                 vec![Remove("/spec/accountRef/name")],
                 &["spec.accountRef.name", "Required value"],
-            ),
-            task(
-                "no taskId",
-                vec![Remove("/spec/taskId")],
-                &["spec.taskId", "Required value"],
             ),
             task("no task", vec![Remove("/spec/task")], &["spec.task", "Required value"]),
             task(
@@ -1015,7 +1010,10 @@ async fn task_id_and_account_ref_are_immutable() {
     )
     .await
     .expect("create the task");
-    assert_eq!(created.spec.task_id, "f232d184-dd54-42a0-8ace-0bf8d660f4cc");
+    assert_eq!(
+        created.spec.task_id.as_deref(),
+        Some("f232d184-dd54-42a0-8ace-0bf8d660f4cc")
+    );
     let api = Api::<OutboundTask>::namespaced(client.clone(), &ns);
 
     // A merge patch, as `kubectl patch --type merge` or `kubectl edit` would send.
@@ -1046,7 +1044,7 @@ async fn task_id_and_account_ref_are_immutable() {
 
     // A full replace (PUT) with a new taskId, as `kubectl replace` sends.
     let mut replaced = api.get("t1").await.expect("get");
-    replaced.spec.task_id = "f232d184-dd54-42a0-8ace-0bf8d660f4b2".into();
+    replaced.spec.task_id = Some("f232d184-dd54-42a0-8ace-0bf8d660f4b2".into());
     let err = api
         .replace("t1", &Default::default(), &replaced)
         .await
@@ -1067,6 +1065,58 @@ async fn task_id_and_account_ref_are_immutable() {
         .await
         .expect("other fields are mutable");
     assert_eq!(patched.spec.task.max_concurrency, 4);
+}
+
+/// Without taskId the operator creates the task and reports its id in status.taskId: spec.taskId
+/// may then be set, only to that id; neither id changes or goes away once set.
+#[tokio::test]
+async fn task_id_is_set_later_only_to_the_created_id() {
+    let Some(client) = support::cluster().await else {
+        return;
+    };
+    support::ensure_crds(&client).await;
+    let ns = support::test_namespace(&client, "created-id").await;
+    let mut object = support::task_json("t1", "main", "f232d184-dd54-42a0-8ace-0bf8d660f4cc");
+    object["spec"].as_object_mut().unwrap().remove("taskId");
+    let created = support::create_task_json(&client, &ns, object)
+        .await
+        .expect("a task without taskId is accepted");
+    assert_eq!(created.spec.task_id, None);
+    let api = Api::<OutboundTask>::namespaced(client.clone(), &ns);
+    let (ours, other) = (
+        "f232d184-dd54-42a0-8ace-0bf8d660f4a1",
+        "f232d184-dd54-42a0-8ace-0bf8d660f4b2",
+    );
+    let set_spec = |id: Value| Patch::Merge(json!({"spec": {"taskId": id}}));
+    let set_status = |id: Value| Patch::Merge(json!({"status": {"taskId": id}}));
+    let rejected = |result: Result<OutboundTask, kube::Error>, expected: &str| {
+        let message = support::error_message(&result.expect_err(expected));
+        assert!(message.contains(expected), "unexpected message: {message}");
+    };
+
+    let later = "spec.taskId may only be set later to status.taskId";
+    rejected(api.patch("t1", &pp_merge(), &set_spec(json!(ours))).await, later);
+    api.patch_status("t1", &pp_merge(), &set_status(json!(ours)))
+        .await
+        .expect("the operator reports the created id");
+    rejected(api.patch("t1", &pp_merge(), &set_spec(json!(other))).await, later);
+    let adopted = api
+        .patch("t1", &pp_merge(), &set_spec(json!(ours)))
+        .await
+        .expect("spec.taskId set to status.taskId");
+    assert_eq!(adopted.spec.task_id.as_deref(), Some(ours));
+    rejected(
+        api.patch("t1", &pp_merge(), &set_spec(Value::Null)).await,
+        "spec.taskId cannot be removed once set",
+    );
+    rejected(
+        api.patch_status("t1", &pp_merge(), &set_status(json!(other))).await,
+        "status.taskId is immutable",
+    );
+    rejected(
+        api.patch_status("t1", &pp_merge(), &set_status(Value::Null)).await,
+        "status.taskId cannot be removed once set",
+    );
 }
 
 fn pp_merge() -> PatchParams {

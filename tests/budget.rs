@@ -117,7 +117,7 @@ async fn change_costs(
 }
 
 fn calls(sim: &outbound_operator::sim::SimHandle, task: &OutboundTask) -> Vec<String> {
-    calls_for(sim, &task.spec.task_id)
+    calls_for(sim, task.spec.task_id.as_deref().unwrap())
         .iter()
         .map(|c| c.endpoint.clone())
         .collect()
@@ -177,7 +177,11 @@ async fn a_changed_paused_task_writes_no_journal() {
         Some(&1.0),
         "the final status only: {with_events:?}"
     );
-    assert_eq!(remote_status(&setup.sim, &task.spec.task_id), 1, "stays paused");
+    assert_eq!(
+        remote_status(&setup.sim, task.spec.task_id.as_deref().unwrap()),
+        1,
+        "stays paused"
+    );
 }
 
 /// The most campaigns paused at once, from the simulator's journal: each task from its first
@@ -185,7 +189,7 @@ async fn a_changed_paused_task_writes_no_journal() {
 fn most_paused_at_once(sim: &outbound_operator::sim::SimHandle, tasks: &[OutboundTask]) -> usize {
     let mut edges = Vec::new();
     for task in tasks {
-        let calls = calls_for(sim, &task.spec.task_id);
+        let calls = calls_for(sim, task.spec.task_id.as_deref().unwrap());
         let at = |endpoint: &str| {
             calls
                 .iter()
@@ -235,7 +239,7 @@ async fn max_paused_is_never_exceeded() {
     for task in &tasks {
         assert!(remote_equals_spec(&setup.sim, task), "{} not updated", task.name_any());
         assert_eq!(
-            remote_status(&setup.sim, &task.spec.task_id),
+            remote_status(&setup.sim, task.spec.task_id.as_deref().unwrap()),
             2,
             "{} not running",
             task.name_any()

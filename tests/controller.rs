@@ -53,7 +53,7 @@ async fn running_task_with_other_settings_is_paused_updated_resumed() {
     support::create_task(&setup.client, &setup.ns, &task).await;
 
     let synced = wait_for_condition(&setup.tasks, "campaign", "Ready", "True", WAIT).await;
-    let id = &task.spec.task_id;
+    let id = task.spec.task_id.as_deref().unwrap();
     assert_eq!(call_names(&setup.sim, id), ["detail", "pause", "update", "resume"]);
     assert!(
         remote_equals_spec(&setup.sim, &task),
@@ -122,7 +122,7 @@ async fn slow_pause_only_adds_retried_updates() {
     support::create_task(&setup.client, &setup.ns, &task).await;
 
     wait_for_condition(&setup.tasks, "slow", "Ready", "True", WAIT).await;
-    let calls = call_names(&setup.sim, &task.spec.task_id);
+    let calls = call_names(&setup.sim, task.spec.task_id.as_deref().unwrap());
     assert_eq!(&calls[..2], ["detail", "pause"], "{calls:?}");
     assert_eq!(&calls[calls.len() - 2..], ["update", "resume"], "{calls:?}");
     let middle = &calls[2..calls.len() - 2];
@@ -135,7 +135,7 @@ async fn slow_pause_only_adds_retried_updates() {
         "only retried updates (and re-pauses) in between: {calls:?}"
     );
     assert!(remote_equals_spec(&setup.sim, &task));
-    assert_eq!(remote_status(&setup.sim, &task.spec.task_id), 2);
+    assert_eq!(remote_status(&setup.sim, task.spec.task_id.as_deref().unwrap()), 2);
 }
 
 #[tokio::test]
@@ -146,7 +146,10 @@ async fn in_sync_task_costs_one_read_per_resync_and_no_write() {
     let operator = Operator::start(&setup.ns, &[]);
     support::create_task(&setup.client, &setup.ns, &task).await;
     wait_for_condition(&setup.tasks, "steady", "Ready", "True", WAIT).await;
-    assert_eq!(call_names(&setup.sim, &task.spec.task_id), ["detail"]);
+    assert_eq!(
+        call_names(&setup.sim, task.spec.task_id.as_deref().unwrap()),
+        ["detail"]
+    );
 
     // resyncInterval 30s, jittered upwards by at most 10%: one resync falls in 40 s.
     setup.sim.clear_journal();
@@ -163,7 +166,10 @@ async fn in_sync_task_costs_one_read_per_resync_and_no_write() {
     };
     let writes_before = status_writes(&operator.metrics().await);
     tokio::time::sleep(Duration::from_secs(40)).await;
-    assert_eq!(call_names(&setup.sim, &task.spec.task_id), ["detail"]);
+    assert_eq!(
+        call_names(&setup.sim, task.spec.task_id.as_deref().unwrap()),
+        ["detail"]
+    );
     let reconciles = operator.logs().matches(r#""message":"reconciled""#).count();
     assert!(reconciles >= 2, "the resync happened ({reconciles} reconciles)");
     assert_eq!(
@@ -192,13 +198,13 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
         setup
             .sim
             .patch_task_config(
-                &task.spec.task_id,
+                task.spec.task_id.as_deref().unwrap(),
                 json!({"maximumcall": 4, "task_extras": {"pop_mode": 2}}),
             )
             .unwrap();
     }
     // Corrected on the next resync (30 s, jittered), without any trigger from us.
-    let id = enforced.spec.task_id.clone();
+    let id = enforced.spec.task_id.clone().unwrap();
     // Updated and resumed (calls are spaced by the account's rate, 10/s).
     eventually(Duration::from_secs(50), "enforced task corrected", || {
         remote_equals_spec(&setup.sim, &enforced)
@@ -222,7 +228,7 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
     let ready = condition(&drifted, "Ready").unwrap();
     assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "Drifted"));
     assert!(
-        call_names(&setup.sim, &observed.spec.task_id)
+        call_names(&setup.sim, observed.spec.task_id.as_deref().unwrap())
             .iter()
             .all(|c| c == "detail"),
         "Observe mode never writes"
@@ -254,7 +260,7 @@ async fn rejected_update_stalls_with_the_platform_message_and_resumes_then_recov
         Some("Failed"),
         "kstatus reads a rejected task as Failed"
     );
-    let id = &task.spec.task_id;
+    let id = task.spec.task_id.as_deref().unwrap();
     eventually(Duration::from_secs(10), "task resumed after the rejection", || {
         remote_status(&setup.sim, id) == 2
     })
@@ -293,7 +299,7 @@ async fn killed_while_the_update_is_held_then_restarted_ends_updated_and_running
         .unwrap();
     let mut operator = Operator::start(&setup.ns, &[]);
     support::create_task(&setup.client, &setup.ns, &task).await;
-    let id = task.spec.task_id.clone();
+    let id = task.spec.task_id.clone().unwrap();
     eventually(WAIT, "the update call to arrive", || {
         call_names(&setup.sim, &id).iter().any(|c| c.starts_with("update"))
     })
@@ -456,7 +462,7 @@ async fn with_leader_election_only_one_replica_acts_and_killing_it_hands_over() 
     .await;
     setup
         .sim
-        .patch_task_config(&task.spec.task_id, json!({"maximumcall": 1}))
+        .patch_task_config(task.spec.task_id.as_deref().unwrap(), json!({"maximumcall": 1}))
         .unwrap();
     setup
         .tasks
@@ -500,8 +506,14 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
         wait_for_condition(&setup.tasks, name, "Ready", "True", WAIT).await;
     }
     // runState Paused: an in-sync running task is paused, and nothing else is sent.
-    assert_eq!(call_names(&setup.sim, &keep_paused.spec.task_id), ["detail", "pause"]);
-    assert_eq!(remote_status(&setup.sim, &keep_paused.spec.task_id), 1);
+    assert_eq!(
+        call_names(&setup.sim, keep_paused.spec.task_id.as_deref().unwrap()),
+        ["detail", "pause"]
+    );
+    assert_eq!(
+        remote_status(&setup.sim, keep_paused.spec.task_id.as_deref().unwrap()),
+        1
+    );
     let with_finalizer = setup.tasks.get("pause-on-delete").await.unwrap();
     assert!(
         with_finalizer
@@ -539,7 +551,7 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
     setup.sim.clear_journal();
     setup
         .sim
-        .patch_task_config(&orphan.spec.task_id, json!({"maximumcall": 1}))
+        .patch_task_config(orphan.spec.task_id.as_deref().unwrap(), json!({"maximumcall": 1}))
         .unwrap();
     let poke = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "poke"}}});
     setup
@@ -549,7 +561,7 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
-        call_names(&setup.sim, &orphan.spec.task_id).is_empty(),
+        call_names(&setup.sim, orphan.spec.task_id.as_deref().unwrap()).is_empty(),
         "a suspended task is not read"
     );
 
@@ -565,13 +577,13 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
         }
     }
     assert_eq!(
-        remote_status(&setup.sim, &pause_on_delete.spec.task_id),
+        remote_status(&setup.sim, pause_on_delete.spec.task_id.as_deref().unwrap()),
         1,
         "paused before deletion"
     );
     assert!(
-        call_names(&setup.sim, &orphan.spec.task_id).is_empty(),
+        call_names(&setup.sim, orphan.spec.task_id.as_deref().unwrap()).is_empty(),
         "Orphan never calls the platform"
     );
-    assert_eq!(remote_status(&setup.sim, &orphan.spec.task_id), 2);
+    assert_eq!(remote_status(&setup.sim, orphan.spec.task_id.as_deref().unwrap()), 2);
 }

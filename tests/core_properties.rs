@@ -206,7 +206,7 @@ fn strip_nulls(v: &mut Value) {
 fn spec_with(task: TaskSettings, run_state: Option<RunState>, mode: Mode, suspend: bool) -> OutboundTaskSpec {
     OutboundTaskSpec {
         account_ref: outbound_operator::api::AccountRef { name: "main".into() },
-        task_id: LINE_IDS[4].into(),
+        task_id: Some(LINE_IDS[4].into()),
         sub_user_id: None,
         run_state,
         suspend,
@@ -1051,5 +1051,221 @@ proptest! {
             prop_assert!(in_sync(&spec, &mut world.model), "few restarts: the retries win");
         }
         prop_assert_eq!(world.persisted.operation.clone(), None, "nothing owed: the task runs or may stay paused");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating a task: the real create steps (`planner::CreateSteps`) and their report, with a fault
+// at any effect, a list that lags behind creates, and an older task of the same name.
+// ---------------------------------------------------------------------------------------------
+
+mod create {
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    use jiff::{SignedDuration, Timestamp};
+    use outbound_operator::api::{OutboundTaskSpec, OutboundTaskStatus};
+    use outbound_operator::planner::{
+        Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateSteps, Failure, create_report,
+    };
+    use proptest::prelude::*;
+
+    use super::{Fault, GEN, fault, settings, spec_with};
+
+    /// The grace period and clock-skew margin of the account (the defaults).
+    const GRACE: Duration = Duration::from_secs(30);
+    const SKEW: Duration = Duration::from_secs(300);
+    /// Time between two reconciles (the lookup requeue, or a restart after a crash).
+    const STEP: SignedDuration = SignedDuration::from_secs(2);
+
+    struct RemoteTask {
+        id: String,
+        name: String,
+        created_at: Timestamp,
+        listed_from: Timestamp,
+    }
+
+    /// The platform's task list and the object's persisted status.
+    struct World {
+        tasks: Vec<RemoteTask>,
+        /// Tasks this object's creates made.
+        made: Vec<String>,
+        persisted: OutboundTaskStatus,
+        faults: VecDeque<Fault>,
+        clock: Timestamp,
+        lag: SignedDuration,
+        /// The create answer carries the id.
+        answers_id: bool,
+    }
+
+    impl World {
+        fn make(&mut self, name: &str) -> String {
+            let id = format!("task-{}", self.tasks.len());
+            self.tasks.push(RemoteTask {
+                id: id.clone(),
+                name: name.into(),
+                created_at: self.clock,
+                listed_from: self.clock + self.lag,
+            });
+            self.made.push(id.clone());
+            id
+        }
+
+        /// The list: substring match on the name, created tasks only once the lag has passed.
+        fn list(&self, name: &str) -> Vec<Candidate> {
+            self.tasks
+                .iter()
+                .filter(|t| t.name.contains(name) && self.clock >= t.listed_from)
+                .map(|t| Candidate {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    created_at: Some(t.created_at),
+                })
+                .collect()
+        }
+    }
+
+    fn transient() -> Failure {
+        Failure::Remote("HTTP 502".into())
+    }
+
+    /// One reconcile of the create steps with the next faults; false when it crashed. Checks that
+    /// no create is sent without a persisted intent.
+    fn reconcile(spec: &OutboundTaskSpec, world: &mut World) -> Result<bool, TestCaseError> {
+        let previous = world.persisted.clone();
+        let input = CreateInput {
+            spec,
+            generation: GEN,
+            status: &previous,
+            requested_at: None,
+            now: world.clock,
+            grace: GRACE,
+            skew: SKEW,
+        };
+        let mut steps = CreateSteps::new(&input);
+        let mut outcome = CreateOutcome::Begin;
+        loop {
+            let effect = steps.next(outcome);
+            let fault = world.faults.pop_front().unwrap_or(Fault::None);
+            if fault == Fault::CrashBefore {
+                return Ok(false);
+            }
+            outcome = match effect {
+                CreateEffect::WriteIntent(intent) => match fault {
+                    Fault::Error | Fault::Throttled(_) => CreateOutcome::IntentNotWritten("failed".into()),
+                    Fault::LostResponse => {
+                        world.persisted.create_intent = Some(intent);
+                        CreateOutcome::IntentNotWritten("timeout".into())
+                    }
+                    _ => {
+                        world.persisted.create_intent = Some(intent);
+                        CreateOutcome::IntentWritten
+                    }
+                },
+                CreateEffect::Create(body) => {
+                    prop_assert!(
+                        world.persisted.create_intent.is_some(),
+                        "a create without a persisted intent"
+                    );
+                    match fault {
+                        // A 5xx without effect: the client cannot tell it from a lost answer.
+                        Fault::Error => CreateOutcome::CreateFailed {
+                            failure: transient(),
+                            maybe_created: true,
+                        },
+                        Fault::Throttled(_) => CreateOutcome::CreateFailed {
+                            failure: Failure::Throttled,
+                            maybe_created: false,
+                        },
+                        Fault::LostResponse => {
+                            world.make(&body.name);
+                            CreateOutcome::CreateFailed {
+                                failure: transient(),
+                                maybe_created: true,
+                            }
+                        }
+                        _ => {
+                            let id = world.make(&body.name);
+                            CreateOutcome::Created(world.answers_id.then_some(id))
+                        }
+                    }
+                }
+                CreateEffect::List(name) => match fault {
+                    Fault::Error | Fault::Throttled(_) | Fault::LostResponse => CreateOutcome::ListFailed(transient()),
+                    _ => CreateOutcome::Listed(world.list(&name)),
+                },
+                CreateEffect::Done(result) => {
+                    let new = create_report(&CreateReportInput {
+                        result: &result,
+                        previous: &previous,
+                        generation: GEN,
+                        now: world.clock,
+                        requested_at: None,
+                    });
+                    match fault {
+                        Fault::Error | Fault::Throttled(_) => {}
+                        _ => world.persisted = new,
+                    }
+                    return Ok(!matches!(fault, Fault::CrashAfter));
+                }
+            };
+            if fault == Fault::CrashAfter {
+                return Ok(false);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Any fault at any effect (an intent write that fails or whose answer is lost, a create
+        /// whose answer is lost, a 5xx, a 429, a crash before or after any effect, a failed
+        /// list), a list lagging behind creates by less than the grace period, an answer with or
+        /// without the id, an older task of the same name: never two remote tasks for the object,
+        /// and once the faults stop the reconciles settle on the one task made, never the older.
+        #[test]
+        fn never_two_remote_tasks_for_one_object(
+            task in settings(),
+            faults in proptest::collection::vec(fault(), 0..12),
+            lag_secs in 0i64..25,
+            answers_id in any::<bool>(),
+            older_namesake in any::<bool>(),
+        ) {
+            let spec = OutboundTaskSpec { task_id: None, ..spec_with(task, None, Default::default(), false) };
+            let name = outbound_operator::mapping::update_body(&spec).name;
+            let start: Timestamp = "2025-03-01T10:00:00Z".parse().unwrap();
+            let mut world = World {
+                tasks: Vec::new(),
+                made: Vec::new(),
+                persisted: OutboundTaskStatus::default(),
+                faults: faults.into(),
+                clock: start,
+                lag: SignedDuration::from_secs(lag_secs),
+                answers_id,
+            };
+            if older_namesake {
+                world.tasks.push(RemoteTask {
+                    id: "older".into(),
+                    name: name.clone(),
+                    created_at: start - SignedDuration::from_hours(24),
+                    listed_from: start - SignedDuration::from_hours(24),
+                });
+            }
+            let max = 16 * (world.faults.len() + 1) + 16;
+            for _ in 0..max {
+                reconcile(&spec, &mut world)?;
+                prop_assert!(world.made.len() <= 1, "two remote tasks made: {:?}", world.made);
+                if world.persisted.task_id.is_some() {
+                    // The id is known: from here on the object is reconciled like an adopted one.
+                    break;
+                }
+                world.clock += STEP;
+            }
+            prop_assert_eq!(world.made.len(), 1, "one task made");
+            prop_assert_eq!(world.persisted.task_id.as_ref(), Some(&world.made[0]), "status.taskId is ours");
+            prop_assert_eq!(world.persisted.create_intent.clone(), None, "intent cleared");
+            let stalled = world.persisted.conditions.iter().any(|c| c.type_ == "Stalled" && c.status == "True");
+            prop_assert!(!stalled, "not stalled: {:?}", world.persisted.conditions);
+        }
     }
 }

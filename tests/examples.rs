@@ -134,7 +134,8 @@ fn examples_deserialise_into_the_rust_types() {
         );
     }
 
-    // Every script selection mode and the old 2.0 task type are shown, with distinct task ids.
+    // Every script selection mode, the old 2.0 task type and a created task are shown, with
+    // distinct task ids.
     let modes: BTreeSet<String> = tasks
         .iter()
         .map(|t| format!("{:?}", t.spec.task.script_selection))
@@ -156,8 +157,13 @@ fn examples_deserialise_into_the_rust_types() {
             .any(|t| t.spec.task.task_type == 6 && t.spec.task.legacy.is_some()),
         "no old 2.0 (taskType 6) example"
     );
-    let ids: BTreeSet<&str> = tasks.iter().map(|t| t.spec.task_id.as_str()).collect();
-    assert_eq!(ids.len(), tasks.len(), "task ids must be distinct");
+    let adopted: Vec<&str> = tasks.iter().filter_map(|t| t.spec.task_id.as_deref()).collect();
+    let ids: BTreeSet<&str> = adopted.iter().copied().collect();
+    assert_eq!(ids.len(), adopted.len(), "task ids must be distinct");
+    assert!(
+        tasks.iter().any(|t| t.spec.task_id.is_none()),
+        "no example without taskId (a task the operator creates)"
+    );
     let names: BTreeSet<&str> = tasks.iter().filter_map(|t| t.metadata.name.as_deref()).collect();
     assert_eq!(names.len(), tasks.len(), "task names must be distinct");
 }

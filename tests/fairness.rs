@@ -86,7 +86,7 @@ async fn after_kills_paused_campaigns_resume_first_every_task_is_reconciled_and_
         let mut task = support::task(&format!("c{i:03}"), "main", &harness::uuid_like());
         task.spec.resync_interval = "30s".into();
         put_remote_task(&sim, &task, 2, json!({"maximumcall": 1}));
-        ids.push(task.spec.task_id.clone());
+        ids.push(task.spec.task_id.clone().unwrap());
         tasks.push(task);
     }
     stream::iter(&tasks)

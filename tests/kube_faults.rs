@@ -44,11 +44,11 @@ async fn a_refused_journal_write_leads_to_no_platform_call() {
 
     wait_for_condition(&setup.tasks, "journal", "Ready", "True", WAIT).await;
     assert_eq!(proxy.faults_left(), 0, "the journal write was refused once");
-    let calls = call_names(&setup.sim, &task.spec.task_id);
+    let calls = call_names(&setup.sim, task.spec.task_id.as_deref().unwrap());
     // The refused reconcile read the task and stopped; the retry did the whole operation.
     assert_eq!(calls, ["detail", "detail", "pause", "update", "resume"], "{calls:?}");
     assert!(remote_equals_spec(&setup.sim, &task));
-    assert_eq!(remote_status(&setup.sim, &task.spec.task_id), 2);
+    assert_eq!(remote_status(&setup.sim, task.spec.task_id.as_deref().unwrap()), 2);
 }
 
 #[tokio::test]
@@ -61,7 +61,7 @@ async fn a_failed_final_status_write_is_retried_so_no_stale_journal_resumes_a_co
     proxy.fail_after("PATCH", &status_path("final"), 1, 2, FaultMode::Refuse(500));
     let _operator = Operator::start_with_kubeconfig(&setup.ns, &[], Some(&proxy.kubeconfig));
     support::create_task(&setup.client, &setup.ns, &task).await;
-    let id = task.spec.task_id.clone();
+    let id = task.spec.task_id.clone().unwrap();
 
     eventually(WAIT, "the operation to finish on the platform", || {
         call_names(&setup.sim, &id).ends_with(&["resume".to_string()])
@@ -105,7 +105,7 @@ async fn the_same_failure_twice_leaves_the_reported_status_not_the_in_progress_o
     let task = changed_running_task(&setup, "twice").await;
     let _operator = Operator::start(&setup.ns, &[]);
     support::create_task(&setup.client, &setup.ns, &task).await;
-    let id = task.spec.task_id.clone();
+    let id = task.spec.task_id.clone().unwrap();
     let resumes = |sim: &SimHandle| call_names(sim, &id).iter().filter(|c| c.as_str() == "resume").count();
 
     // Each reconcile pauses, fails to update, resumes; the second one fails exactly as the first.
@@ -134,7 +134,7 @@ async fn the_same_failure_twice_leaves_the_reported_status_not_the_in_progress_o
 async fn deleting_an_orphan_task_mid_operation_resumes_the_campaign_first() {
     let Some(setup) = setup("kf-orphan").await else { return };
     let task = changed_running_task(&setup, "orphan").await;
-    let id = task.spec.task_id.clone();
+    let id = task.spec.task_id.clone().unwrap();
     let mut faults = FaultConfig {
         hang_secs: 30,
         ..Default::default()

@@ -55,7 +55,7 @@ async fn a_leader_cut_off_from_the_api_server_makes_no_platform_write_after_its_
     let mut task = support::task("contested", "main", &harness::uuid_like());
     task.spec.resync_interval = "30s".into();
     task.spec.run_state = Some(RunState::Running);
-    let id = task.spec.task_id.clone();
+    let id = task.spec.task_id.clone().unwrap();
     put_remote_task(&sim, &task, 2, json!({"maximumcall": 1}));
     support::create_task(&client, &ns, &task).await;
     support::wait_for_condition(&tasks, "contested", "Ready", "True", WAIT).await;

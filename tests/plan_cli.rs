@@ -13,10 +13,16 @@ use kube::api::Api;
 use outbound_operator::api::{OutboundAccount, OutboundTask};
 use outbound_operator::sim::{Fixtures, SimConfig, Simulator};
 
-/// The examples, with the account pointing at this test's simulator.
-fn write_examples(dir: &Path, base_url: &str) {
+/// The example of a task the operator creates (no taskId).
+const CREATE_EXAMPLE: &str = "task-create.yaml";
+
+/// The examples `keep` selects by file name, with the account pointing at this test's simulator.
+fn write_examples(dir: &Path, base_url: &str, keep: impl Fn(&str) -> bool) {
     for entry in std::fs::read_dir(support::repo_root().join("manifests/examples")).unwrap() {
         let path = entry.unwrap().path();
+        if !keep(&path.file_name().unwrap().to_string_lossy()) {
+            continue;
+        }
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("http://127.0.0.1:18080", base_url);
@@ -43,7 +49,9 @@ async fn plan_shows_the_diff_then_nothing_once_the_operator_synced() {
     let fixtures = Fixtures::load(&support::repo_root().join("scripts/demo/fixtures.yaml")).unwrap();
     let sim = Simulator::start(SimConfig::new("demo-token", fixtures)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_examples(dir.path(), &sim.base_url());
+    // Without the created task: `plan` cannot see a cluster's status, so a manifest without
+    // taskId always plans a create (tested below).
+    write_examples(dir.path(), &sim.base_url(), |file| file != CREATE_EXAMPLE);
 
     let (code, text) = plan(dir.path(), "demo-token", false);
     assert_eq!(code, 2, "{text}");
@@ -104,4 +112,29 @@ async fn plan_shows_the_diff_then_nothing_once_the_operator_synced() {
     let (code, text) = plan(dir.path(), "demo-token", false);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("0 to change"), "{text}");
+}
+
+/// A manifest without taskId plans a create (exit 2) and `plan` never creates: it makes no call
+/// at all for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_a_create_for_a_manifest_without_task_id_and_never_creates() {
+    let sim = Simulator::start(SimConfig::new("demo-token", Fixtures::default()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_examples(dir.path(), &sim.base_url(), |file| {
+        matches!(file, CREATE_EXAMPLE | "account.yaml" | "secret.yaml")
+    });
+
+    let (code, text) = plan(dir.path(), "demo-token", false);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("(task to be created)"), "{text}");
+    assert!(text.contains("actions: create"), "{text}");
+    let (code, json) = plan(dir.path(), "demo-token", true);
+    assert_eq!(code, 2, "{json}");
+    let plans: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plans[0]["taskId"], serde_json::Value::Null);
+    assert_eq!(plans[0]["actions"], serde_json::json!(["create"]));
+    assert!(sim.journal().is_empty(), "plan never creates: {:?}", sim.journal());
+    assert!(sim.task_ids().is_empty());
 }

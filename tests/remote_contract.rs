@@ -13,7 +13,8 @@ use outbound_operator::remote::{
     AccountKey, ClientConfig, ClientPool, ErrorKind, PlatformClient, RemoteError, RemoteMetrics, Token,
 };
 use outbound_operator::sim::{
-    FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator, TaskFixture,
+    CreateAnswer, CreateBehaviour, FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator,
+    TaskFixture,
 };
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
@@ -503,6 +504,8 @@ async fn writes_behind_an_expired_fence_are_never_sent() {
         c.pause(&token(), RUNNING, None).await,
         c.resume(&token(), PAUSED, None).await,
         c.update(&token(), PAUSED, None, &body).await,
+        c.create(&token(), None, &body).await.map(|_| ()),
+        c.delete(&token(), PAUSED, None).await,
     ] {
         let error = result.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Fenced);
@@ -524,4 +527,111 @@ async fn writes_behind_an_expired_fence_are_never_sent() {
     fence.hold_until(tokio::time::Instant::now() + Duration::from_secs(10));
     c.pause(&token(), RUNNING, None).await.expect("the fence is open again");
     assert_eq!(calls(&sim, "pause").len(), 1);
+}
+
+/// Create answers with the id in `data` (a string or an object) or without it; the list filters
+/// by name (a substring on the simulator: the caller matches exactly) across pages; created tasks
+/// show in the list.
+#[tokio::test]
+async fn create_reads_every_answer_shape_and_list_reads_every_page() {
+    let sim = start_sim(0).await;
+    let c = client(&sim, |_| {});
+    for (answer, has_id) in [
+        (CreateAnswer::Id, true),
+        (CreateAnswer::Object, true),
+        (CreateAnswer::Empty, false),
+    ] {
+        sim.set_faults(FaultConfig {
+            create: CreateBehaviour {
+                answer,
+                ..CreateBehaviour::default()
+            },
+            ..FaultConfig::default()
+        })
+        .unwrap();
+        let id = c
+            .create(&token(), None, &update_body(&format!("made-{answer:?}"), 2))
+            .await
+            .unwrap();
+        assert_eq!(id.is_some(), has_id, "{answer:?}");
+        if let Some(id) = id {
+            assert_eq!(sim.task(&id).unwrap().config["name"], format!("made-{answer:?}"));
+        }
+    }
+    let made = c.list(&token(), "made-", None).await.unwrap();
+    assert_eq!(made.len(), 3, "{made:?}");
+    assert!(made.iter().all(|t| t.uuid.is_some() && t.create_datetime.is_some()));
+
+    for i in 0..60 {
+        sim.put_task(
+            &format!("e0000000-0000-4000-8000-{i:012}"),
+            task(1, &format!("page-{i}"), None),
+        )
+        .unwrap();
+    }
+    sim.clear_journal();
+    let paged = c.list(&token(), "page-", None).await.unwrap();
+    assert_eq!(paged.len(), 60, "every page read");
+    let pages: Vec<Option<String>> = calls(&sim, "list").into_iter().map(|e| e.query).collect();
+    assert_eq!(pages.len(), 2, "a short page ends the listing: {pages:?}");
+    assert!(pages[1].as_deref().unwrap().contains("page=2"), "{pages:?}");
+    let sub = c.list(&token(), "sub", Some(SUB_USER)).await.unwrap();
+    assert_eq!(sub.len(), 1, "sub_user_id in the query");
+}
+
+/// A create is sent once: a 5xx or a lost answer is returned to the caller (who looks the task up
+/// before creating again), never retried by the client, unlike every other call.
+#[tokio::test]
+async fn a_create_is_never_retried_by_the_client() {
+    let sim = start_sim(0).await;
+    let c = client(&sim, |_| {});
+    let mut faults = FaultConfig::default();
+    faults.endpoint_mut(SimEndpoint::Create).error_rate = 1.0;
+    sim.set_faults(faults).unwrap();
+    let error = c.create(&token(), None, &update_body("failing", 2)).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transient);
+    assert_eq!(calls(&sim, "create").len(), 1, "not retried");
+
+    sim.set_faults(FaultConfig {
+        create: CreateBehaviour {
+            lose_response: true,
+            ..CreateBehaviour::default()
+        },
+        ..FaultConfig::default()
+    })
+    .unwrap();
+    let error = c.create(&token(), None, &update_body("lost", 2)).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transient);
+    assert_eq!(calls(&sim, "create").len(), 2, "not retried");
+    assert_eq!(
+        c.list(&token(), "lost", None).await.unwrap().len(),
+        1,
+        "the task was made"
+    );
+}
+
+/// Delete: a paused task goes; a running one is refused (the operator pauses first); an unknown
+/// one is NotFound; the sub-account travels in the query.
+#[tokio::test]
+async fn delete_removes_a_paused_task() {
+    let sim = start_sim(0).await;
+    let c = client(&sim, |_| {});
+    c.delete(&token(), PAUSED, None).await.unwrap();
+    assert!(sim.task(PAUSED).is_none());
+    assert_eq!(
+        c.delete(&token(), RUNNING, None).await.unwrap_err().kind(),
+        ErrorKind::TaskStarted
+    );
+    assert_eq!(
+        c.delete(&token(), UNKNOWN, None).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    c.delete(&token(), SUB_TASK, Some(SUB_USER)).await.unwrap();
+    let deletes = calls(&sim, "delete");
+    assert_eq!(deletes[0].method, "DELETE");
+    assert!(
+        deletes[0].path.starts_with(&format!("/agent-api/user/{USER}/task/")),
+        "the v1 path"
+    );
+    assert!(deletes[3].query.as_deref().unwrap().contains(SUB_USER));
 }

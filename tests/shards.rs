@@ -23,7 +23,7 @@ const KEY: &str = "sharding.fluxcd.io/key";
 /// Asserts that replica `identity` made calls for the remote task after journal entry `after`,
 /// and no other replica did.
 fn assert_only_by(sim: &SimHandle, task: &OutboundTask, after: u64, identity: &str) {
-    let calls: Vec<JournalEntry> = calls_for(sim, &task.spec.task_id)
+    let calls: Vec<JournalEntry> = calls_for(sim, task.spec.task_id.as_deref().unwrap())
         .into_iter()
         .filter(|e| e.seq > after)
         .collect();
@@ -142,7 +142,7 @@ async fn each_shard_reconciles_only_its_tasks_the_remainder_the_unlabelled_and_a
     assert_only_by(&sim, &labelled, 0, "shard1");
     assert_only_by(&sim, &unlabelled, 0, "remainder");
     // A shard that no Deployment runs is left alone, by the remainder too.
-    assert!(calls_for(&sim, &elsewhere.spec.task_id).is_empty());
+    assert!(calls_for(&sim, elsewhere.spec.task_id.as_deref().unwrap()).is_empty());
     assert!(!remote_equals_spec(&sim, &elsewhere));
     assert_eq!(
         tasks_counted(&shard1).await,
@@ -230,7 +230,7 @@ async fn a_task_relabelled_mid_operation_is_finished_by_its_new_shard_and_the_ol
     faults.endpoint_mut(SimEndpoint::Update).hang = true;
     sim.set_faults(faults).unwrap();
     support::create_task(&client, &ns, &moving).await;
-    let id = moving.spec.task_id.clone();
+    let id = moving.spec.task_id.clone().unwrap();
     eventually(WAIT, "shard1 paused the task and hangs in its update", || {
         harness::call_names(&sim, &id) == ["detail", "pause", "update"]
     })

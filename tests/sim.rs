@@ -874,3 +874,109 @@ async fn the_binary_serves_a_fixture_file() {
         .unwrap();
     assert_eq!(faults["endpoints"]["token"]["latency_ms"], 1);
 }
+
+fn tasks_path() -> String {
+    format!("/agent-api/new/user/{USER}/task")
+}
+
+/// Create answers the id in the configured shape, makes a task with the body as its config and
+/// the configured initial state, and refuses a body that breaks an update rule; the list filters
+/// by name substring, pages, carries `uuid` and a naive `create_datetime`, and shows a new task
+/// only after the configured lag.
+#[tokio::test]
+async fn create_list_and_the_list_lag() {
+    let harness = Harness::start().await;
+    harness
+        .set_faults(json!({"create": {"answer": "object", "list_lag_secs": 0.5, "initial_status": 3}}))
+        .await;
+    let body = merged(update_body(), json!({"name": "fresh-campaign"}));
+    let reply = harness.call("POST", &tasks_path(), Some(&body), Some(TOKEN)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let id = reply.json()["data"]["uuid"].as_str().unwrap().to_owned();
+    let made = harness.sim.task(&id).expect("the task exists");
+    assert_eq!((made.status, made.config["name"].clone()), (3, json!("fresh-campaign")));
+
+    let listed = |reply: Reply| reply.json()["data"].as_array().unwrap().clone();
+    let query = format!("{}?name=fresh", tasks_path());
+    assert!(
+        listed(harness.get(&query).await).is_empty(),
+        "not listed during the lag"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let items = listed(harness.get(&query).await);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["uuid"], json!(id));
+    let created = items[0]["create_datetime"].as_str().unwrap();
+    assert!(
+        jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", created).is_ok(),
+        "{created}"
+    );
+
+    let page = harness.get(&format!("{}?per_page=1&page=2", tasks_path())).await.json();
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["meta"]["current_page"], json!(2));
+    assert_eq!(
+        page["meta"]["per_page"],
+        json!("1"),
+        "per_page is a string, as documented"
+    );
+    assert!(page["meta"]["total"].as_u64().unwrap() >= 3);
+
+    let invalid = merged(update_body(), json!({"maximumcall": 5}));
+    let reply = harness.call("POST", &tasks_path(), Some(&invalid), Some(TOKEN)).await;
+    assert_eq!(reply.json()["code"], json!(422), "{}", reply.text);
+    assert!(reply.json()["message"].as_str().unwrap().contains("maximumcall"));
+    harness.set_faults(json!({"create": {"answer": "empty"}})).await;
+    let reply = harness.call("POST", &tasks_path(), Some(&body), Some(TOKEN)).await;
+    assert_eq!(reply.json()["data"], json!(""));
+}
+
+/// The create faults: a lost answer (the task is made, HTTP 502) and a held one (the task is
+/// made and journaled at once, the answer comes later).
+#[tokio::test]
+async fn a_lost_or_held_create_answer_still_makes_the_task() {
+    let harness = Harness::start().await;
+    let before = harness.sim.task_ids().len();
+    harness.set_faults(json!({"create": {"lose_response": true}})).await;
+    let reply = harness
+        .call("POST", &tasks_path(), Some(&update_body()), Some(TOKEN))
+        .await;
+    assert_eq!(reply.status, 502);
+    assert_eq!(harness.sim.task_ids().len(), before + 1, "made all the same");
+
+    harness.set_faults(json!({"create": {"hold_response_secs": 0.5}})).await;
+    let started = Instant::now();
+    let (path, body) = (tasks_path(), update_body());
+    let held = harness.call("POST", &path, Some(&body), Some(TOKEN));
+    let (reply, ()) = tokio::join!(held, async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let journal = harness.sim.journal();
+        assert_eq!(
+            journal.last().unwrap().fault.as_deref(),
+            Some("held"),
+            "journaled when made"
+        );
+    });
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert_eq!(reply.status, 200);
+    assert_eq!(harness.sim.task_ids().len(), before + 2);
+    assert_eq!(
+        harness.sim.counters().calls("create"),
+        2,
+        "a held create is counted once"
+    );
+}
+
+/// Delete (the v1 path): a paused task goes, a started one is refused like an update.
+#[tokio::test]
+async fn delete_removes_paused_tasks_only() {
+    let harness = Harness::start().await;
+    let path = |task: &str| format!("/agent-api/user/{USER}/task/{task}");
+    let reply = harness.call("DELETE", &path(TASK), None, Some(TOKEN)).await;
+    assert_eq!(reply.text, NOT_PAUSED);
+    let reply = harness.call("DELETE", &path(OLD_TASK), None, Some(TOKEN)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(harness.sim.task(OLD_TASK).is_none());
+    let reply = harness.call("DELETE", &path(OLD_TASK), None, Some(TOKEN)).await;
+    assert_eq!(reply.text, NOT_FOUND);
+}

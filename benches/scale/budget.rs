@@ -35,13 +35,16 @@ pub async fn budget_run(env: &Env, burst: u32) -> anyhow::Result<BudgetResult> {
     let ids: HashMap<String, usize> = tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.spec.task_id.clone(), i))
+        .map(|(i, t)| (t.spec.task_id.clone().unwrap(), i))
         .collect();
     for t in &tasks {
         // Running, with other settings: every task needs read, pause, update, resume.
         let mut previous = t.spec.clone();
         previous.task.name = format!("{}-old", t.spec.task.name);
-        sim.put_task(&t.spec.task_id, remote_task(&previous, STATUS_RUNNING))?;
+        sim.put_task(
+            t.spec.task_id.as_deref().unwrap(),
+            remote_task(&previous, STATUS_RUNNING),
+        )?;
     }
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), rps, burst).await?;
     let tracker = Tracker::start(Api::namespaced(env.client.clone(), &ns));

@@ -67,12 +67,12 @@ pub async fn pause_budget_run(env: &Env) -> anyhow::Result<PauseBudgetResult> {
     .await?;
     let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run_id, "1h")).collect();
     for t in &tasks {
-        sim.put_task(&t.spec.task_id, remote_task(&t.spec, STATUS_RUNNING))?;
+        sim.put_task(t.spec.task_id.as_deref().unwrap(), remote_task(&t.spec, STATUS_RUNNING))?;
     }
     let ids: HashMap<String, usize> = tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.spec.task_id.clone(), i))
+        .map(|(i, t)| (t.spec.task_id.clone().unwrap(), i))
         .collect();
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), rps, burst).await?;
     let tracker = Tracker::start(Api::namespaced(env.client.clone(), &ns));

@@ -32,12 +32,12 @@ pub async fn scale_run(env: &Env, n: usize, concurrency: u16) -> anyhow::Result<
     let sim = simulator(&token, FaultConfig::default()).await?;
     let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run_id, "1h")).collect();
     for t in &tasks {
-        sim.put_task(&t.spec.task_id, remote_task(&t.spec, STATUS_RUNNING))?;
+        sim.put_task(t.spec.task_id.as_deref().unwrap(), remote_task(&t.spec, STATUS_RUNNING))?;
     }
     let ids: HashMap<String, usize> = tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.spec.task_id.clone(), i))
+        .map(|(i, t)| (t.spec.task_id.clone().unwrap(), i))
         .collect();
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), 1000, 1000).await?;
     let tracker = Tracker::start(Api::namespaced(env.client.clone(), &ns));
@@ -105,7 +105,7 @@ pub async fn scale_run(env: &Env, n: usize, concurrency: u16) -> anyhow::Result<
     let remote_verified = tasks.iter().all(|t| {
         let mut spec = t.spec.clone();
         spec.task.name = format!("{}-v2", t.spec.task.name);
-        sim.task(&t.spec.task_id)
+        sim.task(t.spec.task_id.as_deref().unwrap())
             .is_some_and(|remote| remote.status == STATUS_RUNNING && remote.config == remote_config(&spec))
     });
     eprintln!("change: every remote task updated and running: {remote_verified}");

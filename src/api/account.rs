@@ -59,14 +59,15 @@ pub struct OutboundAccountSpec {
     #[schemars(range(min = 1, max = 100000))]
     pub max_paused: Option<u32>,
 
-    /// Path templates of the calls, with `{user_id}` and `{task_id}` placeholders (each task
-    /// path must contain `{task_id}`; no query string). The resume
-    /// path is not documented by the platform (inferred from `task_stop`): override it here when
-    /// your deployment uses another one.
+    /// Path templates of the calls, with `{user_id}` and `{task_id}` placeholders (each path of
+    /// one task must contain `{task_id}`, create and list must not; no query string). The resume
+    /// path is not documented by the platform (inferred from `task_stop`), and the delete path is
+    /// documented for v1 tasks only: override them here when your deployment uses others.
     #[serde(default)]
     pub endpoints: Endpoints,
 
-    /// IANA zone of the platform's naive date-times (`start_time`, `stop_time`).
+    /// IANA zone of the platform's naive date-times (`start_time`, `stop_time`, the list's
+    /// `create_datetime`).
     #[serde(default = "default_time_zone")]
     #[schemars(length(min = 1, max = 64))]
     pub time_zone: String,
@@ -151,6 +152,18 @@ pub struct Endpoints {
     #[serde(default = "default_token_check")]
     #[schemars(regex(pattern = r"^/[^?#\s]*$"), length(max = 512))]
     pub token_check: String,
+    /// POST: create a task (body as for the update).
+    #[serde(default = "default_create")]
+    #[schemars(regex(pattern = r"^/[^?#\s]*$"), length(max = 512))]
+    pub create: String,
+    /// GET: list tasks (`name`, `page`, `per_page` in the query).
+    #[serde(default = "default_list")]
+    #[schemars(regex(pattern = r"^/[^?#\s]*$"), length(max = 512))]
+    pub list: String,
+    /// DELETE: delete a task. Documented for v1 tasks only; unverified for 2.0 tasks.
+    #[serde(default = "default_delete")]
+    #[schemars(regex(pattern = r"^/[^?#\s]*\{task_id\}[^?#\s]*$"), length(max = 512))]
+    pub delete: String,
 }
 
 impl Default for Endpoints {
@@ -161,6 +174,9 @@ impl Default for Endpoints {
             pause: default_pause(),
             resume: default_resume(),
             token_check: default_token_check(),
+            create: default_create(),
+            list: default_list(),
+            delete: default_delete(),
         }
     }
 }
@@ -197,6 +213,19 @@ pub struct PlatformBehaviour {
     #[schemars(regex(pattern = super::patterns::DURATION))]
     #[x_kube(validation = kube::core::Rule::new("duration(self) <= duration('15s')").message("spec.platform.startedRetryInterval must be at most 15s"))]
     pub started_retry_interval: String,
+    /// How long, after a create whose outcome is unknown (a crash, a lost answer, a timeout), the
+    /// list is searched for the task before it is created again: the list may lag behind a
+    /// create. A duration, at least `5s`.
+    #[serde(default = "default_create_list_grace")]
+    #[schemars(regex(pattern = super::patterns::DURATION))]
+    #[x_kube(validation = kube::core::Rule::new("duration(self) >= duration('5s')").message("spec.platform.createListGrace must be at least 5s"))]
+    pub create_list_grace: String,
+    /// Clock difference allowed between this cluster and the platform when telling our task from
+    /// older ones of the same name: tasks listed as created earlier than the create intent minus
+    /// this margin are not ours. A duration.
+    #[serde(default = "default_create_clock_skew")]
+    #[schemars(regex(pattern = super::patterns::DURATION))]
+    pub create_clock_skew: String,
 }
 
 impl Default for PlatformBehaviour {
@@ -205,6 +234,8 @@ impl Default for PlatformBehaviour {
             sub_user_id_on_write: SubUserIdPlacement::default(),
             started_retries: default_started_retries(),
             started_retry_interval: default_started_retry_interval(),
+            create_list_grace: default_create_list_grace(),
+            create_clock_skew: default_create_clock_skew(),
         }
     }
 }
@@ -244,4 +275,19 @@ pub fn default_resume() -> String {
 }
 pub fn default_token_check() -> String {
     "/agent-api/token".into()
+}
+pub fn default_create() -> String {
+    "/agent-api/new/user/{user_id}/task".into()
+}
+pub fn default_list() -> String {
+    "/agent-api/new/user/{user_id}/task".into()
+}
+pub fn default_delete() -> String {
+    "/agent-api/user/{user_id}/task/{task_id}".into()
+}
+fn default_create_list_grace() -> String {
+    "30s".into()
+}
+fn default_create_clock_skew() -> String {
+    "5m".into()
 }

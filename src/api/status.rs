@@ -19,7 +19,20 @@ pub mod condition {
 /// Observed state of an OutboundTask.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!has(oldSelf.taskId) || has(self.taskId)").message("status.taskId cannot be removed once set").field_path(".taskId"))]
 pub struct OutboundTaskStatus {
+    /// The id of the remote task in use: `spec.taskId`, or the id of the task the operator
+    /// created. Immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("status.taskId is immutable"))]
+    pub task_id: Option<String>,
+
+    /// Present while a create is in flight or its outcome is unknown: written before the create
+    /// call, so that after a crash, a lost answer or a timeout the operator looks the task up
+    /// (by name, among tasks created since) before it ever creates again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_intent: Option<CreateIntent>,
+
     /// Generation of the spec the controller last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -121,6 +134,21 @@ pub struct Operation {
     pub started_at: Time,
     /// Generation of the spec being applied.
     pub generation: i64,
+}
+
+/// A create call in flight, or one whose outcome is not known yet.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateIntent {
+    /// When the create call was about to be sent: tasks of the same name listed as created
+    /// (`create_datetime`) before this, minus the account's skew margin, are not ours.
+    pub started_at: Time,
+    /// Generation of the spec being created.
+    pub generation: i64,
+    /// The platform answered success without the new task's id: the task exists, so it is only
+    /// ever looked up, never created again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledged: bool,
 }
 
 /// Convergence guard state.

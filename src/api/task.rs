@@ -7,19 +7,21 @@ use serde::{Deserialize, Serialize};
 use super::status::OutboundTaskStatus;
 use super::task_settings::TaskSettings;
 
-/// One remote task on the calling platform, adopted by its id, whose settings the operator owns:
-/// it reads the task, and when it differs from `spec.task` it pauses it, updates it and resumes it.
+/// One remote task on the calling platform, adopted by its id (or created when `spec.taskId` is
+/// unset), whose settings the operator owns: it reads the task, and when it differs from
+/// `spec.task` it pauses it, updates it and resumes it.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "outbound.dev",
     version = "v1alpha1",
     kind = "OutboundTask",
-    doc = "One remote task (campaign) on the calling platform, adopted by its id, whose settings the operator keeps equal to spec.task (pausing, updating and resuming it as needed).",
+    doc = "One remote task (campaign) on the calling platform, adopted by its id or created when spec.taskId is unset, whose settings the operator keeps equal to spec.task (pausing, updating and resuming it as needed).",
+    validation = kube::core::Rule::new("has(oldSelf.spec.taskId) || !has(self.spec.taskId) || (has(oldSelf.status) && has(oldSelf.status.taskId) && self.spec.taskId == oldSelf.status.taskId)").message("spec.taskId may only be set later to status.taskId (the task the operator created)").field_path(".spec.taskId"),
     namespaced,
     status = "OutboundTaskStatus",
     shortname = "otask",
     category = "outbound",
-    printcolumn(name = "TASK", type_ = "string", json_path = ".spec.taskId"),
+    printcolumn(name = "TASK", type_ = "string", json_path = ".status.taskId"),
     printcolumn(name = "REMOTE", type_ = "string", json_path = ".status.remoteState"),
     printcolumn(
         name = "READY",
@@ -39,16 +41,19 @@ use super::task_settings::TaskSettings;
     printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!has(oldSelf.taskId) || has(self.taskId)").message("spec.taskId cannot be removed once set").field_path(".taskId"))]
 pub struct OutboundTaskSpec {
     /// The OutboundAccount (same namespace) through which the task is reached. Immutable.
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("spec.accountRef is immutable"))]
     pub account_ref: AccountRef,
 
-    /// Remote task id (UUID), the `{task_id}` path parameter. Immutable: a different task is a
-    /// different OutboundTask.
+    /// Remote task id (UUID), the `{task_id}` path parameter: the task to adopt. Unset: the
+    /// operator creates the task and reports its id in `status.taskId`. Immutable once set (a
+    /// different task is a different OutboundTask); it may be set later only to `status.taskId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = super::patterns::UUID))]
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("spec.taskId is immutable"))]
-    pub task_id: String,
+    pub task_id: Option<String>,
 
     /// Sub-account (UUID) that owns the task. API field: sub_user_id (query on GET, body on PUT).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +79,7 @@ pub struct OutboundTaskSpec {
     pub resync_interval: String,
 
     /// What deleting this object does to the remote task: `Orphan` leaves it alone; `Pause`
-    /// pauses it first (through a finalizer).
+    /// pauses it first; `Delete` pauses it, then deletes it (both through a finalizer).
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
@@ -117,10 +122,24 @@ pub enum DeletionPolicy {
     Orphan,
     /// Pause the remote task before the object goes away.
     Pause,
+    /// Pause the remote task, then delete it (`endpoints.delete`, a path the platform documents
+    /// for v1 tasks only), before the object goes away.
+    Delete,
 }
 
 fn default_resync() -> String {
     "5m".into()
+}
+
+impl OutboundTask {
+    /// The id of the remote task in use: `spec.taskId` (adopted), else `status.taskId` (created
+    /// by the operator). `None`: the task is still to be created.
+    pub fn remote_id(&self) -> Option<&str> {
+        self.spec
+            .task_id
+            .as_deref()
+            .or_else(|| self.status.as_ref().and_then(|s| s.task_id.as_deref()))
+    }
 }
 
 impl OutboundTaskSpec {

@@ -42,7 +42,8 @@ pub enum Output {
 #[serde(rename_all = "camelCase")]
 pub struct TaskPlan {
     pub task: String,
-    pub task_id: String,
+    /// The remote task's id; `None`: it would be created.
+    pub task_id: Option<String>,
     pub remote_state: Option<String>,
     pub changes: bool,
     pub differences: Vec<crate::api::DriftEntry>,
@@ -108,7 +109,7 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
     let name = format!("{}/{}", task.namespace().unwrap_or_default(), task.name_any());
     let mut out = TaskPlan {
         task: name,
-        task_id: task.spec.task_id.clone(),
+        task_id: task.remote_id().map(str::to_owned),
         remote_state: None,
         changes: false,
         differences: Vec::new(),
@@ -117,6 +118,10 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
         error: None,
     };
     let status = task.status.clone().unwrap_or_default();
+    let Some(task_id) = task.remote_id() else {
+        // Never created from here: `plan` only reads.
+        return planned_create(out, task);
+    };
     let observed = if planner::needs_remote_read(&task.spec, &status) {
         let key = AccountKey::new(account.namespace().unwrap_or_default(), account.name_any());
         let client = match pool.client_for(&key, &account.spec) {
@@ -126,10 +131,7 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
                 return out;
             }
         };
-        match client
-            .detail(token, &task.spec.task_id, task.spec.sub_user_id.as_deref())
-            .await
-        {
+        match client.detail(token, task_id, task.spec.sub_user_id.as_deref()).await {
             Ok(detail) => Some(Observed::from_detail(&detail)),
             Err(error) => {
                 out.error = Some(error.to_string());
@@ -160,9 +162,27 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
     out
 }
 
+/// The plan of a task without an id: create it (or nothing, when suspended or observed).
+fn planned_create(mut out: TaskPlan, task: &OutboundTask) -> TaskPlan {
+    if task.spec.suspend {
+        out.verdict = "Suspended".into();
+    } else if task.spec.mode == crate::api::Mode::Observe {
+        out.verdict = format!("blocked: {}", planner::Failure::NoTaskToObserve);
+    } else {
+        out.actions = vec!["create"];
+        out.changes = true;
+        out.verdict = format!(
+            "Create (a new remote task named {:?}; spec.taskId is unset)",
+            task.spec.task.name
+        );
+    }
+    out
+}
+
 fn print_text(plans: &[TaskPlan]) {
     for plan in plans {
-        println!("OutboundTask {} (task {})", plan.task, plan.task_id);
+        let id = plan.task_id.as_deref().unwrap_or("to be created");
+        println!("OutboundTask {} (task {id})", plan.task);
         if let Some(error) = &plan.error {
             println!("  error: {error}\n");
             continue;

@@ -162,7 +162,7 @@ async fn perform(task: &OutboundTask, remote: &Remote, action: &Action, paused: 
     let (client, token, id, sub_user) = (
         &remote.client,
         &remote.token,
-        &task.spec.task_id,
+        task.remote_id().unwrap_or_default(),
         task.spec.sub_user_id.as_deref(),
     );
     match action {

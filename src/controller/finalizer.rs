@@ -1,9 +1,10 @@
 //! The operator's finalizer: it holds the object while the operator still owes the remote task
 //! something at deletion. With `deletionPolicy: Pause` it is always there, and deletion pauses
-//! the remote task. With `Orphan` it is added before the first operation's journal (by the
+//! the remote task; with `Delete` likewise, and deletion pauses the task, then deletes it. With `Orphan` it is added before the first operation's journal (by the
 //! executor) and kept, so that deleting a task whose campaign the operator paused (a journal in
 //! status, an operator killed mid-operation) first resumes the campaign; without a journal,
-//! deletion removes it without calling the platform.
+//! deletion removes it without calling the platform. A task with no id (never created) has
+//! nothing to pause or delete.
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -12,9 +13,10 @@ use serde_json::json;
 use kube::runtime::controller::Action;
 
 use super::context::Context;
-use super::{events, reconcile};
+use super::events;
+use super::reconcile::{self, Remote};
 use crate::api::{DeletionPolicy, OutboundTask, RemoteState};
-use crate::planner::{EventType, Failure, PlannedEvent};
+use crate::planner::{EventType, Failure, PlannedEvent, reasons};
 
 pub const FINALIZER: &str = "outbound.dev/finalizer";
 /// The name 0.1.0 used (for `deletionPolicy: Pause` only); still recognised as ours.
@@ -32,7 +34,10 @@ fn position(task: &OutboundTask) -> Option<usize> {
 
 /// Whether the finalizer must be on the object before anything else is done.
 pub fn wanted(task: &OutboundTask) -> bool {
-    task.spec.deletion_policy == DeletionPolicy::Pause || journal_resumes(task)
+    matches!(
+        task.spec.deletion_policy,
+        DeletionPolicy::Pause | DeletionPolicy::Delete
+    ) || journal_resumes(task)
 }
 
 /// The status holds a journal of an operation that paused a campaign which must run again.
@@ -73,8 +78,8 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
     Ok(())
 }
 
-/// Deletion: with `Pause`, pause the remote task (if started) before letting the object go;
-/// with a journal whose campaign must run, resume it first (`Orphan` too: the operator paused
+/// Deletion: with `Pause`, pause the remote task (if started) before letting the object go; with
+/// `Delete`, pause it, then delete it; with a journal whose campaign must run, resume it first (`Orphan` too: the operator paused
 /// it, so leaving it alone means leaving it running). Otherwise nothing is called.
 pub async fn finalize(
     ctx: &Context,
@@ -85,21 +90,32 @@ pub async fn finalize(
     if !has(task) {
         return Ok(Action::await_change());
     }
-    let owed = if task.spec.deletion_policy == DeletionPolicy::Pause {
+    let deleting = task.spec.deletion_policy == DeletionPolicy::Delete;
+    let owed = if matches!(
+        task.spec.deletion_policy,
+        DeletionPolicy::Pause | DeletionPolicy::Delete
+    ) {
         Some(RemoteState::Paused)
     } else if journal_resumes(task) {
         Some(RemoteState::Running)
     } else {
         None
     };
-    if let Some(state) = owed {
-        match set_run_state(ctx, task, namespace, state).await? {
+    if let Some(state) = owed.filter(|_| task.remote_id().is_some()) {
+        let outcome = match reconcile::connect(ctx, task, namespace).await? {
+            Ok(remote) => match set_run_state(ctx, task, &remote, state).await {
+                Ok(()) if deleting => delete_remote(ctx, task, &remote).await,
+                done => done,
+            },
+            Err(failure) => Err(failure),
+        };
+        match outcome {
             Ok(()) | Err(Failure::TaskNotFound) => {}
             Err(failure) => {
-                let verb = if state == RemoteState::Paused {
-                    "pause"
-                } else {
-                    "resume"
+                let verb = match state {
+                    RemoteState::Paused if deleting => "pause and delete",
+                    RemoteState::Paused => "pause",
+                    _ => "resume",
                 };
                 let note = format!("could not {verb} the remote task before deletion: {failure}");
                 let event = PlannedEvent {
@@ -123,36 +139,32 @@ pub async fn finalize(
 async fn set_run_state(
     ctx: &Context,
     task: &OutboundTask,
-    namespace: &str,
+    remote: &Remote,
     wanted: RemoteState,
-) -> Result<Result<(), Failure>, reconcile::Error> {
-    let remote = match reconcile::connect(ctx, task, namespace).await? {
-        Ok(remote) => remote,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    let (id, sub_user) = (&task.spec.task_id, task.spec.sub_user_id.as_deref());
+) -> Result<(), Failure> {
+    let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
-        Err(error) => return Ok(Err(reconcile::failure_of(&error))),
+        Err(error) => return Err(reconcile::failure_of(&error)),
     };
     let state = crate::mapping::remote_state(&detail);
     let pausing = wanted == RemoteState::Paused;
     if (pausing && state == RemoteState::Paused) || (!pausing && state.is_started()) {
-        return Ok(Ok(()));
+        return Ok(());
     }
     let (result, reason, note) = if pausing {
         let result = remote.client.pause(&remote.token, id, sub_user).await;
         (
             result,
             "Paused",
-            "paused the remote task before deletion (deletionPolicy: Pause)",
+            "paused the remote task before deletion (deletionPolicy: Pause or Delete)",
         )
     } else {
         let result = remote.client.resume(&remote.token, id, sub_user).await;
         let note = "resumed the remote task before deletion: the operator had paused it for an update";
         (result, "Resumed", note)
     };
-    Ok(match result {
+    match result {
         Ok(()) => {
             let event = PlannedEvent {
                 type_: EventType::Normal,
@@ -164,5 +176,23 @@ async fn set_run_state(
             Ok(())
         }
         Err(error) => Err(reconcile::failure_of(&error)),
-    })
+    }
+}
+
+/// Deletes the (paused) remote task; one already gone (TaskNotFound) counts as deleted.
+async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> Result<(), Failure> {
+    let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
+    match remote.client.delete(&remote.token, id, sub_user).await {
+        Ok(()) => {
+            let event = PlannedEvent {
+                type_: EventType::Normal,
+                reason: reasons::DELETED,
+                note: format!("deleted the remote task {id} (deletionPolicy: Delete)"),
+                after_action: None,
+            };
+            events::publish(ctx, task, &event).await;
+            Ok(())
+        }
+        Err(error) => Err(reconcile::failure_of(&error)),
+    }
 }

@@ -4,6 +4,7 @@
 mod account_status;
 mod admission;
 mod context;
+mod creator;
 mod events;
 mod executor;
 mod finalizer;

@@ -15,7 +15,7 @@ use super::admission::Permit;
 use super::context::Context;
 use super::metrics::ReconcileResult;
 use super::token::TokenError;
-use super::{account_status, events, executor, finalizer, rolling, status, watches::REQUESTED_AT};
+use super::{account_status, creator, events, executor, finalizer, rolling, status, watches::REQUESTED_AT};
 use crate::api::{OutboundTask, OutboundTaskStatus};
 use crate::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
 use crate::remote::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
@@ -73,6 +73,9 @@ async fn reconcile_admitted(
     // every operation of an Orphan task); the executor adds it before a journal.
     if finalizer::wanted(&task) && !finalizer::has(&task) {
         finalizer::add(&api, &task).await?;
+    }
+    if task.remote_id().is_none() {
+        return creator::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
     }
 
     let previous = task.status.clone().unwrap_or_default();
@@ -147,7 +150,7 @@ async fn reconcile_admitted(
         .failure
         .clone()
         .or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
-    let new_status = planner::report(&ReportInput {
+    let mut new_status = planner::report(&ReportInput {
         plan: plan.as_ref(),
         execution: &execution,
         previous: &previous,
@@ -155,6 +158,10 @@ async fn reconcile_admitted(
         now: Timestamp::now(),
         requested_at,
     });
+    if new_status.task_id.is_none() {
+        // The printer column shows status.taskId: the adopted id, or the created one.
+        new_status.task_id = task.spec.task_id.clone();
+    }
     if !ctx.still_ours(&task) {
         // Another shard acts on it now: its status is that shard's to write.
         tracing::info!(task = %key, actions = ?execution.done, "{}", executor::LEFT_SHARD);
@@ -264,7 +271,11 @@ pub(super) async fn connect(
 pub(super) async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
     let detail = remote
         .client
-        .detail(&remote.token, &task.spec.task_id, task.spec.sub_user_id.as_deref())
+        .detail(
+            &remote.token,
+            task.remote_id().unwrap_or_default(),
+            task.spec.sub_user_id.as_deref(),
+        )
         .await?;
     Ok(Observed::from_detail(&detail))
 }
@@ -282,7 +293,7 @@ pub fn failure_of(error: &RemoteError) -> Failure {
 
 /// After the platform refused the token, read the Secret again next time even if its watch
 /// reported no change (the watch may lag behind a rotation).
-fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
+pub(super) fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
     if *failure == Failure::Unauthorized {
         ctx.tokens.invalidate(namespace, &remote.secret_name);
         ctx.pool.remove(&remote.key);
@@ -291,7 +302,7 @@ fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure
 
 /// A Warning event when a failure appears or changes, not on every retry of the same one (the
 /// Events are only published when something happened).
-fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
+pub(super) fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
     let synced = |s: &OutboundTaskStatus| {
         s.conditions
             .iter()

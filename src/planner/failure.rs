@@ -32,6 +32,13 @@ pub enum Failure {
     /// the task, or its pause never takes effect. Held until the spec changes or a reconcile is
     /// requested, so the campaign is not interrupted again and again for nothing.
     NotPausable(u32),
+    /// The platform refused to create the task; its message. Held for the generation.
+    CreateRejected(String),
+    /// More than one task of this name was created since the create intent: which is ours is
+    /// not guessed; nothing more is created.
+    AmbiguousName { name: String, ids: Vec<String> },
+    /// `mode: Observe` and no task id: there is nothing to observe, and Observe never creates.
+    NoTaskToObserve,
 }
 
 impl Failure {
@@ -46,6 +53,9 @@ impl Failure {
             Failure::Throttled => "Throttled",
             Failure::Remote(_) | Failure::RemoteStateUnknown(_) | Failure::StillStarted(_) => "RemoteError",
             Failure::NotPausable(_) => "NotPausable",
+            Failure::CreateRejected(_) => "CreateRejected",
+            Failure::AmbiguousName { .. } => "AmbiguousName",
+            Failure::NoTaskToObserve => "NoTaskToObserve",
         }
     }
 
@@ -61,6 +71,9 @@ impl Failure {
                 | Failure::TaskNotFound
                 | Failure::NotConverged(_)
                 | Failure::NotPausable(_)
+                | Failure::CreateRejected(_)
+                | Failure::AmbiguousName { .. }
+                | Failure::NoTaskToObserve
         )
     }
 
@@ -104,6 +117,22 @@ impl Failure {
                  {reconciles} consecutive reconciles: something keeps restarting the task or its pause does not take \
                  effect; stop it, then change spec or request a reconcile"
             ),
+            Failure::CreateRejected(message) => {
+                format!(
+                    "{}{message}{}",
+                    super::create::CREATE_REJECTED,
+                    super::create::REJECTED_HINT
+                )
+            }
+            Failure::AmbiguousName { name, ids } => format!(
+                "{} tasks named {name:?} were created since the create intent ({}): which one is ours is not \
+                 guessed and nothing more is created; delete the extra ones on the platform, or set spec.taskId",
+                ids.len(),
+                ids.join(", ")
+            ),
+            Failure::NoTaskToObserve => {
+                "mode: Observe and no spec.taskId: there is no task to observe (Observe never creates one)".into()
+            }
         };
         shorten(&text, 1024)
     }
@@ -150,4 +179,6 @@ pub mod reasons {
     pub const UPDATED: &str = "Updated";
     pub const RESUMED: &str = "Resumed";
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    pub const CREATED: &str = "Created";
+    pub const DELETED: &str = "Deleted";
 }

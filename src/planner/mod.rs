@@ -28,6 +28,8 @@
 //! is requested. An unknown remote state is re-read after a delay that doubles with each
 //! consecutive unknown read (`status.unknownReads`), capped.
 
+mod create;
+mod create_report;
 mod failure;
 mod plan;
 mod recovery;
@@ -39,6 +41,8 @@ mod tests;
 
 use std::time::Duration;
 
+pub use create::{Candidate, CreateEffect, CreateInput, CreateOutcome, CreateResult, CreateSteps, LOOKUP_INTERVAL};
+pub use create_report::{CreateReportInput, create_event, create_report, create_requeue};
 pub use failure::{EventType, Failure, PlannedEvent, reasons};
 pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
 pub use recovery::{
@@ -373,19 +377,25 @@ fn unknown_state_delay(options: &PlanOptions, reads: Option<i32>) -> Duration {
 /// The platform's message when an update of the current generation was rejected (a Stalled
 /// condition with reason RemoteRejected written for this generation).
 fn rejected_at(status: &OutboundTaskStatus, generation: i64) -> Option<String> {
+    stalled_message(status, "RemoteRejected", generation).map(|message| {
+        message
+            .strip_prefix("the platform rejected the update: ")
+            .unwrap_or(message)
+            .to_string()
+    })
+}
+
+/// The message of a Stalled=True condition with `reason` written for `generation`: a verdict
+/// held until the spec changes.
+fn stalled_message<'a>(status: &'a OutboundTaskStatus, reason: &str, generation: i64) -> Option<&'a str> {
     status
         .conditions
         .iter()
         .find(|c| {
             c.type_ == condition::STALLED
                 && c.status == "True"
-                && c.reason == "RemoteRejected"
+                && c.reason == reason
                 && c.observed_generation == Some(generation)
         })
-        .map(|c| {
-            c.message
-                .strip_prefix("the platform rejected the update: ")
-                .unwrap_or(&c.message)
-                .to_string()
-        })
+        .map(|c| c.message.as_str())
 }

@@ -100,6 +100,8 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
     let suspended = plan.is_some_and(|p| p.verdict == Verdict::Suspended);
 
     let mut status = OutboundTaskStatus {
+        task_id: previous.task_id.clone(),
+        create_intent: previous.create_intent.clone(),
         observed_generation: Some(input.generation),
         conditions: Vec::new(),
         remote_state: state_after.or(previous.remote_state),
@@ -150,27 +152,8 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
     let mut conditions = Vec::with_capacity(4);
     match (&failure, plan) {
         (Some(f), _) => {
-            let in_flight = status.operation.is_some();
-            let ready_reason = if in_flight { "Updating" } else { "Error" };
-            conditions.push(set(condition::READY, false, ready_reason, f.message()));
-            conditions.push(set(condition::SYNCED, false, f.synced_reason(), f.message()));
-            let reconciling = in_flight || !f.stalls();
-            let reconciling_reason = if in_flight {
-                "Updating"
-            } else if f.stalls() {
-                "Error"
-            } else {
-                f.synced_reason()
-            };
-            let message = if reconciling { f.message() } else { String::new() };
-            conditions.push(set(condition::RECONCILING, reconciling, reconciling_reason, message));
-            let stalled_reason = if f.stalls() {
-                f.stalled_reason()
-            } else {
-                f.synced_reason()
-            };
-            let message = if f.stalls() { f.message() } else { String::new() };
-            conditions.push(set(condition::STALLED, f.stalls(), stalled_reason, message));
+            let in_flight = status.operation.is_some().then_some("Updating");
+            conditions = failure_conditions(&previous.conditions, f, in_flight, input.generation, input.now);
         }
         (None, Some(_)) if suspended => {
             let message =
@@ -216,25 +199,62 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
         }
         (None, None) => unreachable!("a missing plan is reported as a failure"),
     }
+    conditions.extend(foreign_conditions(&previous.conditions));
+    status.conditions = conditions;
+    status
+}
+
+/// Ready, Synced, Reconciling and Stalled after `f`. `in_flight`: the reason of Ready and
+/// Reconciling while work is left in flight (a journal, a create intent), which keeps the task
+/// Reconciling even when it stalls.
+pub(super) fn failure_conditions(
+    previous: &[Condition],
+    f: &Failure,
+    in_flight: Option<&str>,
+    generation: i64,
+    now: Timestamp,
+) -> Vec<Condition> {
+    let set = |type_: &str, ok: bool, reason: &str, message: String| {
+        condition(previous, type_, ok, reason, message, generation, now)
+    };
+    let ready_reason = in_flight.unwrap_or("Error");
+    let reconciling = in_flight.is_some() || !f.stalls();
+    let reconciling_reason = match in_flight {
+        Some(reason) => reason,
+        None if f.stalls() => "Error",
+        None => f.synced_reason(),
+    };
+    let message = if reconciling { f.message() } else { String::new() };
+    let stalled_reason = if f.stalls() {
+        f.stalled_reason()
+    } else {
+        f.synced_reason()
+    };
+    let stalled_message = if f.stalls() { f.message() } else { String::new() };
+    vec![
+        set(condition::READY, false, ready_reason, f.message()),
+        set(condition::SYNCED, false, f.synced_reason(), f.message()),
+        set(condition::RECONCILING, reconciling, reconciling_reason, message),
+        set(condition::STALLED, f.stalls(), stalled_reason, stalled_message),
+    ]
+}
+
+/// Conditions of other types found in the previous status, kept untouched.
+pub(super) fn foreign_conditions(previous: &[Condition]) -> impl Iterator<Item = Condition> + '_ {
     let ours = [
         condition::READY,
         condition::SYNCED,
         condition::RECONCILING,
         condition::STALLED,
     ];
-    conditions.extend(
-        previous
-            .conditions
-            .iter()
-            .filter(|c| !ours.contains(&c.type_.as_str()))
-            .cloned(),
-    );
-    status.conditions = conditions;
-    status
+    previous
+        .iter()
+        .filter(move |c| !ours.contains(&c.type_.as_str()))
+        .cloned()
 }
 
 /// A condition, keeping the previous `lastTransitionTime` when its status does not change.
-fn condition(
+pub(super) fn condition(
     previous: &[Condition],
     type_: &str,
     ok: bool,

@@ -1,5 +1,6 @@
-//! The platform client of one account: the five calls, each rate-limited, timed out, retried
-//! within bounds, classified and counted.
+//! The platform client of one account: the task calls (detail, update, pause, resume, create,
+//! list, delete) and the token check, each rate-limited, timed out, retried within bounds,
+//! classified and counted.
 //!
 //! Retry policy (per call, `RetryPolicy`): at most `max_attempts` HTTP attempts (3). Transient
 //! failures (5xx, timeout, connection error, malformed body) are retried after a jittered
@@ -9,10 +10,14 @@
 //! is longer, so the controller requeues instead of holding a worker. Every other class is
 //! returned at once. Every attempt, retries included, first takes a cell of the account's rate
 //! limiter, by the call's [`CallClass`]: update, resume and `pause_again` finish an operation in
-//! flight and go before reads and first pauses. The PUT calls are retried too: update is a full replace and pause/resume set a state,
-//! so replaying one that did land is harmless.
+//! flight and go before reads and first pauses. The PUT calls are retried too: update is a full
+//! replace and pause/resume set a state, so replaying one that did land is harmless. Create is the
+//! exception: it is sent once and never retried here, because a create that landed and is sent
+//! again makes a second campaign; an unknown outcome goes back to the controller, which looks the
+//! task up before creating again.
 //!
-//! Leader fencing: right before each attempt of a write (update, pause, resume) is sent, the
+//! Leader fencing: right before each attempt of a write (update, pause, resume, create, delete)
+//! is sent, the
 //! client asks its `Fence`; a refused write is `RemoteError::Fenced`, returned at once, never
 //! retried and not counted as a platform answer in the metrics.
 //!
@@ -23,7 +28,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
 
@@ -36,6 +40,8 @@ use super::metrics::RemoteMetrics;
 use super::ratelimit::{AccountLimiter, CallClass};
 use super::wire::{TaskDetail, UpdateBody};
 use crate::api::SubUserIdPlacement;
+
+mod tasks;
 
 /// One account's client. Share it (`Arc`) between all tasks of the account: the rate limiter
 /// lives here. `ClientPool` does that.
@@ -63,6 +69,8 @@ struct Call {
     class: CallClass,
     url: String,
     query_sub_user_id: Option<String>,
+    /// Further query parameters (the list's filter and page).
+    query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
 }
 
@@ -150,14 +158,21 @@ impl PlatformClient {
         sub_user_id: Option<&str>,
         body: &UpdateBody,
     ) -> Result<(), RemoteError> {
+        let call = self.body_call(Endpoint::Update, task_id, sub_user_id, body);
+        self.execute(token, &call, ignore_data).await
+    }
+
+    /// An update or create call: `sub_user_id` (or, when `None`, the body's own) placed per
+    /// `platform.subUserIdOnWrite`.
+    fn body_call(&self, endpoint: Endpoint, task_id: &str, sub_user_id: Option<&str>, body: &UpdateBody) -> Call {
         let sub_user_id = sub_user_id.map(str::to_owned).or_else(|| body.sub_user_id.clone());
-        let (in_query, in_body) = self.placement(Endpoint::Update, sub_user_id.as_deref());
+        let (in_query, in_body) = self.placement(endpoint, sub_user_id.as_deref());
         let mut body = body.clone();
         body.sub_user_id = in_body.map(str::to_owned);
         let bytes = serde_json::to_vec(&body).expect("UpdateBody serialises");
-        let mut call = self.call(Endpoint::Update, task_id, None, Some(bytes));
+        let mut call = self.call(endpoint, task_id, None, Some(bytes));
         call.query_sub_user_id = in_query.map(str::to_owned);
-        self.execute(token, &call, ignore_data).await
+        call
     }
 
     /// Pauses a task: `PUT endpoints.pause` with body `{}` (or `{"sub_user_id": …}` per
@@ -215,7 +230,7 @@ impl PlatformClient {
 
     /// Where `sub_user_id` goes: `(query, body)`.
     fn placement<'a>(&self, endpoint: Endpoint, sub: Option<&'a str>) -> (Option<&'a str>, Option<&'a str>) {
-        if !endpoint.is_write() {
+        if !endpoint.has_body() {
             return (sub, None);
         }
         match self.config.sub_user_id_on_write {
@@ -235,6 +250,7 @@ impl PlatformClient {
             },
             url: self.config.url(endpoint, task_id),
             query_sub_user_id: query.map(str::to_owned),
+            query: Vec::new(),
             body,
         }
     }
@@ -248,6 +264,12 @@ impl PlatformClient {
     ) -> Result<T, RemoteError> {
         let auth = auth_header(token, call.endpoint)?;
         let policy = self.config.retry;
+        // A create is never sent twice by the client (see the module doc).
+        let max_attempts = if call.endpoint == Endpoint::Create {
+            1
+        } else {
+            policy.max_attempts.max(1)
+        };
         let mut attempt = 1;
         loop {
             let queued = Instant::now();
@@ -280,7 +302,7 @@ impl PlatformClient {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            if attempt >= policy.max_attempts.max(1) {
+            if attempt >= max_attempts {
                 return Err(error);
             }
             let delay = match &error {
@@ -305,19 +327,17 @@ impl PlatformClient {
 
     /// One HTTP attempt, bounded by `request_timeout` from sending to the end of the body.
     async fn attempt(&self, token: &Token, auth: &HeaderValue, call: &Call) -> Result<Value, RemoteError> {
-        let method = if call.endpoint.is_write() {
-            Method::PUT
-        } else {
-            Method::GET
-        };
         let mut request = self
             .http
-            .request(method, &call.url)
+            .request(call.endpoint.method(), &call.url)
             .header(AUTHORIZATION, auth.clone())
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, "application/json");
         if let Some(sub) = &call.query_sub_user_id {
             request = request.query(&[("sub_user_id", sub.as_str())]);
+        }
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
         }
         if let Some(body) = &call.body {
             request = request.body(body.clone());

@@ -1,7 +1,7 @@
 //! The client's settings, derived from an `OutboundAccountSpec`, and the path templates.
 //!
 //! `ClientConfig` holds everything of the spec that shapes the client (and nothing secret: the
-//! token Secret reference and the time zone are left out). The pool compares it to decide when
+//! token Secret reference is left out). The pool compares it to decide when
 //! an account's client must be rebuilt.
 
 use std::fmt::Write as _;
@@ -71,6 +71,12 @@ pub struct ClientConfig {
     /// For the controller's 6007 loop.
     pub started_retry_interval: Duration,
     pub retry: RetryPolicy,
+    /// How long an unknown create outcome is looked up in the list before creating again.
+    pub create_list_grace: Duration,
+    /// Clock skew allowed when comparing the list's `create_datetime` with the create intent.
+    pub create_clock_skew: Duration,
+    /// The account's zone of the platform's naive date-times.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl ClientConfig {
@@ -94,6 +100,16 @@ impl ClientConfig {
         if spec.rate_limit.requests_per_second == 0 || spec.rate_limit.burst == 0 {
             return Err(ConfigError::RateLimit);
         }
+        let duration = |text: &str, field: &'static str| {
+            humantime::parse_duration(text.trim()).map_err(|_| ConfigError::Duration {
+                field,
+                value: text.to_owned(),
+            })
+        };
+        let create_list_grace = duration(&spec.platform.create_list_grace, "platform.createListGrace")?;
+        let create_clock_skew = duration(&spec.platform.create_clock_skew, "platform.createClockSkew")?;
+        let time_zone = jiff::tz::TimeZone::get(spec.time_zone.trim())
+            .map_err(|_| ConfigError::TimeZone(spec.time_zone.clone()))?;
         for endpoint in Endpoint::ALL {
             check_template(endpoint, template_of(&spec.endpoints, endpoint))?;
         }
@@ -107,6 +123,9 @@ impl ClientConfig {
             started_retries: spec.platform.started_retries,
             started_retry_interval,
             retry: RetryPolicy::default(),
+            create_list_grace,
+            create_clock_skew,
+            time_zone,
         })
     }
 
@@ -130,6 +149,9 @@ pub fn template_of(endpoints: &Endpoints, endpoint: Endpoint) -> &str {
         Endpoint::Pause => &endpoints.pause,
         Endpoint::Resume => &endpoints.resume,
         Endpoint::Token => &endpoints.token_check,
+        Endpoint::Create => &endpoints.create,
+        Endpoint::List => &endpoints.list,
+        Endpoint::Delete => &endpoints.delete,
     }
 }
 
@@ -140,8 +162,9 @@ fn field_of(endpoint: Endpoint) -> &'static str {
     }
 }
 
-/// A template may only use `{user_id}` and `{task_id}`; task calls need `{task_id}` (else every
-/// task would hit the same URL); the token check must not have one. No query string.
+/// A template may only use `{user_id}` and `{task_id}`; calls of one task need `{task_id}` (else
+/// every task would hit the same URL); the token check, create and list must not have one. No
+/// query string.
 fn check_template(endpoint: Endpoint, template: &str) -> Result<(), ConfigError> {
     let fail = |reason| ConfigError::Template {
         field: field_of(endpoint),
@@ -158,11 +181,9 @@ fn check_template(endpoint: Endpoint, template: &str) -> Result<(), ConfigError>
     if rest.contains(['{', '}']) {
         return Err(fail("only the placeholders {user_id} and {task_id} are known"));
     }
-    let has_task = template.contains("{task_id}");
-    match endpoint {
-        Endpoint::Token if has_task => Err(fail("the token check has no {task_id}")),
-        Endpoint::Token => Ok(()),
-        _ if !has_task => Err(fail("must contain {task_id}")),
+    match (endpoint.has_task_id(), template.contains("{task_id}")) {
+        (false, true) => Err(fail("has no {task_id} (it concerns no single task)")),
+        (true, false) => Err(fail("must contain {task_id}")),
         _ => Ok(()),
     }
 }

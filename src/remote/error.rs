@@ -23,15 +23,24 @@ pub enum Endpoint {
     Resume,
     /// `GET` the partner token's validity (`endpoints.tokenCheck`).
     Token,
+    /// `POST` a new task (`endpoints.create`).
+    Create,
+    /// `GET` the account's tasks, filtered by name (`endpoints.list`).
+    List,
+    /// `DELETE` a task (`endpoints.delete`).
+    Delete,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 5] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::Detail,
         Endpoint::Update,
         Endpoint::Pause,
         Endpoint::Resume,
         Endpoint::Token,
+        Endpoint::Create,
+        Endpoint::List,
+        Endpoint::Delete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,12 +50,41 @@ impl Endpoint {
             Endpoint::Pause => "pause",
             Endpoint::Resume => "resume",
             Endpoint::Token => "token",
+            Endpoint::Create => "create",
+            Endpoint::List => "list",
+            Endpoint::Delete => "delete",
         }
     }
 
-    /// Whether the call writes (PUT): `sub_user_id` then follows `subUserIdOnWrite`.
+    /// Whether the call writes: it is fenced (sent only while this replica leads).
     pub fn is_write(self) -> bool {
-        matches!(self, Endpoint::Update | Endpoint::Pause | Endpoint::Resume)
+        matches!(
+            self,
+            Endpoint::Update | Endpoint::Pause | Endpoint::Resume | Endpoint::Create | Endpoint::Delete
+        )
+    }
+
+    /// Whether the call carries a JSON body (PUT, POST): `sub_user_id` then follows
+    /// `subUserIdOnWrite`; GET and DELETE carry it in the query.
+    pub fn has_body(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Update | Endpoint::Pause | Endpoint::Resume | Endpoint::Create
+        )
+    }
+
+    /// Whether the call concerns one task (its path has `{task_id}`).
+    pub fn has_task_id(self) -> bool {
+        !matches!(self, Endpoint::Token | Endpoint::Create | Endpoint::List)
+    }
+
+    pub fn method(self) -> reqwest::Method {
+        match self {
+            Endpoint::Detail | Endpoint::Token | Endpoint::List => reqwest::Method::GET,
+            Endpoint::Update | Endpoint::Pause | Endpoint::Resume => reqwest::Method::PUT,
+            Endpoint::Create => reqwest::Method::POST,
+            Endpoint::Delete => reqwest::Method::DELETE,
+        }
     }
 }
 
@@ -341,6 +379,10 @@ pub enum ConfigError {
     StartedRetryInterval(String),
     #[error("spec.rateLimit: requestsPerSecond and burst must be at least 1")]
     RateLimit,
+    #[error("spec.{field} {value:?} is not a duration")]
+    Duration { field: &'static str, value: String },
+    #[error("spec.timeZone {0:?} is not a known IANA time zone")]
+    TimeZone(String),
     #[error("spec.endpoints.{field} {template:?}: {reason}")]
     Template {
         field: &'static str,

@@ -164,11 +164,13 @@ mod tests {
         assert!(Arc::ptr_eq(first.limiter(), pool.client_for(&a, &s).unwrap().limiter()));
         assert!(!Arc::ptr_eq(&first, &pool.client_for(&b, &s).unwrap()));
 
-        // The token Secret and the time zone do not shape the client.
+        // The token Secret does not shape the client; the time zone does (create lookups).
         let mut same = s.clone();
         same.token_secret_ref.name = "other".into();
-        same.time_zone = "UTC".into();
         assert!(Arc::ptr_eq(&first, &pool.client_for(&a, &same).unwrap()));
+        let mut zoned = s.clone();
+        zoned.time_zone = "UTC".into();
+        assert!(!Arc::ptr_eq(&first, &pool.client_for(&a, &zoned).unwrap()));
 
         let mut changed = s.clone();
         changed.rate_limit.requests_per_second = 3;

@@ -25,6 +25,9 @@ struct Envelope<'a> {
     status: &'a str,
     message: &'a str,
     data: Value,
+    /// The pagination block of lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<Value>,
 }
 
 /// A response under construction, with what the journal needs to know about it.
@@ -36,6 +39,8 @@ pub(crate) struct Answer {
     pub code: Option<i64>,
     pub fault: Option<&'static str>,
     retry_after: bool,
+    /// Already in the journal (a held answer is recorded when the call was performed).
+    pub journaled: bool,
 }
 
 impl Answer {
@@ -47,6 +52,7 @@ impl Answer {
             content_type: "application/json",
             fault: None,
             retry_after: false,
+            journaled: false,
         }
     }
 
@@ -57,6 +63,19 @@ impl Answer {
             status: "success",
             message,
             data,
+            meta: None,
+        };
+        Answer::envelope(StatusCode::OK, envelope)
+    }
+
+    /// A list: `{"code":200,"status":"success","message":...,"data":[...],"meta":{...}}`
+    pub fn success_with_meta(message: &str, data: Value, meta: Value) -> Self {
+        let envelope = Envelope {
+            code: 200,
+            status: "success",
+            message,
+            data,
+            meta: Some(meta),
         };
         Answer::envelope(StatusCode::OK, envelope)
     }
@@ -68,6 +87,7 @@ impl Answer {
             status: "error",
             message,
             data: json!([]),
+            meta: None,
         };
         Answer::envelope(http_status, envelope)
     }
@@ -80,6 +100,7 @@ impl Answer {
             code: None,
             fault: Some(fault),
             retry_after: false,
+            journaled: false,
         }
     }
 

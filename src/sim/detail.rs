@@ -193,6 +193,8 @@ mod tests {
             config,
             sub_user_id: None,
             pause_due: None,
+            create_datetime: String::new(),
+            listed_from: None,
         }
     }
 

@@ -21,15 +21,24 @@ pub enum SimEndpoint {
     Resume,
     /// `GET /agent-api/token`
     Token,
+    /// `POST /agent-api/new/user/{user_id}/task`
+    Create,
+    /// `GET /agent-api/new/user/{user_id}/task`
+    List,
+    /// `DELETE /agent-api/user/{user_id}/task/{task_id}` (the v1 path, the only one documented)
+    Delete,
 }
 
 impl SimEndpoint {
-    pub const ALL: [SimEndpoint; 5] = [
+    pub const ALL: [SimEndpoint; 8] = [
         SimEndpoint::Detail,
         SimEndpoint::Update,
         SimEndpoint::Pause,
         SimEndpoint::Resume,
         SimEndpoint::Token,
+        SimEndpoint::Create,
+        SimEndpoint::List,
+        SimEndpoint::Delete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,14 +48,24 @@ impl SimEndpoint {
             SimEndpoint::Pause => "pause",
             SimEndpoint::Resume => "resume",
             SimEndpoint::Token => "token",
+            SimEndpoint::Create => "create",
+            SimEndpoint::List => "list",
+            SimEndpoint::Delete => "delete",
         }
+    }
+
+    /// Whether the call addresses one task (its path carries a task id).
+    pub fn has_task_id(self) -> bool {
+        !matches!(self, SimEndpoint::Token | SimEndpoint::Create | SimEndpoint::List)
     }
 
     /// The HTTP method the platform expects for this endpoint.
     pub fn method(self) -> &'static str {
         match self {
-            SimEndpoint::Detail | SimEndpoint::Token => "GET",
+            SimEndpoint::Detail | SimEndpoint::Token | SimEndpoint::List => "GET",
             SimEndpoint::Update | SimEndpoint::Pause | SimEndpoint::Resume => "PUT",
+            SimEndpoint::Create => "POST",
+            SimEndpoint::Delete => "DELETE",
         }
     }
 }
@@ -64,7 +83,11 @@ impl FromStr for SimEndpoint {
         SimEndpoint::ALL
             .into_iter()
             .find(|endpoint| endpoint.as_str() == name)
-            .ok_or_else(|| format!("unknown endpoint {name:?} (expected detail, update, pause, resume or token)"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown endpoint {name:?} (expected detail, update, pause, resume, token, create, list or delete)"
+                )
+            })
     }
 }
 
@@ -74,7 +97,8 @@ pub(crate) enum Route {
     /// The path and method name a known endpoint.
     Matched {
         endpoint: SimEndpoint,
-        /// `(user_id, task_id)`; `None` for the token endpoint.
+        /// `(user_id, task_id)`, the task id empty for create and list; `None` for the token
+        /// endpoint.
         task: Option<(String, String)>,
     },
     /// The path names a known endpoint but the method is wrong (Laravel answers 405).
@@ -96,10 +120,16 @@ pub(crate) fn route(method: &str, path: &str) -> Route {
         ["agent-api", "new", "user", user_id, "task_start", task_id] => {
             (SimEndpoint::Resume, Some((*user_id, *task_id)))
         }
+        // One path, two calls: the method picks (anything but POST is held against the list).
+        ["agent-api", "new", "user", user_id, "task"] if method.eq_ignore_ascii_case("POST") => {
+            (SimEndpoint::Create, Some((*user_id, "")))
+        }
+        ["agent-api", "new", "user", user_id, "task"] => (SimEndpoint::List, Some((*user_id, ""))),
+        ["agent-api", "user", user_id, "task", task_id] => (SimEndpoint::Delete, Some((*user_id, *task_id))),
         _ => return Route::Unknown,
     };
     if let Some((user_id, task_id)) = task
-        && (user_id.is_empty() || task_id.is_empty())
+        && (user_id.is_empty() || (task_id.is_empty() && endpoint.has_task_id()))
     {
         return Route::Unknown;
     }
@@ -140,6 +170,19 @@ mod tests {
             Some((SimEndpoint::Resume, ids))
         );
         assert_eq!(matched("GET", "/agent-api/token"), Some((SimEndpoint::Token, None)));
+        let user = Some(("u".to_owned(), String::new()));
+        assert_eq!(
+            matched("POST", "/agent-api/new/user/u/task"),
+            Some((SimEndpoint::Create, user.clone()))
+        );
+        assert_eq!(
+            matched("GET", "/agent-api/new/user/u/task"),
+            Some((SimEndpoint::List, user))
+        );
+        assert_eq!(
+            matched("DELETE", "/agent-api/user/u/task/t"),
+            Some((SimEndpoint::Delete, Some(("u".to_owned(), "t".to_owned()))))
+        );
     }
 
     #[test]
@@ -150,7 +193,13 @@ mod tests {
                 endpoint: SimEndpoint::Pause
             }
         );
-        assert_eq!(route("GET", "/agent-api/new/user/u/task"), Route::Unknown);
+        assert_eq!(
+            route("PUT", "/agent-api/new/user/u/task"),
+            Route::WrongMethod {
+                endpoint: SimEndpoint::List
+            }
+        );
+        assert_eq!(route("GET", "/agent-api/new/user/u/tasks"), Route::Unknown);
         assert_eq!(route("GET", "/agent-api/new/user//task/t/edit"), Route::Unknown);
     }
 
@@ -159,6 +208,6 @@ mod tests {
         for endpoint in SimEndpoint::ALL {
             assert_eq!(endpoint.as_str().parse::<SimEndpoint>(), Ok(endpoint));
         }
-        assert!("list".parse::<SimEndpoint>().is_err());
+        assert!("copy".parse::<SimEndpoint>().is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::create::CreateBehaviour;
 use super::endpoint::SimEndpoint;
 
 /// Default duration of a hang: longer than any sensible client timeout.
@@ -46,6 +47,9 @@ pub struct FaultConfig {
     /// listing them, and HTTP 200 error envelopes lose their `message` and carry them in a
     /// `request_headers` field. Success answers are untouched.
     pub echo_headers: bool,
+    /// How create and list behave (answer shape, list lag, a lost or held create answer, the
+    /// state of a new task).
+    pub create: CreateBehaviour,
 }
 
 impl Default for FaultConfig {
@@ -57,6 +61,7 @@ impl Default for FaultConfig {
             slow_pause_secs: 0.0,
             hang_secs: DEFAULT_HANG_SECS,
             echo_headers: false,
+            create: CreateBehaviour::default(),
         }
     }
 }
@@ -95,6 +100,7 @@ impl FaultConfig {
         {
             return Err(format!("rate_limit_rps {rps} must be a positive number"));
         }
+        self.create.validate()?;
         if !(self.slow_pause_secs.is_finite() && self.slow_pause_secs >= 0.0) {
             return Err(format!(
                 "slow_pause_secs {} must be zero or positive",
@@ -344,7 +350,7 @@ mod tests {
         let (endpoints, rate) = parse_endpoint_value::<f64>("0.5").unwrap();
         assert_eq!(endpoints.len(), SimEndpoint::ALL.len());
         assert_eq!(rate, 0.5);
-        assert!(parse_endpoint_value::<u64>("list=1").is_err());
+        assert!(parse_endpoint_value::<u64>("copy=1").is_err());
         assert!(parse_endpoint_value::<u64>("detail=x").is_err());
     }
 }

@@ -32,7 +32,7 @@ pub struct JournalEntry {
     pub seq: u64,
     /// When the call arrived, RFC 3339 UTC with milliseconds.
     pub at: String,
-    /// `detail`, `update`, `pause`, `resume`, `token` or `unknown`.
+    /// `detail`, `update`, `pause`, `resume`, `token`, `create`, `list`, `delete` or `unknown`.
     pub endpoint: String,
     pub method: String,
     pub path: String,

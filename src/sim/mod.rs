@@ -1,8 +1,8 @@
 //! Simulator of the calling platform's task API, for tests, demos and benchmarks.
 //!
-//! It serves the platform's paths (`detail`, `update`, `pause`, `resume`, `token`) on a
-//! loopback port with the documented rules and response quirks, records every call in a
-//! journal, injects faults on demand, and offers admin endpoints under `/_sim/`. It is an
+//! It serves the platform's paths (`detail`, `update`, `pause`, `resume`, `token`, `create`,
+//! `list`, `delete`) on a loopback port with the documented rules and response quirks, records
+//! every call in a journal, injects faults on demand, and offers admin endpoints under `/_sim/`. It is an
 //! independent implementation: it shares no wire types with the operator's client, so a
 //! misunderstanding of the API in one is not silently mirrored in the other.
 //!
@@ -21,6 +21,7 @@
 mod admin;
 mod answer;
 mod config;
+mod create;
 mod detail;
 mod endpoint;
 mod faults;
@@ -45,6 +46,7 @@ pub use answer::{CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, ME
 pub use config::{
     DEFAULT_JOURNAL_LIMIT, Fixtures, STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING, SimConfig, TaskFixture,
 };
+pub use create::{CreateAnswer, CreateBehaviour, FIXTURE_CREATE_DATETIME, new_task_id};
 pub use endpoint::SimEndpoint;
 pub use faults::{DEFAULT_HANG_SECS, EndpointFaults, FaultConfig, parse_endpoint_value};
 pub use journal::{Counters, JournalEntry, REDACTED, TOTAL_ROW, UNKNOWN_ENDPOINT};
@@ -172,6 +174,21 @@ impl SimHandle {
         );
         anyhow::ensure!(self.state.set_status(task_id, status), "no task {task_id}");
         Ok(())
+    }
+
+    /// Sets the `create_datetime` a task is listed with (naive `YYYY-MM-DD HH:MM:SS`, UTC+8);
+    /// tasks from fixtures or `put_task` are listed as created at [`FIXTURE_CREATE_DATETIME`].
+    pub fn set_task_create_datetime(&self, task_id: &str, create_datetime: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.state.set_create_datetime(task_id, create_datetime),
+            "no task {task_id}"
+        );
+        Ok(())
+    }
+
+    /// Now as the platform writes its naive date-times (UTC+8).
+    pub fn platform_now(&self) -> String {
+        create::platform_now()
     }
 
     /// Sets a line's remaining concurrency (adds the line if new).

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::answer::{Answer, CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED};
+use super::create::ListQuery;
 use super::detail::render_detail;
 use super::endpoint::{Route, SimEndpoint, route};
 use super::journal::{JournalEntry, Redactor, UNKNOWN_ENDPOINT};
@@ -92,7 +93,11 @@ pub(crate) async fn platform_call(State(state): State<Arc<SimState>>, request: R
         http_status: None,
         code: None,
         fault: None,
-        task_id: call.task.as_ref().map(|(_, task_id)| task_id.clone()),
+        task_id: call
+            .task
+            .as_ref()
+            .filter(|(_, task_id)| !task_id.is_empty())
+            .map(|(_, task_id)| task_id.clone()),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)
@@ -119,7 +124,9 @@ pub(crate) async fn platform_call(State(state): State<Arc<SimState>>, request: R
     entry.code = answer.code;
     entry.fault = answer.fault.map(str::to_owned);
     tracing::debug!(endpoint = %entry.endpoint, %method, status = answer.http_status.as_u16(), code = ?answer.code, "platform call");
-    state.record(entry);
+    if !answer.journaled {
+        state.record(entry);
+    }
     answer.into_response()
 }
 
@@ -165,10 +172,37 @@ async fn answer_call(
         return Some(Answer::error(StatusCode::UNAUTHORIZED, 401, MESSAGE_UNAUTHENTICATED));
     }
     let mut answer = perform(state, endpoint, call);
+    if endpoint == SimEndpoint::Create && answer.code == Some(200) {
+        answer = created_answer(state, answer, entry).await;
+    }
     if faults.malformed && answer.http_status == StatusCode::OK {
         answer.malform();
     }
     Some(answer)
+}
+
+/// The answer of a create that made a task, as the create faults shape it: held (journaled
+/// first, since the caller may be gone before the answer leaves), lost (HTTP 502).
+async fn created_answer(state: &SimState, mut answer: Answer, entry: &JournalEntry) -> Answer {
+    let behaviour = state.with_faults(|faults| faults.config.create.clone());
+    let hold = behaviour.hold();
+    if !hold.is_zero() {
+        let mut held = entry.clone();
+        held.http_status = Some(if behaviour.lose_response { 502 } else { 200 });
+        held.code = (!behaviour.lose_response).then_some(200);
+        held.fault = Some("held".to_owned());
+        state.record(held);
+        state.sleep_unless_shutdown(hold).await;
+    }
+    if behaviour.lose_response {
+        answer = Answer::plain(
+            StatusCode::BAD_GATEWAY,
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            "lost",
+        );
+    }
+    answer.journaled = !hold.is_zero();
+    answer
 }
 
 /// Performs an authenticated call on the task store.
@@ -198,6 +232,31 @@ fn perform(state: &SimState, endpoint: SimEndpoint, call: &Call) -> Answer {
         },
         SimEndpoint::Pause => state.pause(task).map(|()| Answer::success("任务已暂停", json!(""))),
         SimEndpoint::Resume => state.resume(task).map(|()| Answer::success("任务已启动", json!(""))),
+        SimEndpoint::Create => match update_config(call) {
+            Ok(config) => {
+                let behaviour = state.with_faults(|faults| faults.config.create.clone());
+                let name = config
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                state
+                    .with_platform(|platform| {
+                        platform.create(user_id, task.sub_user_id, config, &behaviour, Instant::now())
+                    })
+                    .map(|id| Answer::success("创建成功", behaviour.answer_data(&id, &name)))
+            }
+            Err(message) => Err(TaskError::Invalid(message)),
+        },
+        SimEndpoint::List => {
+            let query = ListQuery::parse(&call.query);
+            let (data, meta) =
+                state.with_platform(|platform| platform.list(user_id, task.sub_user_id, &query, Instant::now()));
+            Ok(Answer::success_with_meta("获取成功", data, meta))
+        }
+        SimEndpoint::Delete => state
+            .with_platform(|platform| platform.delete(user_id, task_id, task.sub_user_id, Instant::now()))
+            .map(|()| Answer::success("删除成功", json!(""))),
         SimEndpoint::Token => unreachable!("handled above"),
     };
     match result {

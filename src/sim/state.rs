@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::config::{Fixtures, STATUS_PAUSED, STATUS_RUNNING, SimConfig, TaskFixture};
+use super::create::FIXTURE_CREATE_DATETIME;
 use super::faults::{FaultConfig, FaultState};
 use super::journal::{Counters, Journal, JournalEntry};
 use super::merge::merge_patch;
@@ -24,6 +25,10 @@ pub(crate) struct TaskRecord {
     /// Set by a slow pause: when the task actually becomes paused. Applied lazily on every
     /// access, so no timer task is needed per pause.
     pub pause_due: Option<Instant>,
+    /// `create_datetime` as the list shows it (naive, UTC+8).
+    pub create_datetime: String,
+    /// A created task shows in the list from this instant (the list's lag); `None`: always.
+    pub listed_from: Option<Instant>,
 }
 
 impl TaskRecord {
@@ -34,6 +39,8 @@ impl TaskRecord {
             config: fixture.config,
             sub_user_id: fixture.sub_user_id,
             pause_due: None,
+            create_datetime: FIXTURE_CREATE_DATETIME.to_owned(),
+            listed_from: None,
         }
     }
 
@@ -46,7 +53,7 @@ impl TaskRecord {
         }
     }
 
-    fn settle(&mut self, now: Instant) {
+    pub(crate) fn settle(&mut self, now: Instant) {
         if let Some(due) = self.pause_due
             && now >= due
         {
@@ -57,7 +64,7 @@ impl TaskRecord {
 
     /// The platform finds a task only under its own main account and, for a sub-account's
     /// task, only when the request names that sub-account (and vice versa).
-    fn visible_to(&self, user_id: &str, sub_user_id: Option<&str>) -> bool {
+    pub(crate) fn visible_to(&self, user_id: &str, sub_user_id: Option<&str>) -> bool {
         self.user_id == user_id && self.sub_user_id.as_deref() == sub_user_id
     }
 }
@@ -205,7 +212,23 @@ impl SimState {
         Ok(())
     }
 
+    /// Runs `action` on the platform under its lock (create, list, delete: `sim::create`).
+    pub fn with_platform<R>(&self, action: impl FnOnce(&mut Platform) -> R) -> R {
+        action(&mut lock(&self.platform))
+    }
+
     // ---- admin operations ------------------------------------------------------------------
+
+    /// Sets the `create_datetime` a task is listed with (naive, UTC+8). False for an unknown
+    /// task.
+    pub fn set_create_datetime(&self, task_id: &str, create_datetime: &str) -> bool {
+        let mut platform = lock(&self.platform);
+        let Some(record) = platform.tasks.get_mut(task_id) else {
+            return false;
+        };
+        record.create_datetime = create_datetime.to_owned();
+        true
+    }
 
     pub fn task(&self, task_id: &str) -> Option<TaskFixture> {
         let mut platform = lock(&self.platform);

@@ -21,15 +21,7 @@ pub fn unique_token(label: &str) -> String {
 
 /// A random UUID-shaped id for remote tasks.
 pub fn uuid_like() -> String {
-    let hex: String = (0..32).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    outbound_operator::sim::new_task_id()
 }
 
 /// One test's world: a fresh namespace on the plane, a simulator whose token is in the Secret
@@ -90,7 +82,8 @@ pub fn put_remote_task(sim: &SimHandle, task: &OutboundTask, status: u8, edit: V
         config,
         sub_user_id: task.spec.sub_user_id.clone(),
     };
-    sim.put_task(&task.spec.task_id, fixture).expect("put remote task");
+    sim.put_task(task.spec.task_id.as_deref().unwrap(), fixture)
+        .expect("put remote task");
 }
 
 /// True when the remote task's stored settings are exactly what the spec maps to.
@@ -99,7 +92,7 @@ pub fn remote_equals_spec(sim: &SimHandle, task: &OutboundTask) -> bool {
     if let Some(object) = expected.as_object_mut() {
         object.remove("sub_user_id");
     }
-    sim.task(&task.spec.task_id)
+    sim.task(task.spec.task_id.as_deref().unwrap())
         .is_some_and(|remote| remote.config == expected)
 }
 

@@ -2,9 +2,11 @@
 //! lenient (`TaskDetail`): ids as strings or numbers, flags as bools or 0/1, `null` for unset,
 //! lines as id strings or `{id, limit}`, holiday keys `begin` or `start`, unknown fields ignored.
 
+mod created;
 mod read;
 mod send;
 
+pub use created::*;
 pub use read::*;
 pub use send::*;
 

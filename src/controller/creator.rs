@@ -1,0 +1,215 @@
+//! Performs the effects of the planner's create steps ([`CreateSteps`]) for an OutboundTask with
+//! no task id yet: writes the create intent to status, creates the task, lists tasks by name.
+//! Every decision (whether to create, look up, wait for the list, or stall) is the step
+//! machine's; this driver only reports how each effect went, then writes the status.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+
+use super::context::Context;
+use super::metrics::ReconcileResult;
+use super::reconcile::{self, Error, Remote, failure_of};
+use super::{account_status, events, status, watches::REQUESTED_AT};
+use crate::api::OutboundTask;
+use crate::planner::{
+    Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateResult, CreateSteps, Failure,
+    create_event, create_report, create_requeue,
+};
+use crate::remote::ErrorKind;
+
+/// One reconcile of a task to create: connect, run the create steps, report.
+pub async fn reconcile_create(
+    ctx: &Context,
+    api: &Api<OutboundTask>,
+    task: &OutboundTask,
+    namespace: &str,
+    key: &str,
+    started: Instant,
+) -> Result<Action, Error> {
+    let previous = task.status.clone().unwrap_or_default();
+    let generation = task.metadata.generation.unwrap_or_default();
+    let requested_at = task.annotations().get(REQUESTED_AT).map(String::as_str);
+    let remote = if task.spec.suspend {
+        None
+    } else {
+        match reconcile::connect(ctx, task, namespace).await? {
+            Ok(remote) => Some(remote),
+            Err(failure) => {
+                let result = CreateResult::Failed {
+                    failure,
+                    intent: previous.create_intent.clone(),
+                };
+                return finish(ctx, api, task, key, started, None, &result, false).await;
+            }
+        }
+    };
+    let input = CreateInput {
+        spec: &task.spec,
+        generation,
+        status: &previous,
+        requested_at,
+        now: Timestamp::now(),
+        grace: remote
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.client.config().create_list_grace),
+        skew: remote
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.client.config().create_clock_skew),
+    };
+    let mut steps = CreateSteps::new(&input);
+    let mut outcome = CreateOutcome::Begin;
+    let mut reached_platform = false;
+    let result = loop {
+        outcome = match (steps.next(outcome), &remote) {
+            (CreateEffect::Done(result), _) => break result,
+            (CreateEffect::WriteIntent(intent), _) => {
+                let pending = CreateResult::Pending {
+                    intent,
+                    retry_after: Duration::ZERO,
+                };
+                let in_progress = report(task, &pending);
+                match status::apply(api, &task.name_any(), &in_progress).await {
+                    Ok(()) => CreateOutcome::IntentWritten,
+                    Err(error) => {
+                        tracing::warn!(task = %key, %error, "could not write the create intent");
+                        CreateOutcome::IntentNotWritten(error.to_string())
+                    }
+                }
+            }
+            (CreateEffect::Create(body), Some(remote)) => {
+                match remote
+                    .client
+                    .create(&remote.token, task.spec.sub_user_id.as_deref(), &body)
+                    .await
+                {
+                    Ok(id) => {
+                        reached_platform = true;
+                        CreateOutcome::Created(id)
+                    }
+                    Err(error) => {
+                        reached_platform |= error.http_status().is_some();
+                        tracing::info!(task = %key, %error, "create failed");
+                        CreateOutcome::CreateFailed {
+                            failure: failure_of(&error),
+                            // Only a failure that may have reached the platform's handler leaves
+                            // the outcome open; a refused write or an answer saying no does not.
+                            maybe_created: error.kind() == ErrorKind::Transient,
+                        }
+                    }
+                }
+            }
+            (CreateEffect::List(name), Some(remote)) => {
+                match remote
+                    .client
+                    .list(&remote.token, &name, task.spec.sub_user_id.as_deref())
+                    .await
+                {
+                    Ok(items) => {
+                        reached_platform = true;
+                        let zone = &remote.client.config().time_zone;
+                        CreateOutcome::Listed(items.iter().filter_map(|i| Candidate::from_listed(i, zone)).collect())
+                    }
+                    Err(error) => {
+                        reached_platform |= error.http_status().is_some();
+                        CreateOutcome::ListFailed(failure_of(&error))
+                    }
+                }
+            }
+            (effect, None) => unreachable!("a suspended task makes no platform call: {effect:?}"),
+        };
+    };
+    finish(ctx, api, task, key, started, remote.as_ref(), &result, reached_platform).await
+}
+
+/// The status `result` leads to, from the object's status as read.
+fn report(task: &OutboundTask, result: &CreateResult) -> crate::api::OutboundTaskStatus {
+    create_report(&CreateReportInput {
+        result,
+        previous: &task.status.clone().unwrap_or_default(),
+        generation: task.metadata.generation.unwrap_or_default(),
+        now: Timestamp::now(),
+        requested_at: task.annotations().get(REQUESTED_AT).map(String::as_str),
+    })
+}
+
+/// Writes the status, publishes the events, and says when to come back.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    ctx: &Context,
+    api: &Api<OutboundTask>,
+    task: &OutboundTask,
+    key: &str,
+    started: Instant,
+    remote: Option<&Remote>,
+    result: &CreateResult,
+    reached_platform: bool,
+) -> Result<Action, Error> {
+    let previous = task.status.clone().unwrap_or_default();
+    let new_status = report(task, result);
+    if new_status != previous {
+        status::apply(api, &task.name_any(), &new_status).await?;
+    }
+    if let Some(event) = create_event(result) {
+        events::publish(ctx, task, &event).await;
+    }
+    let failure = match result {
+        CreateResult::Failed { failure, .. } => Some(failure.clone()),
+        _ => None,
+    };
+    if let Some(failure) = &failure {
+        if reconcile::failure_is_new(&previous, &new_status) {
+            events::publish(ctx, task, &failure.event()).await;
+        }
+        if let Some(remote) = remote {
+            reconcile::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);
+        }
+    }
+    if let Some(credentials) = account_status::Credentials::from_outcome(reached_platform, failure.as_ref()) {
+        let namespace = task.namespace().unwrap_or_default();
+        account_status::report(ctx, &namespace, &task.spec.account_ref.name, credentials).await;
+    }
+    let requeue = match (create_requeue(result), &failure) {
+        (Some(after), _) => {
+            if matches!(result, CreateResult::Known { .. }) {
+                ctx.succeeded(key);
+            }
+            Some(after)
+        }
+        (None, Some(failure)) if failure.stalls() => {
+            Some(task.spec.resync_period().max(ctx.backoff_after_failure(key)))
+        }
+        (None, Some(_)) => Some(ctx.backoff_after_failure(key)),
+        (None, None) => None,
+    };
+    let outcome = if failure.is_some() {
+        ReconcileResult::Error
+    } else {
+        ReconcileResult::Success
+    };
+    ctx.metrics.reconciled(outcome, started.elapsed());
+    tracing::info!(
+        task = %key,
+        result = ?summary(result),
+        failure = failure.as_ref().map(Failure::to_string),
+        next_in = ?requeue,
+        "reconciled (create)"
+    );
+    Ok(match requeue {
+        Some(after) => Action::requeue(after),
+        None => Action::await_change(),
+    })
+}
+
+/// The result in a few words, for the log.
+fn summary(result: &CreateResult) -> String {
+    match result {
+        CreateResult::Suspended => "suspended".into(),
+        CreateResult::Known { id, listed } => format!("task {id} ({})", if *listed { "listed" } else { "answered" }),
+        CreateResult::Pending { .. } => "not listed yet".into(),
+        CreateResult::Failed { intent, .. } => format!("failed (intent kept: {})", intent.is_some()),
+    }
+}
