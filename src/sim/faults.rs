@@ -17,7 +17,7 @@ pub const DEFAULT_HANG_SECS: u64 = 120;
 /// ```json
 /// {
 ///   "endpoints": {
-///     "detail": {"latency_ms": 200, "error_rate": 0.1, "malformed_rate": 0.0, "hang": false}
+///     "detail": {"latency_ms": 200, "error_rate": 0.1, "malformed_rate": 0.0, "hang": false, "hang_rate": 0.0}
 ///   },
 ///   "throttle_next": 3,
 ///   "rate_limit_rps": 5.0,
@@ -75,6 +75,9 @@ pub struct EndpointFaults {
     pub malformed_rate: f64,
     /// Every call sleeps `hang_secs`, then gets 504; the call has no effect.
     pub hang: bool,
+    /// Fraction (0..=1) of calls that hang like `hang` does (a flaky gateway rather than a dead
+    /// endpoint).
+    pub hang_rate: f64,
 }
 
 impl FaultConfig {
@@ -211,7 +214,7 @@ impl FaultState {
         });
         CallFaults {
             latency: Duration::from_millis(faults.latency_ms),
-            hang: faults.hang.then(|| Duration::from_secs(self.config.hang_secs)),
+            hang: (faults.hang || happens(faults.hang_rate)).then(|| Duration::from_secs(self.config.hang_secs)),
             error,
             malformed: happens(faults.malformed_rate),
         }
