@@ -87,6 +87,7 @@ impl FaultConfig {
             for (name, rate) in [
                 ("error_rate", faults.error_rate),
                 ("malformed_rate", faults.malformed_rate),
+                ("hang_rate", faults.hang_rate),
             ] {
                 if !(0.0..=1.0).contains(&rate) {
                     return Err(format!("endpoints.{endpoint}.{name} {rate} is not within 0..=1"));
@@ -317,6 +318,9 @@ mod tests {
         let mut config = FaultConfig::default();
         config.endpoint_mut(SimEndpoint::Detail).error_rate = 1.5;
         assert!(config.validate().unwrap_err().contains("endpoints.detail.error_rate"));
+        let mut config = FaultConfig::default();
+        config.endpoint_mut(SimEndpoint::Pause).hang_rate = -0.1;
+        assert!(config.validate().unwrap_err().contains("endpoints.pause.hang_rate"));
         let config = FaultConfig {
             rate_limit_rps: Some(0.0),
             ..FaultConfig::default()
