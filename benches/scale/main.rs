@@ -33,6 +33,11 @@
 //! account with `rateLimit` 20 rps and burst B (each B of `--budget-burst`), M tasks that all need
 //! pause/update/resume: the largest number of calls the simulator saw in any 1-second window.
 //!
+//! Then the chaos run (benches/scale/chaos.rs): `--chaos-tasks` (1,000) running tasks, faults,
+//! one spec change, `--chaos-kills` SIGKILLs of the operator in `--chaos-kill-window` seconds,
+//! then one instance left running: how long until the campaigns left paused run again, until
+//! all are Ready, the longest pause window, tasks the last instance never reached.
+//!
 //! Measured throughout: remote calls per task by endpoint and the exact call sequence per task
 //! (from the simulator's journal), the operator's apiserver requests by verb and resource (its
 //! `outbound_kube_requests_total`), its resident memory (VmRSS sampled every 100 ms, VmHWM) and
@@ -45,6 +50,8 @@
 mod args;
 mod budget;
 mod calls;
+mod chaos;
+mod chaos_journal;
 mod cluster;
 mod fixtures;
 mod floor;
@@ -68,6 +75,7 @@ use kube::Client;
 
 use args::{Args, USAGE};
 use budget::budget_run;
+use chaos::chaos_run;
 use cluster::{ensure_crds, kube_client};
 use machine::machine;
 use operator::pids_dir;
@@ -154,6 +162,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         machine,
         runs: Vec::new(),
         budget: Vec::new(),
+        chaos: Vec::new(),
     };
     let env = Env {
         client,
@@ -161,7 +170,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args: args.clone(),
         out_dir,
     };
-    for &n in &args.tasks {
+    let scale_tasks: &[usize] = if args.chaos_only { &[] } else { &args.tasks };
+    for &n in scale_tasks {
         for &concurrency in &args.concurrency {
             eprintln!("\n=== N = {n}, --concurrency {concurrency} ===");
             let result = scale_run(&env, n, concurrency).await?;
@@ -170,7 +180,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.budget_tasks > 0 {
+    if args.budget_tasks > 0 && !args.chaos_only {
         for &burst in &args.budget_bursts {
             eprintln!(
                 "\n=== budget: {} tasks, simulator limit {} rps, account {} rps burst {burst} ===",
@@ -180,6 +190,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             results.budget.push(result);
             write_results(&args.out, &mut results)?;
         }
+    }
+    if args.chaos_tasks > 0 {
+        eprintln!(
+            "\n=== chaos: {} tasks, {} kills in {}s, --concurrency {} ===",
+            args.chaos_tasks, args.chaos_kills, args.chaos_kill_window_s, args.chaos_concurrency
+        );
+        let result = chaos_run(&env).await?;
+        results.chaos.push(result);
+        write_results(&args.out, &mut results)?;
     }
     println!("{}", render(&results));
     write_results(&args.out, &mut results)?;

@@ -19,6 +19,7 @@ pub struct Results {
     pub machine: Machine,
     pub runs: Vec<RunResult>,
     pub budget: Vec<BudgetResult>,
+    pub chaos: Vec<crate::chaos::ChaosResult>,
 }
 
 #[derive(Debug, Serialize)]
