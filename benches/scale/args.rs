@@ -8,8 +8,8 @@ use serde::Serialize;
 pub const USAGE: &str = "usage: cargo bench --bench scale -- [--tasks 100,1000] [--concurrency 64[,8]] \
 [--budget-tasks 100] [--budget-burst 20[,1]] [--budget-rps 20] [--no-idle] [--out FILE] [--operator PATH]
 [--chaos-tasks 1000] [--chaos-kills 25] [--chaos-kill-window 60] [--chaos-concurrency 8] [--chaos-timeout 900]
-[--chaos-only]
-environment: BENCH_TASKS, BENCH_CONCURRENCY, BENCH_BUDGET_TASKS, BENCH_BUDGET_BURST, BENCH_OUT, BENCH_CHAOS_TASKS,
+[--chaos-only] [--memory-tasks 10000] [--memory-only]
+environment: BENCH_TASKS, BENCH_CONCURRENCY, BENCH_BUDGET_TASKS, BENCH_BUDGET_BURST, BENCH_OUT, BENCH_CHAOS_TASKS, BENCH_MEMORY_TASKS,
 BENCH_OPERATOR_LOG (RUST_LOG of the operator, default info), BENCH_APISERVER_PID, BENCH_ETCD_PID;
 KUBECONFIG must name the control plane (scripts/bench.sh does all of it).";
 
@@ -33,6 +33,9 @@ pub struct Args {
     pub chaos_timeout_s: f64,
     /// Only the chaos run (no scale or budget runs).
     pub chaos_only: bool,
+    /// The memory run (memory.rs): tasks (0 skips it); `--memory-only` runs only it.
+    pub memory_tasks: usize,
+    pub memory_only: bool,
 }
 
 impl Args {
@@ -57,6 +60,8 @@ impl Args {
             chaos_concurrency: 8,
             chaos_timeout_s: 900.0,
             chaos_only: false,
+            memory_tasks: number(&env("BENCH_MEMORY_TASKS", "10000"))?,
+            memory_only: false,
         };
         let mut it = raw.iter();
         while let Some(arg) = it.next() {
@@ -77,6 +82,8 @@ impl Args {
                 "--chaos-concurrency" => args.chaos_concurrency = number(value()?)?,
                 "--chaos-timeout" => args.chaos_timeout_s = number(value()?)?,
                 "--chaos-only" => args.chaos_only = true,
+                "--memory-tasks" => args.memory_tasks = number(value()?)?,
+                "--memory-only" => args.memory_only = true,
                 other => bail!("unknown argument {other:?}"),
             }
         }

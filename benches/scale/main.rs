@@ -38,6 +38,9 @@
 //! then one instance left running: how long until the campaigns left paused run again, until
 //! all are Ready, the longest pause window, tasks the last instance never reached.
 //!
+//! Then the memory run (benches/scale/memory.rs): `--memory-tasks` (10,000) OutboundTasks that
+//! exist before the operator starts; its RSS over the first sync and over a restart.
+//!
 //! Measured throughout: remote calls per task by endpoint and the exact call sequence per task
 //! (from the simulator's journal), the operator's apiserver requests by verb and resource (its
 //! `outbound_kube_requests_total`), its resident memory (VmRSS sampled every 100 ms, VmHWM) and
@@ -58,6 +61,7 @@ mod floor;
 mod idle;
 mod machine;
 mod mark;
+mod memory;
 mod operator;
 mod phases;
 mod procs;
@@ -78,6 +82,7 @@ use budget::budget_run;
 use chaos::chaos_run;
 use cluster::{ensure_crds, kube_client};
 use machine::machine;
+use memory::memory_run;
 use operator::pids_dir;
 use phases::scale_run;
 use report::{print_run, render};
@@ -163,6 +168,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         runs: Vec::new(),
         budget: Vec::new(),
         chaos: Vec::new(),
+        memory: Vec::new(),
     };
     let env = Env {
         client,
@@ -170,7 +176,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args: args.clone(),
         out_dir,
     };
-    let scale_tasks: &[usize] = if args.chaos_only { &[] } else { &args.tasks };
+    let only = args.chaos_only || args.memory_only;
+    let scale_tasks: &[usize] = if only { &[] } else { &args.tasks };
     for &n in scale_tasks {
         for &concurrency in &args.concurrency {
             eprintln!("\n=== N = {n}, --concurrency {concurrency} ===");
@@ -180,7 +187,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.budget_tasks > 0 && !args.chaos_only {
+    if args.budget_tasks > 0 && !only {
         for &burst in &args.budget_bursts {
             eprintln!(
                 "\n=== budget: {} tasks, simulator limit {} rps, account {} rps burst {burst} ===",
@@ -191,7 +198,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.chaos_tasks > 0 {
+    if args.memory_tasks > 0 && !args.chaos_only {
+        eprintln!("\n=== memory: {} tasks listed at start ===", args.memory_tasks);
+        let result = memory_run(&env).await?;
+        results.memory.push(result);
+        write_results(&args.out, &mut results)?;
+    }
+    if args.chaos_tasks > 0 && !args.memory_only {
         eprintln!(
             "\n=== chaos: {} tasks, {} kills in {}s, --concurrency {} ===",
             args.chaos_tasks, args.chaos_kills, args.chaos_kill_window_s, args.chaos_concurrency

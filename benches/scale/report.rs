@@ -178,6 +178,7 @@ pub fn render(results: &Results) -> String {
         }
     }
     out.push_str(&crate::chaos::render_chaos(&results.chaos));
+    out.push_str(&crate::memory::render_memory(&results.memory));
     out.push_str("\nTargets:\n\n");
     for run in &results.runs {
         for t in &run.targets {

@@ -20,6 +20,7 @@ pub struct Results {
     pub runs: Vec<RunResult>,
     pub budget: Vec<BudgetResult>,
     pub chaos: Vec<crate::chaos::ChaosResult>,
+    pub memory: Vec<crate::memory::MemoryResult>,
 }
 
 #[derive(Debug, Serialize)]
