@@ -87,6 +87,8 @@ pub async fn chaos_run(env: &Env) -> anyhow::Result<ChaosResult> {
     let concurrency = env.args.chaos_concurrency;
     let run_id: u32 = rand::random();
     let ns = format!("bench-chaos-n{n}-{:06x}", run_id & 0xff_ffff);
+    // Log files named after the run: the next run must not overwrite them.
+    let label = format!("chaos-n{n}-{:06x}", run_id & 0xff_ffff);
     let token = format!("bench-token-{run_id:08x}");
     let sim = simulator(
         &token,
@@ -110,7 +112,7 @@ pub async fn chaos_run(env: &Env) -> anyhow::Result<ChaosResult> {
     let tracker = Tracker::start(api.clone());
 
     // Setup: in sync and Ready, no faults.
-    let mut operator = Operator::start(env, &ns, concurrency, &format!("chaos-n{n}-setup"))?;
+    let mut operator = Operator::start(env, &ns, concurrency, &format!("{label}-setup"))?;
     operator.wait_ready(&env.http).await?;
     let started = Instant::now();
     create_all(&api, tasks.clone()).await?;
@@ -137,7 +139,7 @@ pub async fn chaos_run(env: &Env) -> anyhow::Result<ChaosResult> {
     .await?;
     let pace = window / kills.max(1);
     for k in 0..kills {
-        let instance = Operator::start(env, &ns, concurrency, &format!("chaos-n{n}-k{k:02}"))?;
+        let instance = Operator::start(env, &ns, concurrency, &format!("{label}-k{k:02}"))?;
         tokio::time::sleep(pace).await;
         // Dropping an Operator SIGKILLs it: no graceful shutdown, mid-operation.
         drop(instance);
@@ -145,7 +147,7 @@ pub async fn chaos_run(env: &Env) -> anyhow::Result<ChaosResult> {
     let restart_ms = jiff::Timestamp::now().as_millisecond();
     let restarted = Instant::now();
     let last_start_after_change_s = changed_at.elapsed().as_secs_f64();
-    let mut last = Operator::start(env, &ns, concurrency, &format!("chaos-n{n}-last"))?;
+    let mut last = Operator::start(env, &ns, concurrency, &format!("{label}-last"))?;
     eprintln!(
         "chaos: {kills} kills in {:.0}s; last instance started {last_start_after_change_s:.1}s after the change",
         window.as_secs_f64()
