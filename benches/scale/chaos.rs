@@ -8,7 +8,6 @@
 //! pause → effective resume per task, from the simulator's journal), and the tasks the last
 //! instance never called the platform for.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, ListParams};
@@ -20,7 +19,7 @@ use serde_json::json;
 use crate::Env;
 use crate::chaos_journal::{PauseWindows, Restart, analyse};
 use crate::cluster::{create_all, patch_all, setup_namespace};
-use crate::fixtures::{remote_config, remote_task, simulator, task};
+use crate::fixtures::{in_sync_fleet, remote_config, simulator};
 use crate::operator::Operator;
 use crate::tracker::{Tracker, ready_generation};
 
@@ -66,12 +65,7 @@ fn chaos_faults() -> FaultConfig {
         hang_secs: HANG_SECS,
         ..FaultConfig::default()
     };
-    for endpoint in [
-        SimEndpoint::Detail,
-        SimEndpoint::Pause,
-        SimEndpoint::Update,
-        SimEndpoint::Resume,
-    ] {
+    for endpoint in SimEndpoint::TASK {
         let f = faults.endpoint_mut(endpoint);
         f.error_rate = 0.10;
         f.malformed_rate = 0.05;
@@ -98,15 +92,7 @@ pub async fn chaos_run(env: &Env) -> anyhow::Result<ChaosResult> {
         },
     )
     .await?;
-    let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run_id, RESYNC)).collect();
-    for t in &tasks {
-        sim.put_task(&t.spec.task_id, remote_task(&t.spec, STATUS_RUNNING))?;
-    }
-    let ids: HashMap<String, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.spec.task_id.clone(), i))
-        .collect();
+    let (tasks, ids) = in_sync_fleet(&sim, n, run_id, RESYNC)?;
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), PLATFORM_RPS, PLATFORM_RPS).await?;
     let api: Api<OutboundTask> = Api::namespaced(env.client.clone(), &ns);
     let tracker = Tracker::start(api.clone());

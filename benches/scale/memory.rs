@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::ensure;
 use kube::api::Api;
 use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, STATUS_RUNNING, SimHandle};
+use outbound_operator::sim::{FaultConfig, SimHandle};
 use serde::Serialize;
 
 use crate::Env;
 use crate::cluster::{create_all, setup_namespace};
-use crate::fixtures::{remote_task, simulator, task};
+use crate::fixtures::{in_sync_fleet, simulator};
 use crate::operator::Operator;
 use crate::procs::MIB;
 use crate::tracker::Tracker;
@@ -53,10 +53,7 @@ pub async fn memory_run(env: &Env) -> anyhow::Result<MemoryResult> {
     let ns = format!("bench-memory-n{n}-{:06x}", run_id & 0xff_ffff);
     let token = format!("bench-token-{run_id:08x}");
     let sim = simulator(&token, FaultConfig::default()).await?;
-    let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run_id, "1h")).collect();
-    for t in &tasks {
-        sim.put_task(&t.spec.task_id, remote_task(&t.spec, STATUS_RUNNING))?;
-    }
+    let (tasks, _) = in_sync_fleet(&sim, n, run_id, "1h")?;
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), 1000, 1000).await?;
     let api: Api<OutboundTask> = Api::namespaced(env.client.clone(), &ns);
     let tracker = Tracker::start(api.clone());
