@@ -15,6 +15,8 @@
 #   BENCH_CONCURRENCY  operator --concurrency values, each a separate run (default 64)
 #   BENCH_BUDGET_TASKS tasks of the rate-budget run (default 100; 0 skips it)
 #   BENCH_BUDGET_BURST account bursts of the rate-budget run (default 20,1)
+#   BENCH_CHAOS_TASKS  tasks of the chaos run (default 1000; 0 skips it; --chaos-only runs only it)
+#   BENCH_MEMORY_TASKS tasks of the memory run (default 10000; 0 skips it; --memory-only runs only it)
 #   BENCH_OPERATOR_LOG RUST_LOG of the operator (default info)
 #   BENCH_ENVTEST_DIR  state dir of the plane (default target/bench/envtest)
 set -euo pipefail

@@ -29,12 +29,7 @@ fn faults(detail_latency_ms: u64) -> FaultConfig {
         slow_pause_secs: 1.0,
         ..Default::default()
     };
-    for endpoint in [
-        SimEndpoint::Detail,
-        SimEndpoint::Pause,
-        SimEndpoint::Update,
-        SimEndpoint::Resume,
-    ] {
+    for endpoint in SimEndpoint::TASK {
         let f = faults.endpoint_mut(endpoint);
         f.error_rate = 0.05;
         f.malformed_rate = 0.05; // the call takes effect, its answer is lost

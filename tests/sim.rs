@@ -547,6 +547,48 @@ async fn a_hanging_endpoint_outlasts_the_client_timeout() {
 }
 
 #[tokio::test]
+async fn a_hang_rate_hangs_that_fraction_of_calls_and_each_hang_has_no_effect() {
+    let harness = Harness::start().await;
+    let impatient = client(Duration::from_millis(300));
+    let mut outcomes = Vec::new();
+    for rate in [0.0, 1.0, 0.5] {
+        harness
+            .set_faults(json!({"endpoints": {"pause": {"hang_rate": rate}}, "hang_secs": 1}))
+            .await;
+        harness.sim.clear_journal();
+        let mut hung = 0;
+        for _ in 0..20 {
+            let result = harness
+                .send(&impatient, "PUT", &pause_path(TASK), None, Some(TOKEN))
+                .await;
+            if result.as_ref().is_err_and(reqwest::Error::is_timeout) {
+                hung += 1;
+                assert_eq!(harness.sim.task(TASK).unwrap().status, 2, "a hung pause has no effect");
+            } else {
+                assert_eq!(result.expect("answered").status, 200);
+                harness.sim.set_task_status(TASK, 2).unwrap();
+            }
+        }
+        let journaled = harness
+            .sim
+            .journal()
+            .iter()
+            .filter(|e| e.fault.as_deref() == Some("hang"))
+            .count();
+        assert_eq!(journaled, hung, "every hang is journaled as one");
+        outcomes.push(hung);
+    }
+    assert_eq!(outcomes[0], 0, "rate 0 never hangs");
+    assert_eq!(outcomes[1], 20, "rate 1 always hangs");
+    assert!(
+        (1..20).contains(&outcomes[2]),
+        "rate 0.5 hangs some calls, not all: {}",
+        outcomes[2]
+    );
+    harness.sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn out_of_band_edits_and_status_changes_show_in_detail() {
     let harness = Harness::start().await;
     let patch = json!({"maximumcall": 4, "task_extras": {"pop_mode": 0}});

@@ -8,9 +8,10 @@ use serde::Serialize;
 pub const USAGE: &str = "usage: cargo bench --bench scale -- [--tasks 100,1000] [--concurrency 64[,8]] \
 [--budget-tasks 100] [--budget-burst 20[,1]] [--budget-rps 20] [--no-idle] [--out FILE]
 [--pause-budget-tasks 1000] [--pause-budget-burst 1] [--pause-budget-pause 1.0] [--pause-budget-only]
-[--operator PATH]
+[--chaos-tasks 1000] [--chaos-kills 25] [--chaos-kill-window 60] [--chaos-concurrency 8] [--chaos-timeout 900]
+[--chaos-only] [--memory-tasks 10000] [--memory-only] [--operator PATH]
 environment: BENCH_TASKS, BENCH_CONCURRENCY, BENCH_BUDGET_TASKS, BENCH_BUDGET_BURST, BENCH_OUT,
-BENCH_PAUSE_BUDGET_TASKS,
+BENCH_PAUSE_BUDGET_TASKS, BENCH_CHAOS_TASKS, BENCH_MEMORY_TASKS,
 BENCH_OPERATOR_LOG (RUST_LOG of the operator, default info), BENCH_APISERVER_PID, BENCH_ETCD_PID;
 KUBECONFIG must name the control plane (scripts/bench.sh does all of it).";
 
@@ -32,6 +33,18 @@ pub struct Args {
     pub out: PathBuf,
     pub operator: PathBuf,
     pub operator_log: String,
+    /// The chaos run (chaos.rs): tasks (0 skips it), SIGKILLs, the seconds they are spread over,
+    /// the operator's --concurrency, how long the last instance is watched.
+    pub chaos_tasks: usize,
+    pub chaos_kills: u32,
+    pub chaos_kill_window_s: f64,
+    pub chaos_concurrency: u16,
+    pub chaos_timeout_s: f64,
+    /// Only the chaos run (no scale or budget runs).
+    pub chaos_only: bool,
+    /// The memory run (memory.rs): tasks (0 skips it); `--memory-only` runs only it.
+    pub memory_tasks: usize,
+    pub memory_only: bool,
 }
 
 impl Args {
@@ -54,6 +67,14 @@ impl Args {
                 .unwrap_or_else(|| root.join("target/bench/results.json")),
             operator: PathBuf::from(env!("CARGO_BIN_EXE_outbound-operator")),
             operator_log: env("BENCH_OPERATOR_LOG", "info"),
+            chaos_tasks: number(&env("BENCH_CHAOS_TASKS", "1000"))?,
+            chaos_kills: 25,
+            chaos_kill_window_s: 60.0,
+            chaos_concurrency: 8,
+            chaos_timeout_s: 900.0,
+            chaos_only: false,
+            memory_tasks: number(&env("BENCH_MEMORY_TASKS", "10000"))?,
+            memory_only: false,
         };
         let mut it = raw.iter();
         while let Some(arg) = it.next() {
@@ -72,6 +93,14 @@ impl Args {
                 "--no-idle" => args.idle = false,
                 "--out" => args.out = PathBuf::from(value()?),
                 "--operator" => args.operator = PathBuf::from(value()?),
+                "--chaos-tasks" => args.chaos_tasks = number(value()?)?,
+                "--chaos-kills" => args.chaos_kills = number(value()?)?,
+                "--chaos-kill-window" => args.chaos_kill_window_s = number(value()?)?,
+                "--chaos-concurrency" => args.chaos_concurrency = number(value()?)?,
+                "--chaos-timeout" => args.chaos_timeout_s = number(value()?)?,
+                "--chaos-only" => args.chaos_only = true,
+                "--memory-tasks" => args.memory_tasks = number(value()?)?,
+                "--memory-only" => args.memory_only = true,
                 other => bail!("unknown argument {other:?}"),
             }
         }
@@ -95,6 +124,10 @@ impl Args {
         ensure!(
             (0.0..=15.0).contains(&args.pause_budget_pause_s),
             "--pause-budget-pause: 0 to 15 seconds"
+        );
+        ensure!(
+            args.chaos_concurrency > 0 && args.chaos_kill_window_s >= 0.0 && args.chaos_timeout_s > 0.0,
+            "--chaos-concurrency, --chaos-timeout: positive; --chaos-kill-window: not negative"
         );
         Ok(args)
     }

@@ -1,8 +1,10 @@
 //! The bench's OutboundTasks, their remote counterparts and the simulator holding them.
 
+use std::collections::HashMap;
+
 use outbound_operator::api::{OutboundTask, OutboundTaskSpec};
 use outbound_operator::mapping;
-use outbound_operator::sim::{FaultConfig, Fixtures, SimConfig, SimHandle, Simulator, TaskFixture};
+use outbound_operator::sim::{FaultConfig, Fixtures, STATUS_RUNNING, SimConfig, SimHandle, Simulator, TaskFixture};
 use serde_json::{Value, json};
 
 pub const USER_ID: &str = "5832d184-dd53-42a0-8ace-0bf8d660f4cc";
@@ -48,4 +50,24 @@ pub async fn simulator(token: &str, faults: FaultConfig) -> anyhow::Result<SimHa
     let mut config = SimConfig::new(token, fixtures);
     config.faults = faults;
     Simulator::start(config).await
+}
+
+/// N OutboundTasks of a run and their remote tasks on `sim`, running and holding what the specs
+/// say; with the index of each remote task id.
+pub fn in_sync_fleet(
+    sim: &SimHandle,
+    n: usize,
+    run: u32,
+    resync: &str,
+) -> anyhow::Result<(Vec<OutboundTask>, HashMap<String, usize>)> {
+    let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run, resync)).collect();
+    for t in &tasks {
+        sim.put_task(t.spec.task_id.as_deref().unwrap(), remote_task(&t.spec, STATUS_RUNNING))?;
+    }
+    let ids = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.spec.task_id.clone().unwrap(), i))
+        .collect();
+    Ok((tasks, ids))
 }

@@ -37,6 +37,14 @@
 //! account with `rateLimit` 20 rps and burst B (each B of `--budget-burst`), M tasks that all need
 //! pause/update/resume: the largest number of calls the simulator saw in any 1-second window.
 //!
+//! Then the chaos run (benches/scale/chaos.rs): `--chaos-tasks` (1,000) running tasks, faults,
+//! one spec change, `--chaos-kills` SIGKILLs of the operator in `--chaos-kill-window` seconds,
+//! then one instance left running: how long until the campaigns left paused run again, until
+//! all are Ready, the longest pause window, tasks the last instance never reached.
+//!
+//! Then the memory run (benches/scale/memory.rs): `--memory-tasks` (10,000) OutboundTasks that
+//! exist before the operator starts; its RSS over the first sync and over a restart.
+//!
 //! Measured throughout: remote calls per task by endpoint and the exact call sequence per task
 //! (from the simulator's journal), the operator's apiserver requests by verb and resource (its
 //! `outbound_kube_requests_total`), its resident memory (VmRSS sampled every 100 ms, VmHWM) and
@@ -49,12 +57,15 @@
 mod args;
 mod budget;
 mod calls;
+mod chaos;
+mod chaos_journal;
 mod cluster;
 mod fixtures;
 mod floor;
 mod idle;
 mod machine;
 mod mark;
+mod memory;
 mod operator;
 mod pause_budget;
 mod phases;
@@ -73,8 +84,10 @@ use kube::Client;
 
 use args::{Args, USAGE};
 use budget::budget_run;
+use chaos::chaos_run;
 use cluster::{ensure_crds, kube_client};
 use machine::machine;
+use memory::memory_run;
 use operator::pids_dir;
 use phases::scale_run;
 use report::{print_run, render};
@@ -160,6 +173,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         runs: Vec::new(),
         budget: Vec::new(),
         pause_budget: Vec::new(),
+        chaos: Vec::new(),
+        memory: Vec::new(),
     };
     let env = Env {
         client,
@@ -167,8 +182,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args: args.clone(),
         out_dir,
     };
-    let scale_runs: &[usize] = if args.pause_budget_only { &[] } else { &args.tasks };
-    for &n in scale_runs {
+    let only = args.chaos_only || args.memory_only || args.pause_budget_only;
+    let scale_tasks: &[usize] = if only { &[] } else { &args.tasks };
+    for &n in scale_tasks {
         for &concurrency in &args.concurrency {
             eprintln!("\n=== N = {n}, --concurrency {concurrency} ===");
             let result = scale_run(&env, n, concurrency).await?;
@@ -177,7 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.pause_budget_tasks > 0 {
+    if args.pause_budget_tasks > 0 && !(args.chaos_only || args.memory_only) {
         eprintln!(
             "\n=== pause budget: {} changed running tasks, {} rps, pause takes {} s ===",
             args.pause_budget_tasks, args.budget_rps, args.pause_budget_pause_s
@@ -186,7 +202,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         results.pause_budget.push(result);
         write_results(&args.out, &mut results)?;
     }
-    if args.budget_tasks > 0 && !args.pause_budget_only {
+    if args.budget_tasks > 0 && !only {
         for &burst in &args.budget_bursts {
             eprintln!(
                 "\n=== budget: {} tasks, simulator limit {} rps, account {} rps burst {burst} ===",
@@ -196,6 +212,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
             results.budget.push(result);
             write_results(&args.out, &mut results)?;
         }
+    }
+    if args.memory_tasks > 0 && !(args.chaos_only || args.pause_budget_only) {
+        eprintln!("\n=== memory: {} tasks listed at start ===", args.memory_tasks);
+        let result = memory_run(&env).await?;
+        results.memory.push(result);
+        write_results(&args.out, &mut results)?;
+    }
+    if args.chaos_tasks > 0 && !(args.memory_only || args.pause_budget_only) {
+        eprintln!(
+            "\n=== chaos: {} tasks, {} kills in {}s, --concurrency {} ===",
+            args.chaos_tasks, args.chaos_kills, args.chaos_kill_window_s, args.chaos_concurrency
+        );
+        let result = chaos_run(&env).await?;
+        results.chaos.push(result);
+        write_results(&args.out, &mut results)?;
     }
     println!("{}", render(&results));
     write_results(&args.out, &mut results)?;

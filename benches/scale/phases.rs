@@ -1,6 +1,5 @@
 //! One scale run: phases 1-5 for N tasks and one operator `--concurrency`, and its targets.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -13,7 +12,7 @@ use serde_json::json;
 use crate::Env;
 use crate::calls::summarise;
 use crate::cluster::{create_all, patch_all, setup_namespace};
-use crate::fixtures::{remote_config, remote_task, simulator, task};
+use crate::fixtures::{in_sync_fleet, remote_config, simulator};
 use crate::floor::{FLOOR_PARALLELISM, floor};
 use crate::idle::idle_phase;
 use crate::mark::Mark;
@@ -30,15 +29,7 @@ pub async fn scale_run(env: &Env, n: usize, concurrency: u16) -> anyhow::Result<
     let floor_ns = format!("bench-floor-{label}-{:06x}", run_id & 0xff_ffff);
     let token = format!("bench-token-{run_id:08x}");
     let sim = simulator(&token, FaultConfig::default()).await?;
-    let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run_id, "1h")).collect();
-    for t in &tasks {
-        sim.put_task(t.spec.task_id.as_deref().unwrap(), remote_task(&t.spec, STATUS_RUNNING))?;
-    }
-    let ids: HashMap<String, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.spec.task_id.clone().unwrap(), i))
-        .collect();
+    let (tasks, ids) = in_sync_fleet(&sim, n, run_id, "1h")?;
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), 1000, 1000).await?;
     let tracker = Tracker::start(Api::namespaced(env.client.clone(), &ns));
     let mut operator = Operator::start(env, &ns, concurrency, &label)?;

@@ -180,6 +180,8 @@ pub fn render(results: &Results) -> String {
     if !results.pause_budget.is_empty() {
         out.push_str(&crate::pause_budget::render(&results.pause_budget));
     }
+    out.push_str(&crate::chaos::render_chaos(&results.chaos));
+    out.push_str(&crate::memory::render_memory(&results.memory));
     out.push_str("\nTargets:\n\n");
     for run in &results.runs {
         for t in &run.targets {

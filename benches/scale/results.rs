@@ -20,6 +20,8 @@ pub struct Results {
     pub runs: Vec<RunResult>,
     pub budget: Vec<BudgetResult>,
     pub pause_budget: Vec<crate::pause_budget::PauseBudgetResult>,
+    pub chaos: Vec<crate::chaos::ChaosResult>,
+    pub memory: Vec<crate::memory::MemoryResult>,
 }
 
 #[derive(Debug, Serialize)]

@@ -95,7 +95,7 @@ impl Drop for Tracker {
 
 /// The generation at which the task is Ready: Ready=True and observedGeneration (status and
 /// condition) equal to metadata.generation, no operation in flight.
-fn ready_generation(task: &OutboundTask) -> Option<i64> {
+pub fn ready_generation(task: &OutboundTask) -> Option<i64> {
     let generation = task.metadata.generation?;
     let status = task.status.as_ref()?;
     if status.observed_generation != Some(generation) || status.operation.is_some() {

@@ -49,6 +49,9 @@ struct Args {
     /// Endpoint whose calls hang for --hang-secs then get 504. Repeatable.
     #[arg(long, value_name = "ENDPOINT")]
     hang: Vec<SimEndpoint>,
+    /// Fraction of calls that hang, for all endpoints or one (`pause=0.05`). Repeatable.
+    #[arg(long, value_name = "[ENDPOINT=]RATE")]
+    hang_rate: Vec<String>,
     /// How long a hanging call sleeps.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANG_SECS)]
     hang_secs: u64,
@@ -89,6 +92,12 @@ impl Args {
             endpoints
                 .into_iter()
                 .for_each(|endpoint| faults.endpoint_mut(endpoint).malformed_rate = rate);
+        }
+        for spec in &self.hang_rate {
+            let (endpoints, rate) = parse_endpoint_value::<f64>(spec).map_err(anyhow::Error::msg)?;
+            endpoints
+                .into_iter()
+                .for_each(|endpoint| faults.endpoint_mut(endpoint).hang_rate = rate);
         }
         for endpoint in &self.hang {
             faults.endpoint_mut(*endpoint).hang = true;

@@ -41,6 +41,14 @@ impl SimEndpoint {
         SimEndpoint::Delete,
     ];
 
+    /// The endpoints that act on one task (all but the token endpoint).
+    pub const TASK: [SimEndpoint; 4] = [
+        SimEndpoint::Detail,
+        SimEndpoint::Update,
+        SimEndpoint::Pause,
+        SimEndpoint::Resume,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SimEndpoint::Detail => "detail",

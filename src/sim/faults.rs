@@ -18,7 +18,7 @@ pub const DEFAULT_HANG_SECS: u64 = 120;
 /// ```json
 /// {
 ///   "endpoints": {
-///     "detail": {"latency_ms": 200, "error_rate": 0.1, "malformed_rate": 0.0, "hang": false}
+///     "detail": {"latency_ms": 200, "error_rate": 0.1, "malformed_rate": 0.0, "hang": false, "hang_rate": 0.0}
 ///   },
 ///   "throttle_next": 3,
 ///   "rate_limit_rps": 5.0,
@@ -80,6 +80,9 @@ pub struct EndpointFaults {
     pub malformed_rate: f64,
     /// Every call sleeps `hang_secs`, then gets 504; the call has no effect.
     pub hang: bool,
+    /// Fraction (0..=1) of calls that hang like `hang` does (a flaky gateway rather than a dead
+    /// endpoint).
+    pub hang_rate: f64,
 }
 
 impl FaultConfig {
@@ -89,6 +92,7 @@ impl FaultConfig {
             for (name, rate) in [
                 ("error_rate", faults.error_rate),
                 ("malformed_rate", faults.malformed_rate),
+                ("hang_rate", faults.hang_rate),
             ] {
                 if !(0.0..=1.0).contains(&rate) {
                     return Err(format!("endpoints.{endpoint}.{name} {rate} is not within 0..=1"));
@@ -217,7 +221,7 @@ impl FaultState {
         });
         CallFaults {
             latency: Duration::from_millis(faults.latency_ms),
-            hang: faults.hang.then(|| Duration::from_secs(self.config.hang_secs)),
+            hang: (faults.hang || happens(faults.hang_rate)).then(|| Duration::from_secs(self.config.hang_secs)),
             error,
             malformed: happens(faults.malformed_rate),
         }
@@ -320,6 +324,9 @@ mod tests {
         let mut config = FaultConfig::default();
         config.endpoint_mut(SimEndpoint::Detail).error_rate = 1.5;
         assert!(config.validate().unwrap_err().contains("endpoints.detail.error_rate"));
+        let mut config = FaultConfig::default();
+        config.endpoint_mut(SimEndpoint::Pause).hang_rate = -0.1;
+        assert!(config.validate().unwrap_err().contains("endpoints.pause.hang_rate"));
         let config = FaultConfig {
             rate_limit_rps: Some(0.0),
             ..FaultConfig::default()
