@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use kube::api::Api;
 use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, JournalEntry, STATUS_RUNNING};
+use outbound_operator::sim::{FaultConfig, JournalEntry};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::Env;
 use crate::calls::{max_in_window, millis, summarise};
 use crate::cluster::{create_all, patch_all, setup_namespace};
-use crate::fixtures::{remote_task, simulator, task};
+use crate::fixtures::{in_sync_fleet, simulator};
 use crate::mark::Mark;
 use crate::operator::Operator;
 use crate::procs::Procs;
@@ -65,15 +65,7 @@ pub async fn pause_budget_run(env: &Env) -> anyhow::Result<PauseBudgetResult> {
         },
     )
     .await?;
-    let tasks: Vec<OutboundTask> = (0..n).map(|i| task(i, run_id, "1h")).collect();
-    for t in &tasks {
-        sim.put_task(t.spec.task_id.as_deref().unwrap(), remote_task(&t.spec, STATUS_RUNNING))?;
-    }
-    let ids: HashMap<String, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.spec.task_id.clone().unwrap(), i))
-        .collect();
+    let (tasks, ids) = in_sync_fleet(&sim, n, run_id, "1h")?;
     setup_namespace(&env.client, &ns, &token, &sim.base_url(), rps, burst).await?;
     let tracker = Tracker::start(Api::namespaced(env.client.clone(), &ns));
     let mut operator = Operator::start(env, &ns, WORKERS, &label)?;
