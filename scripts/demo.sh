@@ -14,6 +14,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Building the operator and the simulator (first build takes a few minutes)"
 cargo build --bins
+bin=${CARGO_TARGET_DIR:-target}/debug  # where that build put them
 
 step "Starting the local control plane (kube-apiserver + etcd; built on first use)"
 eval "$(scripts/envtest.sh up)"
@@ -23,7 +24,7 @@ kubectl=(kubectl --kubeconfig "$KUBECONFIG")
 "$root/scripts/demo-down.sh" --keep-plane >/dev/null 2>&1 || true
 
 step "Starting the platform simulator on 127.0.0.1:$sim_port (fixtures: scripts/demo/fixtures.yaml)"
-target/debug/outbound-sim --listen "127.0.0.1:$sim_port" --token "$token" \
+"$bin/outbound-sim" --listen "127.0.0.1:$sim_port" --token "$token" \
   --fixtures scripts/demo/fixtures.yaml >"$state/sim.log" 2>&1 &
 echo $! >"$state/sim.pid"
 for _ in $(seq 100); do grep -q "listening on" "$state/sim.log" && break; sleep 0.1; done
@@ -36,7 +37,7 @@ step "Installing the CRDs and the examples (manifests/examples/)"
 "${kubectl[@]}" apply -f manifests/examples/
 
 step "Starting the operator (logs: $state/operator.log, metrics: http://127.0.0.1:$metrics_port/metrics)"
-target/debug/outbound-operator run --metrics-addr "127.0.0.1:$metrics_port" >"$state/operator.log" 2>&1 &
+"$bin/outbound-operator" run --metrics-addr "127.0.0.1:$metrics_port" >"$state/operator.log" 2>&1 &
 echo $! >"$state/operator.pid"
 
 step "Waiting until every OutboundTask is Ready"
