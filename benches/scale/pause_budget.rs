@@ -13,11 +13,10 @@ use kube::api::Api;
 use outbound_operator::api::OutboundTask;
 use outbound_operator::sim::{FaultConfig, JournalEntry};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::Env;
 use crate::calls::{max_in_window, millis, summarise};
-use crate::cluster::{create_all, patch_all, setup_namespace};
+use crate::cluster::{create_all, rename_every_task, setup_namespace};
 use crate::fixtures::{in_sync_fleet, simulator};
 use crate::mark::Mark;
 use crate::operator::Operator;
@@ -81,12 +80,7 @@ pub async fn pause_budget_run(env: &Env) -> anyhow::Result<PauseBudgetResult> {
     let mark = Mark::take(&operator, &env.http, &procs).await?;
     sim.clear_journal();
     let started = Instant::now();
-    let sent = patch_all(
-        &api,
-        &tasks,
-        |t| json!({"spec": {"task": {"name": format!("{}-v2", t.spec.task.name)}}}),
-    )
-    .await?;
+    let sent = rename_every_task(&api, &tasks).await?;
     let ready = tracker.wait(n, 2, started, timeout).await?;
     let phase = mark
         .finish("pause-budget", &operator, &env.http, &procs, n, ready, sent)

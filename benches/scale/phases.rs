@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::Env;
 use crate::calls::summarise;
-use crate::cluster::{create_all, patch_all, setup_namespace};
+use crate::cluster::{create_all, patch_all, rename_every_task, setup_namespace};
 use crate::fixtures::{in_sync_fleet, remote_config, simulator};
 use crate::floor::{FLOOR_PARALLELISM, floor};
 use crate::idle::idle_phase;
@@ -79,12 +79,7 @@ pub async fn scale_run(env: &Env, n: usize, concurrency: u16) -> anyhow::Result<
     let mark = Mark::take(&operator, &env.http, &procs).await?;
     sim.clear_journal();
     let started = Instant::now();
-    let sent = patch_all(
-        &api,
-        &tasks,
-        |t| json!({"spec": {"task": {"name": format!("{}-v2", t.spec.task.name)}}}),
-    )
-    .await?;
+    let sent = rename_every_task(&api, &tasks).await?;
     let ready = tracker.wait(n, 2, started, timeout).await?;
     let mut phase = mark
         .finish("change", &operator, &env.http, &procs, n, ready, sent)
