@@ -1,6 +1,6 @@
 # Developer and CI entry points. CI runs .ci/run, which runs `make lint` and `make test`.
 #
-#   make build          cargo build --all-targets
+#   make build          cargo build --workspace --all-targets
 #   make crds           regenerate crds/ from the API types, and the chart's copy (commit the result)
 #   make monitoring     copy the alerts and dashboard of manifests/monitoring into the chart and
 #                       prometheusrule.yaml (commit the result)
@@ -17,7 +17,7 @@ SHELL := /usr/bin/env bash
 
 CARGO ?= cargo
 
-# Suites `make test` runs after `cargo test --all-targets` (test-cargo), with the control plane up
+# Suites `make test` runs after `cargo test --workspace --all-targets` (test-cargo), with the control plane up
 # and KUBECONFIG exported. Each name is a make target of this file: add a new suite as a target
 # and list it here. TEST_EXTRA adds suites from the command line, e.g.
 #   make test TEST_EXTRA=test-e2e
@@ -30,7 +30,7 @@ TEST_EXTRA ?=
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
 build:
-	$(CARGO) build --all-targets
+	$(CARGO) build --workspace --all-targets
 
 # Written to a temporary file first, so a failing build never truncates crds/.
 crds:
@@ -71,10 +71,10 @@ test:
 
 # The suites (also runnable alone once KUBECONFIG points at a plane: eval "$(scripts/envtest.sh up)").
 test-cargo:
-	$(CARGO) test --all-targets --no-fail-fast
+	$(CARGO) test --workspace --all-targets --no-fail-fast
 
 test-doc:
-	$(CARGO) test --doc
+	$(CARGO) test --workspace --doc
 
 test-manifests:
 	scripts/test-manifests.sh
@@ -89,7 +89,7 @@ test-monitoring:
 lint:
 	@rc=0; \
 	$(CARGO) fmt --all --check || { echo "make lint: cargo fmt --check failed (run cargo fmt)" >&2; rc=1; }; \
-	$(CARGO) clippy --all-targets -- -D warnings || { echo "make lint: clippy failed" >&2; rc=1; }; \
+	$(CARGO) clippy --workspace --all-targets -- -D warnings || { echo "make lint: clippy failed" >&2; rc=1; }; \
 	exit $$rc
 
 demo:

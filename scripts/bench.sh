@@ -62,7 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "building the binaries (release)"
-cargo build --release --bins
+cargo build --release --workspace --bins
 
 if scripts/envtest.sh status >/dev/null 2>&1; then
   say "reusing the bench plane already running in $ENVTEST_DIR (not stopped at the end)"

@@ -13,7 +13,7 @@ token=demo-token  # the simulator's demo token; manifests/examples/secret.yaml h
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Building the operator and the simulator (first build takes a few minutes)"
-cargo build --bins
+cargo build --workspace --bins
 bin=${CARGO_TARGET_DIR:-target}/debug  # where that build put them
 
 step "Starting the local control plane (kube-apiserver + etcd; built on first use)"

@@ -1,16 +1,11 @@
 //! outbound-operator: keeps AI outbound-calling campaigns (tasks on the calling platform) in the
 //! state declared in Kubernetes objects.
 //!
-//! Functional core, imperative shell: `mapping`, `diff`, `planner` and `queue` are pure; `remote` (the
-//! platform client) and `controller` perform I/O; `sim` is the platform simulator.
+//! The imperative shell of the workspace: `controller` (watches, admission, reconcile, the
+//! executor's driver, status, leader election) and `cli` (`plan`). What it decides comes from
+//! `outbound_core` (pure), the platform calls from `outbound_platform`, the API types from
+//! `outbound_api`; `outbound_sim` is a dev-dependency only.
 
-pub mod api;
 pub mod cli;
 pub mod controller;
-pub mod diff;
-pub mod mapping;
-pub mod planner;
-pub mod queue;
-pub mod remote;
-pub mod sim;
 pub mod telemetry;

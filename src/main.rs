@@ -37,9 +37,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Crd { reference } => {
             if reference {
-                print!("{}", outbound_operator::api::reference::markdown());
+                print!("{}", outbound_api::reference::markdown());
             } else {
-                print!("{}", outbound_operator::api::crds_yaml());
+                print!("{}", outbound_api::crds_yaml());
             }
             ExitCode::SUCCESS
         }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
-use outbound_operator::api::{OutboundAccount, OutboundTask};
+use outbound_api::{OutboundAccount, OutboundTask};
 use serde_json::{Value, json};
 
 /// Base task: valid, with every optional block present so that edits can break any field.

@@ -12,8 +12,8 @@ use harness::{Operator, calls_for, put_remote_task, remote_equals_spec, remote_s
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::FaultConfig;
+use outbound_api::OutboundTask;
+use outbound_sim::FaultConfig;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -116,7 +116,7 @@ async fn change_costs(
     (at_ready, with_events, published, ready)
 }
 
-fn calls(sim: &outbound_operator::sim::SimHandle, task: &OutboundTask) -> Vec<String> {
+fn calls(sim: &outbound_sim::SimHandle, task: &OutboundTask) -> Vec<String> {
     calls_for(sim, task.spec.task_id.as_deref().unwrap())
         .iter()
         .map(|c| c.endpoint.clone())
@@ -186,7 +186,7 @@ async fn a_changed_paused_task_writes_no_journal() {
 
 /// The most campaigns paused at once, from the simulator's journal: each task from its first
 /// answered pause to its answered resume.
-fn most_paused_at_once(sim: &outbound_operator::sim::SimHandle, tasks: &[OutboundTask]) -> usize {
+fn most_paused_at_once(sim: &outbound_sim::SimHandle, tasks: &[OutboundTask]) -> usize {
     let mut edges = Vec::new();
     for task in tasks {
         let calls = calls_for(sim, task.spec.task_id.as_deref().unwrap());

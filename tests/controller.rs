@@ -11,8 +11,8 @@ use std::time::Duration;
 use harness::{Operator, Setup, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, setup};
 use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use outbound_operator::api::{OutboundTask, RemoteState};
-use outbound_operator::sim::{EndpointFaults, FaultConfig, SimEndpoint};
+use outbound_api::{OutboundTask, RemoteState};
+use outbound_sim::{EndpointFaults, FaultConfig, SimEndpoint};
 use serde_json::json;
 use support::{condition, wait_for, wait_for_condition};
 
@@ -28,7 +28,7 @@ fn new_task(name: &str) -> OutboundTask {
 async fn assert_no_token_leak(setup: &Setup, operators: &[&Operator], tokens: &[&str]) {
     let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
     let events = serde_json::to_string(&events.list(&ListParams::default()).await.unwrap().items).unwrap();
-    let accounts: Api<outbound_operator::api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
+    let accounts: Api<outbound_api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
     let statuses = serde_json::to_string(&(
         setup.tasks.list(&ListParams::default()).await.unwrap().items,
         accounts.list(&ListParams::default()).await.unwrap().items,
@@ -184,7 +184,7 @@ async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
     let Some(setup) = setup("ctl-drift").await else { return };
     let enforced = new_task("enforced");
     let mut observed = new_task("observed");
-    observed.spec.mode = outbound_operator::api::Mode::Observe;
+    observed.spec.mode = outbound_api::Mode::Observe;
     put_remote_task(&setup.sim, &enforced, 2, json!({}));
     put_remote_task(&setup.sim, &observed, 2, json!({}));
     let _operator = Operator::start(&setup.ns, &[]);
@@ -425,7 +425,7 @@ async fn credential_errors_and_rotation(echo_headers: bool) {
     .await;
     assert_eq!(condition(&t, "Stalled").map(|c| c.status.as_str()), Some("True"));
     assert!(operator.metrics().await.contains("outbound_reconciles"));
-    let accounts: Api<outbound_operator::api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
+    let accounts: Api<outbound_api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
     let main = wait_for_condition(&accounts, "main", "Ready", "True", WAIT).await;
     assert_eq!(condition(&main, "Ready").unwrap().reason, "TokenAccepted");
     let other = wait_for_condition(&accounts, "other", "Ready", "False", WAIT).await;
@@ -491,10 +491,10 @@ async fn deletion_policy_suspend_and_run_state_do_what_they_say() {
         return;
     };
     let mut pause_on_delete = new_task("pause-on-delete");
-    pause_on_delete.spec.deletion_policy = outbound_operator::api::DeletionPolicy::Pause;
+    pause_on_delete.spec.deletion_policy = outbound_api::DeletionPolicy::Pause;
     let orphan = new_task("orphan");
     let mut keep_paused = new_task("keep-paused");
-    keep_paused.spec.run_state = Some(outbound_operator::api::RunState::Paused);
+    keep_paused.spec.run_state = Some(outbound_api::RunState::Paused);
     for task in [&pause_on_delete, &orphan, &keep_paused] {
         put_remote_task(&setup.sim, task, 2, json!({}));
     }

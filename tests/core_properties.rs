@@ -17,16 +17,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use outbound_operator::api::{
-    Mode, Operation, OperationPhase, OutboundTaskSpec, OutboundTaskStatus, RunState, TaskSettings,
-};
-use outbound_operator::diff::diff;
-use outbound_operator::mapping::{desired_fields, observed_fields, update_body};
-use outbound_operator::planner::{
+use outbound_api::{Mode, Operation, OperationPhase, OutboundTaskSpec, OutboundTaskStatus, RunState, TaskSettings};
+use outbound_core::diff::diff;
+use outbound_core::mapping::{desired_fields, observed_fields, update_body};
+use outbound_core::planner::{
     Action, ActionKind, CallError, Effect, Failure, Observed, Outcome, Plan, PlanInput, PlanOptions, ReportInput,
     StepLimits, Steps, Verdict, needs_remote_read, plan, report,
 };
-use outbound_operator::remote::wire::{TaskDetail, UpdateBody};
+use outbound_core::wire::{TaskDetail, UpdateBody};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -163,7 +161,7 @@ fn settings() -> BoxedStrategy<TaskSettings> {
             "redial",
             redial.map(|(enabled, fresh, interval, max, outcomes)| {
                 let names: Option<Vec<Value>> = outcomes.map(|codes| {
-                    codes.into_iter().map(|c| serde_json::to_value(outbound_operator::api::CallOutcome::from_code(c).unwrap()).unwrap()).collect()
+                    codes.into_iter().map(|c| serde_json::to_value(outbound_api::CallOutcome::from_code(c).unwrap()).unwrap()).collect()
                 });
                 json!({"enabled": enabled, "freshNumbersFirst": fresh, "intervalMinutes": interval, "maxAttempts": max, "onOutcomes": names})
             }),
@@ -205,7 +203,7 @@ fn strip_nulls(v: &mut Value) {
 
 fn spec_with(task: TaskSettings, run_state: Option<RunState>, mode: Mode, suspend: bool) -> OutboundTaskSpec {
     OutboundTaskSpec {
-        account_ref: outbound_operator::api::AccountRef { name: "main".into() },
+        account_ref: outbound_api::AccountRef { name: "main".into() },
         task_id: Some(LINE_IDS[4].into()),
         sub_user_id: None,
         run_state,
@@ -1064,8 +1062,8 @@ mod create {
     use std::time::Duration;
 
     use jiff::{SignedDuration, Timestamp};
-    use outbound_operator::api::{OutboundTaskSpec, OutboundTaskStatus};
-    use outbound_operator::planner::{
+    use outbound_api::{OutboundTaskSpec, OutboundTaskStatus};
+    use outbound_core::planner::{
         Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateSteps, Failure, create_report,
     };
     use proptest::prelude::*;
@@ -1232,7 +1230,7 @@ mod create {
             older_namesake in any::<bool>(),
         ) {
             let spec = OutboundTaskSpec { task_id: None, ..spec_with(task, None, Default::default(), false) };
-            let name = outbound_operator::mapping::update_body(&spec).name;
+            let name = outbound_core::mapping::update_body(&spec).name;
             let start: Timestamp = "2025-03-01T10:00:00Z".parse().unwrap();
             let mut world = World {
                 tasks: Vec::new(),

@@ -11,8 +11,8 @@ use std::time::Duration;
 use harness::{Operator, eventually, remote_equals_spec, remote_status, setup};
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use outbound_operator::api::{DeletionPolicy, OutboundTask, RunState};
-use outbound_operator::sim::{CreateAnswer, CreateBehaviour, FaultConfig, SimHandle};
+use outbound_api::{DeletionPolicy, OutboundTask, RunState};
+use outbound_sim::{CreateAnswer, CreateBehaviour, FaultConfig, SimHandle};
 use serde_json::json;
 use support::{condition, wait_for, wait_for_condition};
 

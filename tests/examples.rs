@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use outbound_operator::api::{OutboundAccount, OutboundTask, ScriptSelection};
+use outbound_api::{OutboundAccount, OutboundTask, ScriptSelection};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -373,7 +373,7 @@ fn check_structural(node: &Value, path: &str, problems: &mut Vec<String>) {
 
 #[test]
 fn generated_crd_schemas_are_structural() {
-    let yaml = outbound_operator::api::crds_yaml();
+    let yaml = outbound_api::crds_yaml();
     let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&yaml)
         .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("YAML"))
         .filter(|v| !v.is_null())
@@ -406,7 +406,7 @@ fn generated_crd_schemas_are_structural() {
 /// unbounded string compared inside a list is enough). This catches it without a cluster.
 #[test]
 fn cel_rules_in_lists_compare_bounded_strings() {
-    let yaml = outbound_operator::api::crds_yaml();
+    let yaml = outbound_api::crds_yaml();
     let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&yaml)
         .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("YAML"))
         .filter(|v| !v.is_null())
@@ -451,7 +451,7 @@ fn cel_rules_in_lists_compare_bounded_strings() {
 
 #[test]
 fn crds_folder_and_the_charts_copy_are_up_to_date() {
-    let generated = outbound_operator::api::crds_yaml();
+    let generated = outbound_api::crds_yaml();
     for file in [
         "crds/outbound.dev_crds.yaml",
         "charts/outbound-operator/crds/outbound.dev_crds.yaml",
@@ -470,14 +470,14 @@ fn api_reference_is_up_to_date() {
     let path = support::repo_root().join("docs/api-reference.md");
     let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
-        on_disk == outbound_operator::api::reference::markdown(),
+        on_disk == outbound_api::reference::markdown(),
         "docs/api-reference.md is stale: run `make crds` and commit the result."
     );
 }
 
 #[test]
 fn api_reference_documents_every_mapped_field_with_its_remote_name() {
-    let reference = outbound_operator::api::reference::markdown();
+    let reference = outbound_api::reference::markdown();
     for remote in [
         "maximumcall",
         "destination_extension",
@@ -512,7 +512,7 @@ fn every_field_of_both_crds_has_a_description() {
         }
     }
     let mut missing = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&outbound_operator::api::crds_yaml()) {
+    for document in serde_yaml::Deserializer::from_str(&outbound_api::crds_yaml()) {
         let crd: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
         let kind = crd["spec"]["names"]["kind"].as_str().unwrap().to_string();
         let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use harness::{Operator, eventually, put_remote_task};
 use kube::api::{ListParams, Patch, PatchParams};
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, SimEndpoint, SimHandle};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, SimEndpoint, SimHandle};
 use serde_json::json;
 
 const TASKS: usize = 300;

@@ -2,10 +2,10 @@
 //! in the shared docs) rebuilt from the OutboundTask that corresponds to them, compared as JSON
 //! values field by field; and the platform's detail example read back into the comparable form.
 
-use outbound_operator::api::{OutboundTask, RemoteState};
-use outbound_operator::diff::diff;
-use outbound_operator::mapping::{Field, desired_fields, observed_fields, remote_state, update_body};
-use outbound_operator::remote::wire::TaskDetail;
+use outbound_api::{OutboundTask, RemoteState};
+use outbound_core::diff::diff;
+use outbound_core::mapping::{Field, desired_fields, observed_fields, remote_state, update_body};
+use outbound_core::wire::TaskDetail;
 use serde_json::{Value, json};
 
 /// The cURL example of "新版任务2.0" on the task-modify page, verbatim.
@@ -365,5 +365,5 @@ spec:
 "#,
     );
     let diffs = diff(&desired_fields(&t.spec.task), &f);
-    assert!(diffs.is_empty(), "{}", outbound_operator::diff::render(&diffs));
+    assert!(diffs.is_empty(), "{}", outbound_core::diff::render(&diffs));
 }

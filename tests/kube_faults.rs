@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use harness::{Operator, Setup, call_names, eventually, put_remote_task, remote_equals_spec, remote_status, setup};
 use kube::api::{Patch, PatchParams};
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, SimEndpoint, SimHandle};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, SimEndpoint, SimHandle};
 use serde_json::json;
 use support::apiproxy::{ApiProxy, FaultMode};
 use support::wait_for_condition;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use harness::{Operator, put_remote_task};
 use kube::api::Api;
-use outbound_operator::api::{OutboundAccount, OutboundTask};
+use outbound_api::{OutboundAccount, OutboundTask};
 use serde_json::{Value, json};
 use support::wait_for_condition;
 

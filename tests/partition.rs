@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use harness::{Operator, eventually, made_by, put_remote_task, remote_status};
 use kube::api::{Patch, PatchParams};
-use outbound_operator::api::RunState;
-use outbound_operator::sim::JournalEntry;
+use outbound_api::RunState;
+use outbound_sim::JournalEntry;
 use serde_json::json;
 use support::extra_apiserver::ExtraApiserver;
 

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use kube::api::Api;
-use outbound_operator::api::{OutboundAccount, OutboundTask};
-use outbound_operator::sim::{Fixtures, SimConfig, Simulator};
+use outbound_api::{OutboundAccount, OutboundTask};
+use outbound_sim::{Fixtures, SimConfig, Simulator};
 
 /// The example of a task the operator creates (no taskId).
 const CREATE_EXAMPLE: &str = "task-create.yaml";

@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use outbound_operator::api::{
-    Endpoints, OutboundAccountSpec, PlatformBehaviour, RateLimit, SecretKeyRef, SubUserIdPlacement,
-};
-use outbound_operator::remote::wire::UpdateBody;
-use outbound_operator::remote::{
+use outbound_api::{Endpoints, OutboundAccountSpec, PlatformBehaviour, RateLimit, SecretKeyRef, SubUserIdPlacement};
+use outbound_core::wire::UpdateBody;
+use outbound_platform::{
     AccountKey, ClientConfig, ClientPool, ErrorKind, PlatformClient, RemoteError, RemoteMetrics, Token,
 };
-use outbound_operator::sim::{
+use outbound_sim::{
     CreateAnswer, CreateBehaviour, FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator,
     TaskFixture,
 };
@@ -272,7 +270,7 @@ async fn transient_failures_are_retried_within_bounds() {
     config.request_timeout = Duration::from_millis(300);
     let c = PlatformClient::new(config, metrics.clone()).unwrap();
     let t = token();
-    let faults = |endpoint: SimEndpoint, edit: fn(&mut outbound_operator::sim::EndpointFaults)| {
+    let faults = |endpoint: SimEndpoint, edit: fn(&mut outbound_sim::EndpointFaults)| {
         let mut config = FaultConfig {
             hang_secs: 3,
             ..FaultConfig::default()
@@ -320,11 +318,11 @@ async fn transient_failures_are_retried_within_bounds() {
 
     // One count per attempt, retries included.
     assert_eq!(
-        metrics.request_count(outbound_operator::remote::Endpoint::Detail, "transient"),
+        metrics.request_count(outbound_platform::Endpoint::Detail, "transient"),
         3
     );
     assert_eq!(
-        metrics.request_count(outbound_operator::remote::Endpoint::Resume, "transient"),
+        metrics.request_count(outbound_platform::Endpoint::Resume, "transient"),
         3
     );
     let mut text = String::new();
@@ -480,7 +478,7 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
     assert_eq!(
         metrics
             .for_account(&key)
-            .request_count(outbound_operator::remote::Endpoint::Detail, "ok"),
+            .request_count(outbound_platform::Endpoint::Detail, "ok"),
         total as u64
     );
     eprintln!("{total} reads in {elapsed:?}; busiest 1 s window: {busiest} calls (limit {limit})");
@@ -491,7 +489,7 @@ async fn pool_shares_one_rate_limit_between_all_tasks_of_an_account() {
 /// answer), reads still go out, and a renewal opens the fence again.
 #[tokio::test]
 async fn writes_behind_an_expired_fence_are_never_sent() {
-    use outbound_operator::remote::Fence;
+    use outbound_platform::Fence;
     let sim = start_sim(0).await;
     let fence = Fence::closed();
     let metrics = Arc::new(RemoteMetrics::new());

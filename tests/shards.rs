@@ -13,8 +13,8 @@ use std::time::Duration;
 use harness::{Operator, calls_for, eventually, made_by, put_remote_task, remote_equals_spec};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use outbound_operator::api::{OutboundTask, RunState};
-use outbound_operator::sim::{FaultConfig, JournalEntry, SimEndpoint, SimHandle};
+use outbound_api::{OutboundTask, RunState};
+use outbound_sim::{FaultConfig, JournalEntry, SimEndpoint, SimHandle};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(60);

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kube::api::Api;
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, STATUS_RUNNING};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, STATUS_RUNNING};
 
 use crate::Env;
 use crate::calls::{max_in_window, millis, summarise};

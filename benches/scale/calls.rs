@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context as _;
-use outbound_operator::sim::JournalEntry;
+use outbound_sim::JournalEntry;
 
 use crate::results::CallSummary;
 

@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, ListParams};
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, STATUS_RUNNING, SimEndpoint};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, STATUS_RUNNING, SimEndpoint};
 use serde::Serialize;
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use outbound_operator::sim::JournalEntry;
+use outbound_sim::JournalEntry;
 use serde::Serialize;
 
 use crate::calls::millis;

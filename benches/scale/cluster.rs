@@ -10,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, ResourceExt};
-use outbound_operator::api::{OutboundAccount, OutboundTask};
+use outbound_api::{OutboundAccount, OutboundTask};
 use serde_json::{Value, json};
 
 use crate::fixtures::USER_ID;
@@ -32,7 +32,7 @@ pub async fn kube_client() -> anyhow::Result<Client> {
 }
 
 pub async fn ensure_crds(client: &Client) -> anyhow::Result<()> {
-    let text = outbound_operator::api::crds_yaml();
+    let text = outbound_api::crds_yaml();
     let api = Api::<CustomResourceDefinition>::all(client.clone());
     for doc in serde_yaml::Deserializer::from_str(&text) {
         let value: Value = serde::Deserialize::deserialize(doc)?;

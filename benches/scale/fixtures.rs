@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use outbound_operator::api::{OutboundTask, OutboundTaskSpec};
-use outbound_operator::mapping;
-use outbound_operator::sim::{FaultConfig, Fixtures, STATUS_RUNNING, SimConfig, SimHandle, Simulator, TaskFixture};
+use outbound_api::{OutboundTask, OutboundTaskSpec};
+use outbound_core::mapping;
+use outbound_sim::{FaultConfig, Fixtures, STATUS_RUNNING, SimConfig, SimHandle, Simulator, TaskFixture};
 use serde_json::{Value, json};
 
 pub const USER_ID: &str = "5832d184-dd53-42a0-8ace-0bf8d660f4cc";

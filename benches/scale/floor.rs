@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
-use outbound_operator::api::{OutboundTask, OutboundTaskStatus};
+use outbound_api::{OutboundTask, OutboundTaskStatus};
 use serde_json::json;
 
 use crate::Env;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use outbound_operator::sim::{JournalEntry, SimHandle};
+use outbound_sim::{JournalEntry, SimHandle};
 
 use crate::calls::{millis, summarise};
 use crate::mark::Mark;

@@ -139,7 +139,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let started_at = jiff::Timestamp::now();
-    outbound_operator::remote::install_crypto_provider();
+    outbound_platform::install_crypto_provider();
     ensure!(
         args.operator.is_file(),
         "operator binary {} missing (cargo build --release --bins)",

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use kube::api::Api;
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, SimHandle};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, SimHandle};
 use serde::Serialize;
 
 use crate::Env;

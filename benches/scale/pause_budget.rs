@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use kube::api::Api;
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, JournalEntry};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, JournalEntry};
 use serde::Serialize;
 
 use crate::Env;

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use kube::ResourceExt;
 use kube::api::Api;
-use outbound_operator::api::OutboundTask;
-use outbound_operator::sim::{FaultConfig, STATUS_RUNNING};
+use outbound_api::OutboundTask;
+use outbound_sim::{FaultConfig, STATUS_RUNNING};
 use serde_json::json;
 
 use crate::Env;

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
-use outbound_operator::api::OutboundTask;
+use outbound_api::OutboundTask;
 
 /// Watches the bench namespace and records when each task was first seen Ready at each
 /// generation.

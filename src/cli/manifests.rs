@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use kube::ResourceExt;
 use serde::de::DeserializeOwned;
 
-use crate::api::{OutboundAccount, OutboundTask};
+use outbound_api::{OutboundAccount, OutboundTask};
 
 #[derive(Debug, Default)]
 pub struct Manifests {

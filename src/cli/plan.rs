@@ -10,9 +10,9 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use super::manifests::Manifests;
-use crate::api::{OutboundAccount, OutboundTask};
-use crate::planner::{self, Observed, PlanInput, PlanOptions, Verdict};
-use crate::remote::{AccountKey, ClientPool, RemoteMetrics, Token};
+use outbound_api::{OutboundAccount, OutboundTask};
+use outbound_core::planner::{self, Observed, PlanInput, PlanOptions, Verdict};
+use outbound_platform::{AccountKey, ClientPool, RemoteMetrics, Token};
 
 #[derive(clap::Args, Debug)]
 pub struct PlanArgs {
@@ -46,7 +46,7 @@ pub struct TaskPlan {
     pub task_id: Option<String>,
     pub remote_state: Option<String>,
     pub changes: bool,
-    pub differences: Vec<crate::api::DriftEntry>,
+    pub differences: Vec<outbound_api::DriftEntry>,
     pub actions: Vec<&'static str>,
     pub verdict: String,
     pub error: Option<String>,
@@ -78,7 +78,7 @@ async fn plan_all(args: &PlanArgs) -> anyhow::Result<Vec<TaskPlan>> {
     let manifests = Manifests::read(&args.files)?;
     anyhow::ensure!(!manifests.tasks.is_empty(), "no OutboundTask in the given manifests");
     let token = read_token(args)?;
-    crate::remote::install_crypto_provider();
+    outbound_platform::install_crypto_provider();
     let pool = ClientPool::new(Arc::new(RemoteMetrics::new())).context("building the HTTP client")?;
     let mut plans = Vec::new();
     for task in &manifests.tasks {
@@ -166,7 +166,7 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
 fn planned_create(mut out: TaskPlan, task: &OutboundTask) -> TaskPlan {
     if task.spec.suspend {
         out.verdict = "Suspended".into();
-    } else if task.spec.mode == crate::api::Mode::Observe {
+    } else if task.spec.mode == outbound_api::Mode::Observe {
         out.verdict = format!("blocked: {}", planner::Failure::NoTaskToObserve);
     } else {
         out.actions = vec!["create"];

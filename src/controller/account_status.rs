@@ -9,8 +9,8 @@ use kube::runtime::reflector::ObjectRef;
 use serde_json::json;
 
 use super::context::Context;
-use crate::api::{OutboundAccount, condition};
-use crate::planner::Failure;
+use outbound_api::{OutboundAccount, condition};
+use outbound_core::planner::Failure;
 
 /// An account (namespace, name) at a generation.
 pub type ReportKey = (String, String, Option<i64>);

@@ -1,6 +1,6 @@
 //! The operator's own admission of reconciles. kube-runtime starts every due reconcile (its
 //! concurrency limit is off: under load it serves parked work in hash order and starves the rest,
-//! see `crate::queue`); each then waits here for one of `workers` places, granted by
+//! see `outbound_core::queue`); each then waits here for one of `workers` places, granted by
 //! [`Priority`] and arrival. The ordering is the pure [`Backlog`]; this file only hands places over.
 
 use std::collections::{HashMap, HashSet};
@@ -10,8 +10,8 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::metrics::ControllerMetrics;
-use crate::api::OutboundTask;
-use crate::queue::{Backlog, Priority};
+use outbound_api::OutboundTask;
+use outbound_core::queue::{Backlog, Priority};
 
 pub struct Admission {
     state: Mutex<State>,

@@ -13,8 +13,8 @@ use super::RunArgs;
 use super::admission::Admission;
 use super::metrics::ControllerMetrics;
 use super::token::TokenCache;
-use crate::api::{OutboundAccount, OutboundTask};
-use crate::remote::ClientPool;
+use outbound_api::{OutboundAccount, OutboundTask};
+use outbound_platform::ClientPool;
 
 /// Settings of the reconcile loop, from the command line.
 #[derive(Clone, Debug)]

@@ -14,12 +14,12 @@ use super::context::Context;
 use super::metrics::ReconcileResult;
 use super::reconcile::{self, Error, Remote, failure_of};
 use super::{account_status, events, status, watches::REQUESTED_AT};
-use crate::api::OutboundTask;
-use crate::planner::{
+use outbound_api::OutboundTask;
+use outbound_core::planner::{
     Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateResult, CreateSteps, Failure,
     create_event, create_report, create_requeue,
 };
-use crate::remote::ErrorKind;
+use outbound_platform::ErrorKind;
 
 /// One reconcile of a task to create: connect, run the create steps, report.
 pub async fn reconcile_create(
@@ -126,7 +126,7 @@ pub async fn reconcile_create(
 }
 
 /// The status `result` leads to, from the object's status as read.
-fn report(task: &OutboundTask, result: &CreateResult) -> crate::api::OutboundTaskStatus {
+fn report(task: &OutboundTask, result: &CreateResult) -> outbound_api::OutboundTaskStatus {
     create_report(&CreateReportInput {
         result,
         previous: &task.status.clone().unwrap_or_default(),

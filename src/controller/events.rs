@@ -10,8 +10,8 @@ use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
-use crate::api::OutboundTask;
-use crate::planner::{self, PlannedEvent};
+use outbound_api::OutboundTask;
+use outbound_core::planner::{self, PlannedEvent};
 
 /// `<object>.<hex nanoseconds><hex random>`, as client-go names events (a trailing-dot
 /// generateName is rejected by the API server's name validation).

@@ -18,12 +18,12 @@ use kube::api::Api;
 use super::context::Context;
 use super::reconcile::{Remote, failure_of};
 use super::{finalizer, status};
-use crate::api::{OutboundTask, OutboundTaskStatus};
-use crate::planner::{
+use outbound_api::{OutboundTask, OutboundTaskStatus};
+use outbound_core::planner::{
     Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
     StepLimits, Steps,
 };
-use crate::remote::{AccountKey, ErrorKind, RemoteError};
+use outbound_platform::{AccountKey, ErrorKind, RemoteError};
 
 /// The learned time each account's pauses take to take effect (see [`PauseSettle`]).
 #[derive(Default)]

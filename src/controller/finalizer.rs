@@ -15,8 +15,8 @@ use kube::runtime::controller::Action;
 use super::context::Context;
 use super::events;
 use super::reconcile::{self, Remote};
-use crate::api::{DeletionPolicy, OutboundTask, RemoteState};
-use crate::planner::{EventType, Failure, PlannedEvent, reasons};
+use outbound_api::{DeletionPolicy, OutboundTask, RemoteState};
+use outbound_core::planner::{EventType, Failure, PlannedEvent, reasons};
 
 pub const FINALIZER: &str = "outbound.dev/finalizer";
 /// The name 0.1.0 used (for `deletionPolicy: Pause` only); still recognised as ours.
@@ -147,7 +147,7 @@ async fn set_run_state(
         Ok(detail) => detail,
         Err(error) => return Err(reconcile::failure_of(&error)),
     };
-    let state = crate::mapping::remote_state(&detail);
+    let state = outbound_core::mapping::remote_state(&detail);
     let pausing = wanted == RemoteState::Paused;
     if (pausing && state == RemoteState::Paused) || (!pausing && state.is_started()) {
         return Ok(());

@@ -22,8 +22,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::api::{OutboundAccount, OutboundTask, condition};
-use crate::remote::metrics::AccountLabels;
+use outbound_api::{OutboundAccount, OutboundTask, condition};
+use outbound_platform::metrics::AccountLabels;
 
 /// Reason exported for a task that has no Ready condition yet.
 pub const NOT_YET_RECONCILED: &str = "NotYetReconciled";

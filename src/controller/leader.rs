@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::shard::LEASE_SHARE_ANNOTATION;
-use crate::remote::Fence;
+use outbound_platform::Fence;
 
 /// How long a Lease stays valid without renewal, as the other replicas count it: a crashed or
 /// cut-off leader is replaced after about this (plus up to one `RETRY_PERIOD`).

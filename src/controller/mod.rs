@@ -31,8 +31,8 @@ use futures::StreamExt;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use prometheus_client::registry::Registry;
 
-use crate::remote::Fence;
 use crate::telemetry::LogFormat;
+use outbound_platform::Fence;
 
 /// Flags of `outbound-operator run`.
 #[derive(clap::Args, Clone, Debug)]
@@ -92,7 +92,7 @@ pub struct RunArgs {
 /// instant (the fence) and the process exits, so that it restarts as a follower and never acts
 /// without the Lease).
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    crate::remote::install_crypto_provider();
+    outbound_platform::install_crypto_provider();
     let mut registry = Registry::default();
     let kube_requests = kube_metrics::KubeRequestMetrics::default();
     kube_requests.register(&mut registry);
@@ -110,7 +110,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .build();
     let metrics = Arc::new(metrics::ControllerMetrics::default());
     metrics.register(&mut registry);
-    let remote_metrics = Arc::new(crate::remote::RemoteMetrics::new());
+    let remote_metrics = Arc::new(outbound_platform::RemoteMetrics::new());
     remote_metrics.register(&mut registry);
     let fleet = fleet_metrics::FleetMetrics::default();
     fleet.register(&mut registry);
@@ -121,7 +121,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         Fence::unfenced()
     };
-    let pool = crate::remote::ClientPool::fenced(remote_metrics, fence.clone(), Some(&identity))
+    let pool = outbound_platform::ClientPool::fenced(remote_metrics, fence.clone(), Some(&identity))
         .context("building the platform HTTP client")?;
     let readiness = http::Readiness::default();
     let server = tokio::spawn(http::serve(args.metrics_addr, Arc::new(registry), readiness.clone()));

@@ -16,9 +16,9 @@ use super::context::Context;
 use super::metrics::ReconcileResult;
 use super::token::TokenError;
 use super::{account_status, creator, events, executor, finalizer, rolling, status, watches::REQUESTED_AT};
-use crate::api::{OutboundTask, OutboundTaskStatus};
-use crate::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
-use crate::remote::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
+use outbound_api::{OutboundTask, OutboundTaskStatus};
+use outbound_core::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
+use outbound_platform::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -37,7 +37,7 @@ pub struct Remote {
 }
 
 /// kube-runtime calls this for every due reconcile. It first waits for a worker (by priority:
-/// see `crate::queue`), then acts on the latest cached object, which may have changed meanwhile.
+/// see `outbound_core::queue`), then acts on the latest cached object, which may have changed meanwhile.
 pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = task.namespace().ok_or(Error::NoNamespace)?;
     let key = format!("{namespace}/{}", task.name_any());
@@ -306,7 +306,7 @@ pub(super) fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskSt
     let synced = |s: &OutboundTaskStatus| {
         s.conditions
             .iter()
-            .find(|c| c.type_ == crate::api::condition::SYNCED)
+            .find(|c| c.type_ == outbound_api::condition::SYNCED)
             .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
     };
     synced(previous) != synced(new)
@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn platform_errors_map_to_their_reasons() {
-        use crate::remote::Endpoint;
+        use outbound_platform::Endpoint;
         let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg", None);
         assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
         assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);

@@ -22,9 +22,9 @@ use tokio::sync::Notify;
 use super::admission::Permit;
 use super::context::Context;
 use super::reconcile::{Remote, read};
-use crate::api::OutboundTask;
-use crate::planner::{Action, Observed, Plan};
-use crate::remote::{AccountKey, RemoteError};
+use outbound_api::OutboundTask;
+use outbound_core::planner::{Action, Observed, Plan};
+use outbound_platform::{AccountKey, RemoteError};
 
 /// How often a task waiting for a place looks again even without a release in this process (a
 /// journal left by a previous process clears when its task is resumed, which may be by another

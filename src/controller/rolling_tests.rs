@@ -1,11 +1,11 @@
 use super::*;
-use crate::api::{AccountRef, Operation, OperationPhase, OutboundTaskStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::reflector::{self, store::Writer};
 use kube::runtime::watcher;
+use outbound_api::{AccountRef, Operation, OperationPhase, OutboundTaskStatus};
 
 fn task(name: &str, account: &str, journal: Option<bool>) -> OutboundTask {
-    let mut spec = crate::mapping::fixtures::spec();
+    let mut spec = outbound_core::mapping::fixtures::spec();
     spec.account_ref = AccountRef { name: account.into() };
     let mut task = OutboundTask::new(name, spec);
     task.metadata.namespace = Some("ns".into());

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use crate::api::{Operation, OperationPhase, OutboundTask, OutboundTaskStatus, condition};
+use outbound_api::{Operation, OperationPhase, OutboundTask, OutboundTaskStatus, condition};
 
 pub const FIELD_MANAGER: &str = "outbound-operator";
 

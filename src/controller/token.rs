@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
 
-use crate::api::SecretKeyRef;
-use crate::remote::Token;
+use outbound_api::SecretKeyRef;
+use outbound_platform::Token;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {

@@ -17,10 +17,10 @@ use kube::{Client, Resource, ResourceExt};
 use super::admission::Admission;
 use super::shard::{self, ShardSelector};
 use super::token::TokenCache;
-use crate::api::{OutboundAccount, OutboundTask};
-use crate::queue::Priority;
+use outbound_api::{OutboundAccount, OutboundTask};
+use outbound_core::queue::Priority;
 
-pub use crate::api::REQUESTED_AT;
+pub use outbound_api::REQUESTED_AT;
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;

@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kube::api::Api;
-use outbound_operator::api::{OutboundAccount, OutboundTask};
-use outbound_operator::mapping;
-use outbound_operator::sim::{Fixtures, JournalEntry, SimConfig, SimHandle, Simulator, TaskFixture};
+use outbound_api::{OutboundAccount, OutboundTask};
+use outbound_core::mapping;
+use outbound_sim::{Fixtures, JournalEntry, SimConfig, SimHandle, Simulator, TaskFixture};
 use serde_json::Value;
 
 /// A token unlikely to appear anywhere by chance, so a leak check can search for it.
@@ -21,7 +21,7 @@ pub fn unique_token(label: &str) -> String {
 
 /// A random UUID-shaped id for remote tasks.
 pub fn uuid_like() -> String {
-    outbound_operator::sim::new_task_id()
+    outbound_sim::new_task_id()
 }
 
 /// One test's world: a fresh namespace on the plane, a simulator whose token is in the Secret

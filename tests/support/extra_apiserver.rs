@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use outbound_operator::api::OutboundTask;
+use outbound_api::OutboundTask;
 
 /// How long a fresh apiserver may take to serve the CRDs (a loaded machine is slow).
 const START_TIMEOUT: Duration = Duration::from_secs(120);

@@ -35,9 +35,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::ApiResource;
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Config, Resource, ResourceExt};
-use outbound_operator::api::{
-    AccountRef, OutboundAccount, OutboundAccountSpec, OutboundTask, OutboundTaskSpec, TaskSettings,
-};
+use outbound_api::{AccountRef, OutboundAccount, OutboundAccountSpec, OutboundTask, OutboundTaskSpec, TaskSettings};
 use serde::Deserialize as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

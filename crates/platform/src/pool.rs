@@ -1,0 +1,219 @@
+//! One `PlatformClient` per account, shared by every task of the account so that they draw on
+//! one rate limiter. Keyed by the account's identity (namespace/name); rebuilt when the part of
+//! the spec that shapes the client changes. The rate limiter is the account's, not the client's:
+//! it outlives rebuilds and `remove` (a refused token drops the client), and is replaced only when
+//! `spec.rateLimit` itself changes, so no rebuild hands out a fresh burst.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use super::client::PlatformClient;
+use super::config::ClientConfig;
+use super::error::ConfigError;
+use super::fence::Fence;
+use super::http::http_client_for;
+use super::metrics::RemoteMetrics;
+use super::ratelimit::AccountLimiter;
+use outbound_api::OutboundAccountSpec;
+
+/// Identity of an OutboundAccount.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl AccountKey {
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        AccountKey {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The accounts' clients. All share one HTTP connection pool and one `RemoteMetrics` (each
+/// records with its account's labels).
+pub struct ClientPool {
+    http: reqwest::Client,
+    metrics: Arc<RemoteMetrics>,
+    fence: Fence,
+    accounts: Mutex<HashMap<AccountKey, Account>>,
+}
+
+/// What the pool keeps of one account: its client (none after `remove`) and its budget.
+struct Account {
+    client: Option<Arc<PlatformClient>>,
+    limiter: Arc<AccountLimiter>,
+}
+
+impl fmt::Debug for ClientPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, account)| account.client.is_some())
+            .map(|(key, _)| key.to_string())
+            .collect();
+        f.debug_struct("ClientPool")
+            .field("accounts", &keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientPool {
+    /// Clients whose writes are not fenced (no leader election, or no writes at all).
+    pub fn new(metrics: Arc<RemoteMetrics>) -> Result<Self, ConfigError> {
+        Self::fenced(metrics, Fence::unfenced(), None)
+    }
+
+    /// Clients whose every write asks `fence` first. `instance` (the replica's identity) goes
+    /// into the User-Agent, so the platform's logs tell the replicas apart.
+    pub fn fenced(metrics: Arc<RemoteMetrics>, fence: Fence, instance: Option<&str>) -> Result<Self, ConfigError> {
+        Ok(ClientPool {
+            http: http_client_for(instance)?,
+            metrics,
+            fence,
+            accounts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn metrics(&self) -> &Arc<RemoteMetrics> {
+        &self.metrics
+    }
+
+    /// The account's client: the cached one while the spec's client settings (base URL, user
+    /// id, rate limit, endpoints, timeout, platform behaviour) are unchanged, else a new one that
+    /// replaces it, on the account's rate limiter (a new, full one only when `spec.rateLimit`
+    /// changed). Callers holding the old client finish their calls on it. A spec that does not
+    /// validate leaves the cache untouched.
+    pub fn client_for(&self, key: &AccountKey, spec: &OutboundAccountSpec) -> Result<Arc<PlatformClient>, ConfigError> {
+        let config = ClientConfig::from_spec(spec)?;
+        let mut accounts = self.lock();
+        let account = accounts.entry(key.clone()).or_insert_with(|| Account {
+            client: None,
+            limiter: Arc::new(AccountLimiter::new(&config.rate_limit)),
+        });
+        match &account.client {
+            Some(client) if client.config() == &config => return Ok(client.clone()),
+            Some(_) => tracing::info!(account = %key, "account settings changed: platform client rebuilt"),
+            None => {}
+        }
+        if account.limiter.rate() != &config.rate_limit {
+            account.limiter = Arc::new(AccountLimiter::new(&config.rate_limit));
+        }
+        let client = Arc::new(PlatformClient::sharing(
+            config,
+            self.http.clone(),
+            account.limiter.clone(),
+            Arc::new(self.metrics.for_account(key)),
+            self.fence.clone(),
+        ));
+        account.client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// The cached client of an account, if any.
+    pub fn get(&self, key: &AccountKey) -> Option<Arc<PlatformClient>> {
+        self.lock().get(key).and_then(|account| account.client.clone())
+    }
+
+    /// Drops an account's client (the next `client_for` builds a new one); its rate budget stays.
+    pub fn remove(&self, key: &AccountKey) -> bool {
+        self.lock()
+            .get_mut(key)
+            .and_then(|account| account.client.take())
+            .is_some()
+    }
+
+    /// Accounts with a client.
+    pub fn len(&self) -> usize {
+        self.lock().values().filter(|account| account.client.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, Account>> {
+        // A panic while holding the lock cannot leave the map half-updated: keep going.
+        self.accounts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::spec;
+
+    #[test]
+    fn same_client_per_account_until_its_spec_changes() {
+        let pool = ClientPool::new(Arc::new(RemoteMetrics::new())).unwrap();
+        let a = AccountKey::new("ns", "a");
+        let b = AccountKey::new("ns", "b");
+        let s = spec("http://127.0.0.1:1");
+        let first = pool.client_for(&a, &s).unwrap();
+        assert!(Arc::ptr_eq(&first, &pool.client_for(&a, &s).unwrap()));
+        assert!(Arc::ptr_eq(first.limiter(), pool.client_for(&a, &s).unwrap().limiter()));
+        assert!(!Arc::ptr_eq(&first, &pool.client_for(&b, &s).unwrap()));
+
+        // The token Secret does not shape the client; the time zone does (create lookups).
+        let mut same = s.clone();
+        same.token_secret_ref.name = "other".into();
+        assert!(Arc::ptr_eq(&first, &pool.client_for(&a, &same).unwrap()));
+        let mut zoned = s.clone();
+        zoned.time_zone = "UTC".into();
+        assert!(!Arc::ptr_eq(&first, &pool.client_for(&a, &zoned).unwrap()));
+
+        let mut changed = s.clone();
+        changed.rate_limit.requests_per_second = 3;
+        let rebuilt = pool.client_for(&a, &changed).unwrap();
+        assert!(!Arc::ptr_eq(&first, &rebuilt));
+        assert_eq!(rebuilt.limiter().rate().requests_per_second, 3);
+        let mut changed = changed.clone();
+        changed.endpoints.resume = "/x/{user_id}/go/{task_id}".into();
+        assert!(!Arc::ptr_eq(&rebuilt, &pool.client_for(&a, &changed).unwrap()));
+
+        let mut broken = s.clone();
+        broken.base_url = "nope".into();
+        assert!(pool.client_for(&a, &broken).is_err());
+        assert_eq!(pool.len(), 2);
+        assert!(pool.remove(&b));
+        assert!(pool.get(&b).is_none());
+        assert!(!format!("{pool:?}").is_empty());
+    }
+
+    /// A 401 drops the account's client (`remove`); the rebuilt client must not come with a
+    /// fresh burst: the budget is the account's, whatever token or client it uses.
+    #[test]
+    fn rate_budget_survives_a_rebuilt_client() {
+        let pool = ClientPool::new(Arc::new(RemoteMetrics::new())).unwrap();
+        let key = AccountKey::new("ns", "a");
+        let mut s = spec("http://127.0.0.1:1");
+        s.rate_limit.requests_per_second = 1;
+        s.rate_limit.burst = 2;
+        let first = pool.client_for(&key, &s).unwrap();
+        assert!(first.limiter().try_acquire() && first.limiter().try_acquire());
+        assert!(!first.limiter().try_acquire(), "the burst is spent");
+
+        assert!(pool.remove(&key));
+        let rebuilt = pool.client_for(&key, &s).unwrap();
+        assert!(
+            !rebuilt.limiter().try_acquire(),
+            "a dropped client's spent budget came back"
+        );
+
+        // Another client setting (not the rate) rebuilds the client, still on the same budget.
+        s.endpoints.resume = "/x/{user_id}/go/{task_id}".into();
+        let changed = pool.client_for(&key, &s).unwrap();
+        assert!(!Arc::ptr_eq(&rebuilt, &changed));
+        assert!(Arc::ptr_eq(rebuilt.limiter(), changed.limiter()));
+    }
+}
