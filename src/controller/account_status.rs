@@ -2,18 +2,29 @@
 //! token on the last call made with it. Written only when it changes (tasks of one account report
 //! the same thing, so the account cache is compared first and most reconciles write nothing).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::json;
 
-use super::context::Context;
 use outbound_api::{OutboundAccount, condition};
 use outbound_core::planner::Failure;
 
 /// An account (namespace, name) at a generation.
-pub type ReportKey = (String, String, Option<i64>);
+type ReportKey = (String, String, Option<i64>);
+
+/// Writes the accounts' status, remembering what it last wrote to each (its own memo, so that
+/// the tasks of one account do not all write the same status while the cache lags behind).
+pub struct AccountReporter {
+    client: Client,
+    accounts: Store<OutboundAccount>,
+    written: Mutex<HashMap<ReportKey, Credentials>>,
+}
 
 /// What a reconcile learned about an account's credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,54 +59,66 @@ impl Credentials {
     }
 }
 
-pub async fn report(ctx: &Context, namespace: &str, name: &str, credentials: Credentials) {
-    let Some(account) = ctx.accounts.get(&ObjectRef::new(name).within(namespace)) else {
-        return;
-    };
-    let (status, reason, message) = credentials.condition();
-    let current = account
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
-    if current.is_some_and(|c| c.status == status && c.reason == reason) {
-        return;
+impl AccountReporter {
+    pub fn new(client: Client, accounts: Store<OutboundAccount>) -> Self {
+        AccountReporter {
+            client,
+            accounts,
+            written: Mutex::new(HashMap::new()),
+        }
     }
-    // The cache shows our own write only once its watch event arrives; the tasks of one account
-    // reconciling meanwhile must not all write the same status.
-    let key = (namespace.to_string(), name.to_string(), account.metadata.generation);
-    if ctx
-        .account_reports
-        .lock()
-        .expect("account report lock")
-        .insert(key, credentials)
-        == Some(credentials)
-    {
-        return;
-    }
-    let generation = account.metadata.generation;
-    let ready = Condition {
-        type_: condition::READY.into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
-        observed_generation: generation,
-        last_transition_time: Time(Timestamp::now()),
-    };
-    let patch = json!({
-        "apiVersion": "outbound.dev/v1alpha1",
-        "kind": "OutboundAccount",
-        "status": {"observedGeneration": generation, "conditions": [ready]},
-    });
-    let api: Api<OutboundAccount> = Api::namespaced(ctx.client.clone(), namespace);
-    let params = PatchParams::apply(super::status::FIELD_MANAGER).force();
-    if let Err(error) = api.patch_status(name, &params, &Patch::Apply(&patch)).await {
-        // Forget it, so that the next reconcile tries again.
-        ctx.account_reports.lock().expect("account report lock").remove(&(
-            namespace.to_string(),
-            name.to_string(),
-            generation,
-        ));
-        tracing::warn!(account = %format!("{namespace}/{name}"), %error, "could not write account status");
+
+    /// Writes what a reconcile learned about `namespace/name`'s credentials, unless the status
+    /// (or this process's last write at that generation) already says so.
+    pub async fn report(&self, namespace: &str, name: &str, credentials: Credentials) {
+        let Some(account) = self.accounts.get(&ObjectRef::new(name).within(namespace)) else {
+            return;
+        };
+        let (status, reason, message) = credentials.condition();
+        let current = account
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
+        if current.is_some_and(|c| c.status == status && c.reason == reason) {
+            return;
+        }
+        // The cache shows our own write only once its watch event arrives; the tasks of one account
+        // reconciling meanwhile must not all write the same status.
+        let key = (namespace.to_string(), name.to_string(), account.metadata.generation);
+        if self
+            .written
+            .lock()
+            .expect("account report lock")
+            .insert(key, credentials)
+            == Some(credentials)
+        {
+            return;
+        }
+        let generation = account.metadata.generation;
+        let ready = Condition {
+            type_: condition::READY.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            observed_generation: generation,
+            last_transition_time: Time(Timestamp::now()),
+        };
+        let patch = json!({
+            "apiVersion": "outbound.dev/v1alpha1",
+            "kind": "OutboundAccount",
+            "status": {"observedGeneration": generation, "conditions": [ready]},
+        });
+        let api: Api<OutboundAccount> = Api::namespaced(self.client.clone(), namespace);
+        let params = PatchParams::apply(super::status::FIELD_MANAGER).force();
+        if let Err(error) = api.patch_status(name, &params, &Patch::Apply(&patch)).await {
+            // Forget it, so that the next reconcile tries again.
+            self.written.lock().expect("account report lock").remove(&(
+                namespace.to_string(),
+                name.to_string(),
+                generation,
+            ));
+            tracing::warn!(account = %format!("{namespace}/{name}"), %error, "could not write account status");
+        }
     }
 }
 

@@ -66,14 +66,14 @@ pub struct Context {
     /// Which due reconcile gets the next worker.
     pub admission: Arc<Admission>,
     /// Campaigns held paused per account (`maxPaused`).
-    pub pauses: super::rolling::PauseSlots,
+    pub pauses: super::pause_slots::PauseSlots,
     /// How long each account's pauses take to take effect, as learned.
-    pub settle: super::executor::SettleTimes,
+    pub settle: super::settle_times::SettleTimes,
     /// True once the account cache has listed. (A watch channel rather than
     /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
     accounts_listed: watch::Receiver<bool>,
-    /// What was last written to each account's status (namespace, name, generation).
-    pub account_reports: Mutex<HashMap<super::account_status::ReportKey, super::account_status::Credentials>>,
+    /// Writes the accounts' status (Ready: the token was accepted).
+    pub account_reports: super::account_status::AccountReporter,
     /// Consecutive failed reconciles per task (namespace/name), for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// The failure last logged at WARN per task, and when: the same one is repeated at most
@@ -88,6 +88,7 @@ impl Context {
     pub fn new(parts: Parts, settings: Settings, reporter_instance: Option<String>) -> Self {
         Context {
             instance: reporter_instance.unwrap_or_else(super::leader::default_identity),
+            account_reports: super::account_status::AccountReporter::new(parts.client.clone(), parts.accounts.clone()),
             client: parts.client,
             settings,
             metrics: parts.metrics,
@@ -99,7 +100,6 @@ impl Context {
             admission: parts.admission,
             pauses: Default::default(),
             settle: Default::default(),
-            account_reports: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             warned: Mutex::new(HashMap::new()),
         }

@@ -12,7 +12,7 @@ use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::metrics::ReconcileResult;
-use super::reconcile::{self, Error, Remote, failure_of};
+use super::session::{self, Error, Remote, failure_of};
 use super::{account_status, events, status, watches::REQUESTED_AT};
 use outbound_api::OutboundTask;
 use outbound_core::planner::{
@@ -36,7 +36,7 @@ pub async fn reconcile_create(
     let remote = if task.spec.suspend {
         None
     } else {
-        match reconcile::connect(ctx, task, namespace).await? {
+        match session::connect(ctx, task, namespace).await? {
             Ok(remote) => Some(remote),
             Err(failure) => {
                 let result = CreateResult::Failed {
@@ -161,16 +161,18 @@ async fn finish(
         _ => None,
     };
     if let Some(failure) = &failure {
-        if reconcile::failure_is_new(&previous, &new_status) {
+        if session::failure_is_new(&previous, &new_status) {
             events::publish(ctx, task, &failure.event()).await;
         }
         if let Some(remote) = remote {
-            reconcile::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);
+            session::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);
         }
     }
     if let Some(credentials) = account_status::Credentials::from_outcome(reached_platform, failure.as_ref()) {
         let namespace = task.namespace().unwrap_or_default();
-        account_status::report(ctx, &namespace, &task.spec.account_ref.name, credentials).await;
+        ctx.account_reports
+            .report(&namespace, &task.spec.account_ref.name, credentials)
+            .await;
     }
     let requeue = match (create_requeue(result), &failure) {
         (Some(after), _) => {

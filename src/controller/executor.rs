@@ -8,40 +8,19 @@
 //! status write would delay Ready. The caller publishes them after that write, so the critical
 //! path of a changed running task holds two API-server writes (the journal, the final status).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kube::ResourceExt;
 use kube::api::Api;
 
 use super::context::Context;
-use super::reconcile::{Remote, failure_of};
+use super::session::{Remote, failure_of};
 use super::{finalizer, status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
-    Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
-    StepLimits, Steps,
+    Action, CallError, Effect, Execution, Failure, Outcome, Plan, PlannedEvent, StartedBehaviour, StepLimits, Steps,
 };
-use outbound_platform::{AccountKey, ErrorKind, RemoteError};
-
-/// The learned time each account's pauses take to take effect (see [`PauseSettle`]).
-#[derive(Default)]
-pub struct SettleTimes(Mutex<HashMap<AccountKey, PauseSettle>>);
-
-impl SettleTimes {
-    fn wait(&self, account: &AccountKey) -> Duration {
-        self.lock().get(account).map_or(Duration::ZERO, PauseSettle::wait)
-    }
-
-    fn learn(&self, account: &AccountKey, what: impl FnOnce(&mut PauseSettle)) {
-        what(self.lock().entry(account.clone()).or_default());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, PauseSettle>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
+use outbound_platform::{ErrorKind, RemoteError};
 
 /// What an execution did, and the events it leaves to publish.
 pub struct Executed {

@@ -14,7 +14,7 @@ use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::events;
-use super::reconcile::{self, Remote};
+use super::session::{self, Remote};
 use outbound_api::{DeletionPolicy, OutboundTask, RemoteState};
 use outbound_core::planner::{EventType, Failure, PlannedEvent, reasons};
 
@@ -86,7 +86,7 @@ pub async fn finalize(
     api: &Api<OutboundTask>,
     task: &OutboundTask,
     namespace: &str,
-) -> Result<Action, reconcile::Error> {
+) -> Result<Action, session::Error> {
     if !has(task) {
         return Ok(Action::await_change());
     }
@@ -102,7 +102,7 @@ pub async fn finalize(
         None
     };
     if let Some(state) = owed.filter(|_| task.remote_id().is_some()) {
-        let outcome = match reconcile::connect(ctx, task, namespace).await? {
+        let outcome = match session::connect(ctx, task, namespace).await? {
             Ok(remote) => match set_run_state(ctx, task, &remote, state).await {
                 Ok(()) if deleting => delete_remote(ctx, task, &remote).await,
                 done => done,
@@ -145,7 +145,7 @@ async fn set_run_state(
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
-        Err(error) => return Err(reconcile::failure_of(&error)),
+        Err(error) => return Err(session::failure_of(&error)),
     };
     let state = outbound_core::mapping::remote_state(&detail);
     let pausing = wanted == RemoteState::Paused;
@@ -175,7 +175,7 @@ async fn set_run_state(
             events::publish(ctx, task, &event).await;
             Ok(())
         }
-        Err(error) => Err(reconcile::failure_of(&error)),
+        Err(error) => Err(session::failure_of(&error)),
     }
 }
 
@@ -193,6 +193,6 @@ async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> R
             events::publish(ctx, task, &event).await;
             Ok(())
         }
-        Err(error) => Err(reconcile::failure_of(&error)),
+        Err(error) => Err(session::failure_of(&error)),
     }
 }

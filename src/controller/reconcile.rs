@@ -14,27 +14,10 @@ use rand::Rng;
 use super::admission::Permit;
 use super::context::Context;
 use super::metrics::ReconcileResult;
-use super::token::TokenError;
+use super::session::{Error, connect, failure_is_new, failure_of, forget_refused_token};
 use super::{account_status, creator, events, executor, finalizer, rolling, status, watches::REQUESTED_AT};
-use outbound_api::{OutboundTask, OutboundTaskStatus};
-use outbound_core::planner::{self, Execution, Failure, Observed, PlanInput, PlanOptions, ReportInput};
-use outbound_platform::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("object has no namespace")]
-    NoNamespace,
-}
-
-/// Everything needed to talk to the platform for one task.
-pub struct Remote {
-    pub client: Arc<PlatformClient>,
-    pub token: Token,
-    pub key: AccountKey,
-    pub secret_name: String,
-}
+use outbound_api::OutboundTask;
+use outbound_core::planner::{self, Execution, Failure, PlanInput, PlanOptions, ReportInput};
 
 /// kube-runtime calls this for every due reconcile. It first waits for a worker (by priority:
 /// see `outbound_core::queue`), then acts on the latest cached object, which may have changed meanwhile.
@@ -185,7 +168,9 @@ async fn reconcile_admitted(
     }
     ctx.metrics.remote_state(&key, new_status.remote_state);
     if let Some(credentials) = account_status::Credentials::from_outcome(reached_platform, failure.as_ref()) {
-        account_status::report(&ctx, &namespace, &task.spec.account_ref.name, credentials).await;
+        ctx.account_reports
+            .report(&namespace, &task.spec.account_ref.name, credentials)
+            .await;
     }
 
     let requeue =
@@ -226,90 +211,6 @@ pub fn error_policy(task: Arc<OutboundTask>, error: &Error, ctx: Arc<Context>) -
     ctx.metrics.reconciled(ReconcileResult::Error, Duration::ZERO);
     tracing::warn!(task = %key, error = %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
-}
-
-/// Finds the account, reads the token, picks the account's platform client.
-pub(super) async fn connect(
-    ctx: &Context,
-    task: &OutboundTask,
-    namespace: &str,
-) -> Result<Result<Remote, Failure>, Error> {
-    let account_name = &task.spec.account_ref.name;
-    // The account cache fills as the controller runs; never call an account missing merely
-    // because it has not been listed yet.
-    ctx.accounts_listed().await;
-    let Some(account) = ctx.accounts.get(&ObjectRef::new(account_name).within(namespace)) else {
-        return Ok(Err(Failure::AccountNotFound));
-    };
-    let secret = &account.spec.token_secret_ref;
-    let token = match ctx.tokens.token(&ctx.client, namespace, secret).await {
-        Ok(token) => token,
-        Err(TokenError::Kube { source, .. }) => return Err(Error::Kube(source)),
-        Err(error) => {
-            tracing::debug!(task = %task.name_any(), %error, "token unavailable");
-            return Ok(Err(Failure::SecretNotFound));
-        }
-    };
-    let key = AccountKey::new(namespace, account_name);
-    match ctx.pool.client_for(&key, &account.spec) {
-        Ok(client) => Ok(Ok(Remote {
-            // Writes for this task stop once it leaves this process's watch (another shard's).
-            client: Arc::new(client.for_task({
-                let (tasks, object) = (ctx.tasks.clone(), ObjectRef::from_obj(task));
-                move || tasks.get(&object).is_some()
-            })),
-            token,
-            key,
-            secret_name: secret.name.clone(),
-        })),
-        Err(error) => Ok(Err(Failure::Rejected(format!(
-            "OutboundAccount {account_name}: {error}"
-        )))),
-    }
-}
-
-pub(super) async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
-    let detail = remote
-        .client
-        .detail(
-            &remote.token,
-            task.remote_id().unwrap_or_default(),
-            task.spec.sub_user_id.as_deref(),
-        )
-        .await?;
-    Ok(Observed::from_detail(&detail))
-}
-
-/// The planner's classification of a platform error.
-pub fn failure_of(error: &RemoteError) -> Failure {
-    match error.kind() {
-        ErrorKind::Unauthorized => Failure::Unauthorized,
-        ErrorKind::NotFound => Failure::TaskNotFound,
-        ErrorKind::Throttled => Failure::Throttled,
-        ErrorKind::Rejected => Failure::Rejected(error.message().to_string()),
-        ErrorKind::TaskStarted | ErrorKind::Transient | ErrorKind::Fenced => Failure::Remote(error.to_string()),
-    }
-}
-
-/// After the platform refused the token, read the Secret again next time even if its watch
-/// reported no change (the watch may lag behind a rotation).
-pub(super) fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
-    if *failure == Failure::Unauthorized {
-        ctx.tokens.invalidate(namespace, &remote.secret_name);
-        ctx.pool.remove(&remote.key);
-    }
-}
-
-/// A Warning event when a failure appears or changes, not on every retry of the same one (the
-/// Events are only published when something happened).
-pub(super) fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
-    let synced = |s: &OutboundTaskStatus| {
-        s.conditions
-            .iter()
-            .find(|c| c.type_ == outbound_api::condition::SYNCED)
-            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-    };
-    synced(previous) != synced(new)
 }
 
 /// When to look at the task again: soon after failures (exponential backoff, Retry-After
@@ -363,15 +264,5 @@ mod tests {
             let d = jittered(Duration::from_secs(30));
             assert!(d >= Duration::from_secs(30) && d <= Duration::from_secs(33), "{d:?}");
         }
-    }
-
-    #[test]
-    fn platform_errors_map_to_their_reasons() {
-        use outbound_platform::Endpoint;
-        let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg", None);
-        assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
-        assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);
-        assert_eq!(failure_of(&error(ErrorKind::Rejected)), Failure::Rejected("msg".into()));
-        assert!(matches!(failure_of(&error(ErrorKind::Transient)), Failure::Remote(_)));
     }
 }

@@ -7,6 +7,7 @@
 //! - `fence`: `Fence`, whether this replica may still write (leader election).
 //! - `classify`, `config`, `error`, `http`, `metrics`, `ratelimit`, `token`: the parts.
 
+pub mod account;
 pub mod classify;
 pub mod client;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod token;
 #[cfg(test)]
 mod wire_tests;
 
+pub use account::AccountKey;
 pub use classify::{CODE_TASK_STARTED, parse_retry_after};
 pub use client::PlatformClient;
 pub use config::{ClientConfig, DEFAULT_REQUEST_TIMEOUT, RetryPolicy};
@@ -28,5 +30,5 @@ pub use error::{ConfigError, Endpoint, ErrorKind, RemoteError, Token};
 pub use fence::Fence;
 pub use http::{http_client, install_crypto_provider};
 pub use metrics::RemoteMetrics;
-pub use pool::{AccountKey, ClientPool};
+pub use pool::ClientPool;
 pub use ratelimit::{AccountLimiter, CallClass};

@@ -12,8 +12,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::atomic::AtomicU64;
 
+use super::account::AccountKey;
 use super::error::{Endpoint, RemoteError};
-use super::pool::AccountKey;
 
 /// The account a client works for (empty for a client outside the pool). Named
 /// `account_namespace` rather than `namespace`, which Prometheus sets to the scraped pod's.

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use super::account::AccountKey;
 use super::client::PlatformClient;
 use super::config::ClientConfig;
 use super::error::ConfigError;
@@ -16,28 +17,6 @@ use super::http::http_client_for;
 use super::metrics::RemoteMetrics;
 use super::ratelimit::AccountLimiter;
 use outbound_api::OutboundAccountSpec;
-
-/// Identity of an OutboundAccount.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountKey {
-    pub namespace: String,
-    pub name: String,
-}
-
-impl AccountKey {
-    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        AccountKey {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
-    }
-}
-
-impl fmt::Display for AccountKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
-}
 
 /// The accounts' clients. All share one HTTP connection pool and one `RemoteMetrics` (each
 /// records with its account's labels).

@@ -13,8 +13,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::config::{STATUS_PAUSED, STATUS_WAITING, TaskFixture};
+use super::config::TaskFixture;
 use super::faults::FaultConfig;
+use super::run_state::{STATUS_PAUSED, STATUS_WAITING};
 use super::state::SimState;
 
 type AdminState = State<Arc<SimState>>;

@@ -9,14 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::faults::FaultConfig;
+use super::run_state::{STATUS_PAUSED, STATUS_WAITING};
 
 /// Default capacity of the journal ring buffer (entries kept before the oldest are dropped).
 pub const DEFAULT_JOURNAL_LIMIT: usize = 1_000_000;
-
-/// Run state of a task, as the platform numbers it.
-pub const STATUS_PAUSED: u8 = 1;
-pub const STATUS_RUNNING: u8 = 2;
-pub const STATUS_WAITING: u8 = 3;
 
 /// Everything the simulator needs to start.
 #[derive(Debug, Clone)]

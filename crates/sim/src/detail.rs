@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::config::{STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING};
+use super::run_state::{STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING};
 use super::state::TaskRecord;
 
 /// The `data` of a detail response.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::create::CreateBehaviour;
+use super::create_behaviour::CreateBehaviour;
 use super::endpoint::SimEndpoint;
 
 /// Default duration of a hang: longer than any sensible client timeout.

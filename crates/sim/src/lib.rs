@@ -22,6 +22,7 @@ mod admin;
 mod answer;
 mod config;
 mod create;
+mod create_behaviour;
 mod detail;
 mod endpoint;
 mod faults;
@@ -30,6 +31,7 @@ mod merge;
 mod rules;
 #[cfg(test)]
 mod rules_tests;
+mod run_state;
 mod server;
 mod state;
 
@@ -43,13 +45,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use answer::{CODE_NOT_PAUSED, MESSAGE_NOT_PAUSED, MESSAGE_TASK_NOT_FOUND, MESSAGE_UNAUTHENTICATED};
-pub use config::{
-    DEFAULT_JOURNAL_LIMIT, Fixtures, STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING, SimConfig, TaskFixture,
-};
-pub use create::{CreateAnswer, CreateBehaviour, FIXTURE_CREATE_DATETIME, new_task_id};
+pub use config::{DEFAULT_JOURNAL_LIMIT, Fixtures, SimConfig, TaskFixture};
+pub use create::new_task_id;
+pub use create_behaviour::{CreateAnswer, CreateBehaviour, FIXTURE_CREATE_DATETIME};
 pub use endpoint::SimEndpoint;
 pub use faults::{DEFAULT_HANG_SECS, EndpointFaults, FaultConfig, parse_endpoint_value};
 pub use journal::{Counters, JournalEntry, REDACTED, TOTAL_ROW, UNKNOWN_ENDPOINT};
+pub use run_state::{STATUS_PAUSED, STATUS_RUNNING, STATUS_WAITING};
 
 use state::SimState;
 

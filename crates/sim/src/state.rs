@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::config::{Fixtures, STATUS_PAUSED, STATUS_RUNNING, SimConfig, TaskFixture};
-use super::create::FIXTURE_CREATE_DATETIME;
+use super::config::{Fixtures, SimConfig, TaskFixture};
+use super::create_behaviour::FIXTURE_CREATE_DATETIME;
 use super::faults::{FaultConfig, FaultState};
 use super::journal::{Counters, Journal, JournalEntry};
 use super::merge::merge_patch;
 use super::rules;
+use super::run_state::{STATUS_PAUSED, STATUS_RUNNING};
 
 /// A task as the simulator holds it.
 #[derive(Debug, Clone, PartialEq)]
