@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use super::RunArgs;
 use super::admission::Admission;
 use super::metrics::ControllerMetrics;
-use super::token::TokenCache;
+use super::token_cache::TokenCache;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_platform::ClientPool;
 

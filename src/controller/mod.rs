@@ -9,10 +9,10 @@ mod events;
 mod executor;
 mod finalizer;
 pub mod fleet_metrics;
-pub mod http;
 pub mod kube_metrics;
 mod leader;
 pub mod metrics;
+pub mod metrics_server;
 mod pause_slots;
 mod reconcile;
 mod rolling;
@@ -20,7 +20,7 @@ mod session;
 mod settle_times;
 pub mod shard;
 mod status;
-mod token;
+mod token_cache;
 mod watches;
 
 pub use context::{Context, Settings};
@@ -126,8 +126,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let pool = outbound_platform::ClientPool::fenced(remote_metrics, fence.clone(), Some(&identity))
         .context("building the platform HTTP client")?;
-    let readiness = http::Readiness::default();
-    let server = tokio::spawn(http::serve(args.metrics_addr, Arc::new(registry), readiness.clone()));
+    let readiness = metrics_server::Readiness::default();
+    let server = tokio::spawn(metrics_server::serve(
+        args.metrics_addr,
+        Arc::new(registry),
+        readiness.clone(),
+    ));
 
     let leadership = if args.leader_elect {
         readiness.set(true); // a follower is ready to take over
@@ -151,7 +155,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let watched = watches::Watched::start(&client, args.namespace.as_deref(), shard, admission.clone());
     fleet.observe(watched.tasks.clone(), watched.accounts.clone());
-    let tokens = Arc::new(token::TokenCache::default());
+    let tokens = Arc::new(token_cache::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
     let parts = context::Parts {
         client: client.clone(),
@@ -184,9 +188,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 async fn controller(
     ctx: Arc<Context>,
     watched: watches::Watched,
-    tokens: Arc<token::TokenCache>,
+    tokens: Arc<token_cache::TokenCache>,
     accounts_listed: tokio::sync::watch::Sender<bool>,
-    readiness: http::Readiness,
+    readiness: metrics_server::Readiness,
 ) {
     // No limit in kube-runtime: at its limit it parks due work in a HashSet and serves it in hash
     // order, starving some tasks for good (tests/kube_runtime_scheduler.rs). Every due reconcile

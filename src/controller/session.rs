@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
 use super::context::Context;
-use super::token::TokenError;
+use super::token_cache::TokenError;
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{Failure, Observed};
 use outbound_platform::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};

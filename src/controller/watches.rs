@@ -16,7 +16,7 @@ use kube::{Client, Resource, ResourceExt};
 
 use super::admission::Admission;
 use super::shard::{self, ShardSelector};
-use super::token::TokenCache;
+use super::token_cache::TokenCache;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_core::queue::Priority;
 

@@ -9,8 +9,8 @@
 //! * [`remote_state`]: the run state of a task as read (see [`state`]).
 
 pub mod codes;
-pub mod field;
-pub mod fields;
+pub mod comparable;
+pub mod field_set;
 pub mod normalise;
 pub mod state;
 
@@ -19,8 +19,8 @@ pub mod fixtures;
 #[cfg(test)]
 mod tests;
 
-pub use field::{Field, FieldSet};
-pub use fields::{desired_fields, observed_fields};
+pub use comparable::{desired_fields, observed_fields};
+pub use field_set::{Field, FieldSet};
 pub use state::{describe_state, remote_state};
 
 use crate::wire::{

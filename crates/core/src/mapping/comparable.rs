@@ -21,7 +21,7 @@
 use serde_json::Value;
 
 use super::codes;
-use super::field::{Field, FieldSet};
+use super::field_set::{Field, FieldSet};
 use super::normalise::{self as n, VariableRule};
 use crate::wire::{ExtrasRead, LineRead, TaskDetail};
 use outbound_api::TaskSettings;
