@@ -664,7 +664,7 @@ impl World {
             Action::Pause => self.model.pause(),
             Action::Resume => self.model.resume(),
             Action::Update(body) => self.model.update(body).map_err(|_| CallError {
-                failure: Failure::Remote("code 6007".into()),
+                failure: Failure::Transient("code 6007".into()),
                 task_started: true,
                 retry_after: None,
             })?,
@@ -675,7 +675,7 @@ impl World {
 
 fn timeout() -> CallError {
     CallError {
-        failure: Failure::Remote("timeout".into()),
+        failure: Failure::Transient("timeout".into()),
         task_started: false,
         retry_after: None,
     }
@@ -757,7 +757,7 @@ fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) ->
                 prop_assert!(calls <= call_bound(limits), "{} calls in one execution", calls);
                 match fault {
                     Fault::Error => Outcome::Failed(CallError {
-                        failure: Failure::Remote("HTTP 503".into()),
+                        failure: Failure::Transient("HTTP 503".into()),
                         ..timeout()
                     }),
                     Fault::Throttled(secs) => Outcome::Failed(CallError {
@@ -1124,7 +1124,7 @@ mod create {
     }
 
     fn transient() -> Failure {
-        Failure::Remote("HTTP 502".into())
+        Failure::Transient("HTTP 502".into())
     }
 
     /// One reconcile of the create steps with the next faults; false when it crashed. Checks that

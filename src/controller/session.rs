@@ -60,7 +60,7 @@ pub async fn connect(ctx: &Context, task: &OutboundTask, namespace: &str) -> Res
             key,
             secret_name: secret.name.clone(),
         })),
-        Err(error) => Ok(Err(Failure::Rejected(format!(
+        Err(error) => Ok(Err(Failure::InvalidAccount(format!(
             "OutboundAccount {account_name}: {error}"
         )))),
     }
@@ -85,7 +85,7 @@ pub fn failure_of(error: &RemoteError) -> Failure {
         ErrorKind::NotFound => Failure::TaskNotFound,
         ErrorKind::Throttled => Failure::Throttled,
         ErrorKind::Rejected => Failure::Rejected(error.message().to_string()),
-        ErrorKind::TaskStarted | ErrorKind::Transient | ErrorKind::Fenced => Failure::Remote(error.to_string()),
+        ErrorKind::TaskStarted | ErrorKind::Transient | ErrorKind::Fenced => Failure::Transient(error.to_string()),
     }
 }
 
@@ -121,6 +121,9 @@ mod tests {
         assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
         assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);
         assert_eq!(failure_of(&error(ErrorKind::Rejected)), Failure::Rejected("msg".into()));
-        assert!(matches!(failure_of(&error(ErrorKind::Transient)), Failure::Remote(_)));
+        assert!(matches!(
+            failure_of(&error(ErrorKind::Transient)),
+            Failure::Transient(_)
+        ));
     }
 }

@@ -10,8 +10,10 @@
 //! is longer, so the controller requeues instead of holding a worker. Every other class is
 //! returned at once. Every attempt, retries included, first takes a cell of the account's rate
 //! limiter, by the call's [`CallClass`]: update, resume and `pause_again` finish an operation in
-//! flight and go before reads and first pauses. The PUT calls are retried too: update is a full
-//! replace and pause/resume set a state, so replaying one that did land is harmless. Create is the
+//! flight and go before reads and first pauses. The PUT calls are retried too: update sends the
+//! whole body of the settings we manage (the same values again if one did land; whether the
+//! platform merges or replaces fields we leave out is unknown, remote-api.md) and pause/resume set
+//! a state, so replaying one that did land is harmless. Create is the
 //! exception: it is sent once and never retried here, because a create that landed and is sent
 //! again makes a second campaign; an unknown outcome goes back to the controller, which looks the
 //! task up before creating again.

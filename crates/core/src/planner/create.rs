@@ -180,7 +180,7 @@ impl<'a> CreateSteps<'a> {
                 CreateEffect::Create(mapping::update_body(self.input.spec))
             }
             (Awaiting::Intent, CreateOutcome::IntentNotWritten(error)) => {
-                let failure = Failure::Remote(format!("could not write the create intent: {error}"));
+                let failure = Failure::KubeWrite(format!("could not write the create intent: {error}"));
                 let intent = self.input.status.create_intent.clone();
                 self.finish(CreateResult::Failed { failure, intent })
             }

@@ -16,10 +16,18 @@ pub enum Failure {
     TaskNotFound,
     /// The platform refused the update; its message.
     Rejected(String),
-    /// The platform (or the client-side budget) asked us to slow down.
+    /// The OutboundAccount cannot be used as written (its base URL, its endpoints, ...): found
+    /// here, before any call; what is wrong.
+    InvalidAccount(String),
+    /// The platform answered 429 on every attempt, or with a `Retry-After` longer than the client
+    /// waits inline: retried later. (The account's own budget never fails a call: it waits.)
     Throttled,
-    /// A transient failure: network, 5xx, an unexpected body, a pause that did not take effect.
-    Remote(String),
+    /// A transient failure of a platform call: network, 5xx, an unexpected body, a pause that did
+    /// not take effect.
+    Transient(String),
+    /// A write to the Kubernetes API that had to come before any platform call (the operation
+    /// journal, the create intent) failed: nothing was done on the platform; retried.
+    KubeWrite(String),
     /// The task's state fields were missing or contradicted each other (the evidence); nothing
     /// was written.
     RemoteStateUnknown(String),
@@ -50,8 +58,10 @@ impl Failure {
             Failure::Unauthorized => "Unauthorized",
             Failure::TaskNotFound => "TaskNotFound",
             Failure::Rejected(_) | Failure::NotConverged(_) => "RemoteRejected",
+            Failure::InvalidAccount(_) => "InvalidAccount",
             Failure::Throttled => "Throttled",
-            Failure::Remote(_) | Failure::RemoteStateUnknown(_) | Failure::StillStarted(_) => "RemoteError",
+            Failure::Transient(_) | Failure::RemoteStateUnknown(_) | Failure::StillStarted(_) => "RemoteError",
+            Failure::KubeWrite(_) => "KubernetesError",
             Failure::NotPausable(_) => "NotPausable",
             Failure::CreateRejected(_) => "CreateRejected",
             Failure::AmbiguousName { .. } => "AmbiguousName",
@@ -67,6 +77,7 @@ impl Failure {
         matches!(
             self,
             Failure::Rejected(_)
+                | Failure::InvalidAccount(_)
                 | Failure::Unauthorized
                 | Failure::TaskNotFound
                 | Failure::NotConverged(_)
@@ -98,8 +109,10 @@ impl Failure {
                 "the platform has no task with spec.taskId (check spec.taskId and spec.subUserId)".into()
             }
             Failure::Rejected(message) => format!("the platform rejected the update: {message}"),
+            Failure::InvalidAccount(message) => format!("{message}; fix the OutboundAccount"),
             Failure::Throttled => "throttled; retrying later".into(),
-            Failure::Remote(message) => format!("platform call failed: {message}"),
+            Failure::Transient(message) => format!("platform call failed: {message}"),
+            Failure::KubeWrite(message) => format!("{message}; nothing was done on the platform, retrying"),
             Failure::RemoteStateUnknown(evidence) => {
                 format!("the task's run state is unknown ({evidence}); nothing written, re-reading soon")
             }

@@ -172,7 +172,7 @@ mod tests {
             on_failure(ActionKind::Update, &rejected, Some(&journal(true))),
             vec![Action::Resume]
         );
-        let transient = Failure::Remote("HTTP 503".into());
+        let transient = Failure::Transient("HTTP 503".into());
         assert_eq!(
             on_failure(ActionKind::Update, &transient, Some(&journal(true))),
             vec![Action::Resume]
@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn failed_pause_or_resume_makes_no_immediate_call() {
-        let f = Failure::Remote("timeout".into());
+        let f = Failure::Transient("timeout".into());
         assert!(on_failure(ActionKind::Pause, &f, Some(&journal(true))).is_empty());
         assert!(on_failure(ActionKind::Resume, &f, Some(&journal(true))).is_empty());
     }

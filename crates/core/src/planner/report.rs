@@ -89,7 +89,7 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
         .or_else(|| plan.and_then(|p| p.verdict.failure().cloned()))
         .or_else(|| {
             plan.is_none()
-                .then(|| Failure::Remote("the reconcile ended before planning".into()))
+                .then(|| Failure::Transient("the reconcile ended before planning".into()))
         });
     let updated = exec.done.contains(&ActionKind::Update);
     let state_after = plan.and_then(|p| state_after(p.remote_state, &exec.done));

@@ -178,7 +178,7 @@ impl<'a> Steps<'a> {
             (Awaiting::Begin, _) => self.begin(),
             (Awaiting::Journal, Outcome::JournalWritten) => self.call(Purpose::Planned(0)),
             (Awaiting::Journal, Outcome::JournalNotWritten(error)) => {
-                let failure = Failure::Remote(format!("could not write the operation journal: {error}"));
+                let failure = Failure::KubeWrite(format!("could not write the operation journal: {error}"));
                 self.finish(Execution::failed_before_actions(failure))
             }
             (Awaiting::Call(purpose), Outcome::Succeeded) => self.succeeded(purpose),

@@ -109,7 +109,7 @@ fn transient_failure_is_reconciling_not_stalled() {
     let previous = status_with(None);
     let s = report_of(
         None,
-        &Execution::failed_before_actions(Failure::Remote("HTTP 503".into())),
+        &Execution::failed_before_actions(Failure::Transient("HTTP 503".into())),
         &previous,
     );
     assert_eq!(
@@ -130,7 +130,7 @@ fn failure_after_the_pause_keeps_the_journal_when_the_resume_failed() {
     let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &previous));
     let s = report_of(
         Some(&p),
-        &Execution::failed_at(vec![Pause, Update], Resume, Failure::Remote("timeout".into())),
+        &Execution::failed_at(vec![Pause, Update], Resume, Failure::Transient("timeout".into())),
         &previous,
     );
     let op = s.operation.clone().expect("journal kept: the task must be resumed");
@@ -156,7 +156,7 @@ fn failed_pause_keeps_the_journal() {
     let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &previous));
     let s = report_of(
         Some(&p),
-        &Execution::failed_at(vec![], Pause, Failure::Remote("timeout".into())),
+        &Execution::failed_at(vec![], Pause, Failure::Transient("timeout".into())),
         &previous,
     );
     assert_eq!(s.operation.map(|o| o.phase), Some(OperationPhase::Pausing));
@@ -313,8 +313,10 @@ fn each_failure_maps_to_its_synced_reason_and_stall_class() {
         (Failure::TaskNotFound, "TaskNotFound", true),
         (Failure::Rejected("x".into()), "RemoteRejected", true),
         (Failure::Throttled, "Throttled", false),
-        (Failure::Remote("x".into()), "RemoteError", false),
+        (Failure::Transient("x".into()), "RemoteError", false),
         (Failure::RemoteStateUnknown("x".into()), "RemoteError", false),
+        (Failure::InvalidAccount("x".into()), "InvalidAccount", true),
+        (Failure::KubeWrite("x".into()), "KubernetesError", false),
         (
             Failure::NotConverged(vec!["spec.task.name".into()]),
             "RemoteRejected",

@@ -12,7 +12,7 @@ fn running_drifted_plan(status: &OutboundTaskStatus) -> Plan {
 
 fn remote_error() -> Outcome {
     Outcome::Failed(CallError {
-        failure: Failure::Remote("HTTP 503".into()),
+        failure: Failure::Transient("HTTP 503".into()),
         task_started: false,
         retry_after: None,
     })
@@ -20,7 +20,7 @@ fn remote_error() -> Outcome {
 
 fn started() -> Outcome {
     Outcome::Failed(CallError {
-        failure: Failure::Remote("code 6007".into()),
+        failure: Failure::Transient("code 6007".into()),
         task_started: true,
         retry_after: None,
     })
@@ -95,7 +95,7 @@ fn a_failed_journal_write_makes_no_platform_call_at_all() {
     };
     assert!(execution.done.is_empty());
     assert_eq!(execution.failed, None);
-    assert!(matches!(execution.failure, Some(Failure::Remote(ref m)) if m.contains("journal")));
+    assert!(matches!(execution.failure, Some(Failure::KubeWrite(ref m)) if m.contains("journal")));
     let reported = report_of(Some(&p), &execution, &status);
     assert_eq!(
         reported.operation, None,
