@@ -58,7 +58,8 @@ pub async fn execute(
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
             Effect::WriteJournal(journal) => {
-                let in_progress = status::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
+                let in_progress =
+                    outbound_core::planner::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
                 // The finalizer first, so that the object cannot go away with the journal.
                 let finalizer = match finalizer::has(task) {
                     true => Ok(()),

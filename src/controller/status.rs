@@ -1,12 +1,10 @@
 //! Writing status: server-side apply on the status subresource only, so fields the operator no
 //! longer reports disappear and nobody else's fields are touched.
 
-use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use outbound_api::{Operation, OperationPhase, OutboundTask, OutboundTaskStatus, condition};
+use outbound_api::{OutboundTask, OutboundTaskStatus};
 
 pub const FIELD_MANAGER: &str = "outbound-operator";
 
@@ -76,69 +74,11 @@ pub fn worth_writing(previous: &OutboundTaskStatus, new: &OutboundTaskStatus, re
     !same_but_sync_time || age >= refresh
 }
 
-/// The status while an operation runs: the journal, Ready=False and Reconciling=True with reason
-/// Updating (kstatus: InProgress); everything else as it was.
-pub fn in_progress(
-    previous: &OutboundTaskStatus,
-    journal: &Operation,
-    generation: i64,
-    now: Timestamp,
-) -> OutboundTaskStatus {
-    let step = match journal.phase {
-        OperationPhase::Pausing => "pausing the task to update it",
-        OperationPhase::Updating => "updating the task's settings",
-        OperationPhase::Resuming => "resuming the task",
-    };
-    let mut status = previous.clone();
-    status.operation = Some(journal.clone());
-    status.observed_generation = Some(generation);
-    for (type_, value, message) in [
-        (condition::READY, "False", step),
-        (condition::RECONCILING, "True", step),
-        (condition::STALLED, "False", ""),
-    ] {
-        set(
-            &mut status.conditions,
-            type_,
-            value,
-            "Updating",
-            message,
-            generation,
-            now,
-        );
-    }
-    status
-}
-
-fn set(
-    conditions: &mut Vec<Condition>,
-    type_: &str,
-    value: &str,
-    reason: &str,
-    message: &str,
-    generation: i64,
-    now: Timestamp,
-) {
-    let unchanged_since = conditions
-        .iter()
-        .find(|c| c.type_ == type_ && c.status == value)
-        .map(|c| c.last_transition_time.clone());
-    let new = Condition {
-        type_: type_.into(),
-        status: value.into(),
-        reason: reason.into(),
-        message: message.into(),
-        observed_generation: Some(generation),
-        last_transition_time: unchanged_since.unwrap_or(Time(now)),
-    };
-    match conditions.iter_mut().find(|c| c.type_ == type_) {
-        Some(existing) => *existing = new,
-        None => conditions.push(new),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use jiff::Timestamp;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
     use super::*;
 
     #[test]
@@ -180,28 +120,5 @@ mod tests {
             ..previous.clone()
         };
         assert!(worth_writing(&first, &previous, hour), "the first sync time is written");
-    }
-
-    #[test]
-    fn in_progress_reads_as_kstatus_in_progress_and_keeps_the_journal() {
-        let journal = Operation {
-            phase: OperationPhase::Pausing,
-            resume_after: true,
-            started_at: Time(Timestamp::UNIX_EPOCH),
-            generation: 3,
-        };
-        let status = in_progress(&OutboundTaskStatus::default(), &journal, 3, Timestamp::UNIX_EPOCH);
-        assert_eq!(status.operation.as_ref(), Some(&journal));
-        assert_eq!(status.observed_generation, Some(3));
-        let get = |t: &str| {
-            status
-                .conditions
-                .iter()
-                .find(|c| c.type_ == t)
-                .map(|c| c.status.as_str())
-        };
-        assert_eq!(get(condition::RECONCILING), Some("True"));
-        assert_eq!(get(condition::READY), Some("False"));
-        assert_eq!(get(condition::STALLED), Some("False"));
     }
 }

@@ -49,7 +49,7 @@ pub use recovery::{
     MAX_STARTED_RETRIES, MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started,
     started_failure,
 };
-pub use report::{Execution, ReportInput, report};
+pub use report::{Execution, ReportInput, in_progress, report};
 pub use settle::PauseSettle;
 pub use steps::{CallError, Effect, Outcome, StepLimits, Steps};
 
@@ -321,34 +321,25 @@ fn finish(p: &mut Plan, input: &PlanInput<'_>, journal: Option<&Operation>, drif
         });
         return;
     }
+    // Without an update the actions are a lone pause (spec.runState: Paused) or a lone resume
+    // (spec.runState: Running, or a campaign the operator had paused): an event each.
     let paused_by_us = journal.is_some_and(|j| j.resume_after);
     for (i, action) in p.actions.iter().enumerate() {
-        let (reason, note) = match action.kind() {
-            ActionKind::Pause if updates => (reasons::PAUSED, "paused the task to update it".to_string()),
-            ActionKind::Pause => (reasons::PAUSED, "paused the task (spec.runState: Paused)".to_string()),
-            ActionKind::Update => {
-                let reason = if drift_corrected {
-                    reasons::DRIFT_CORRECTED
-                } else {
-                    reasons::UPDATED
-                };
-                let fields = diff::field_list(&p.differences);
-                (reason, diff::shorten(&format!("updated {}", fields), 1024))
-            }
-            ActionKind::Resume if updates => (reasons::RESUMED, "resumed the task after the update".to_string()),
-            ActionKind::Resume if paused_by_us => (
-                reasons::RESUMED,
-                "resumed the task the operator had paused (interrupted update)".to_string(),
-            ),
-            ActionKind::Resume => (
-                reasons::RESUMED,
-                "resumed the task (spec.runState: Running)".to_string(),
-            ),
+        let note = match action.kind() {
+            ActionKind::Pause => "paused the task (spec.runState: Paused)",
+            ActionKind::Resume if paused_by_us => "resumed the task the operator had paused (interrupted update)",
+            ActionKind::Resume => "resumed the task (spec.runState: Running)",
+            ActionKind::Update => unreachable!("a plan with an update has its one event above"),
+        };
+        let reason = if action.kind() == ActionKind::Pause {
+            reasons::PAUSED
+        } else {
+            reasons::RESUMED
         };
         p.events.push(PlannedEvent {
             type_: EventType::Normal,
             reason,
-            note,
+            note: note.to_string(),
             after_action: Some(i),
         });
     }

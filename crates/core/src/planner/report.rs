@@ -20,7 +20,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use super::{ActionKind, Failure, Plan, Verdict};
 use crate::diff::{MAX_DRIFT_ENTRIES, shorten};
-use outbound_api::{Convergence, DriftEntry, Operation, OutboundTaskStatus, RemoteState, StillStarted, condition};
+use outbound_api::{
+    Convergence, DriftEntry, Operation, OperationPhase, OutboundTaskStatus, RemoteState, StillStarted, condition,
+};
 
 /// What happened when the plan ran.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -201,6 +203,52 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
     }
     conditions.extend(foreign_conditions(&previous.conditions));
     status.conditions = conditions;
+    status
+}
+
+/// The status while an operation runs: the journal, Ready=False and Reconciling=True with reason
+/// Updating (kstatus: InProgress), Stalled=False; Synced and everything else as it was. Written
+/// before the first platform call of an operation that holds a campaign paused.
+pub fn in_progress(
+    previous: &OutboundTaskStatus,
+    journal: &Operation,
+    generation: i64,
+    now: Timestamp,
+) -> OutboundTaskStatus {
+    let step = match journal.phase {
+        OperationPhase::Pausing => "pausing the task to update it",
+        OperationPhase::Updating => "updating the task's settings",
+        OperationPhase::Resuming => "resuming the task",
+    };
+    let set = |type_: &str, ok: bool, message: &str| {
+        condition(
+            &previous.conditions,
+            type_,
+            ok,
+            "Updating",
+            message.to_string(),
+            generation,
+            now,
+        )
+    };
+    let synced = previous
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition::SYNCED)
+        .cloned();
+    let mut status = previous.clone();
+    status.operation = Some(journal.clone());
+    status.observed_generation = Some(generation);
+    status.conditions = [
+        Some(set(condition::READY, false, step)),
+        synced,
+        Some(set(condition::RECONCILING, true, step)),
+        Some(set(condition::STALLED, false, "")),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(foreign_conditions(&previous.conditions))
+    .collect();
     status
 }
 
