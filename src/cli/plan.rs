@@ -10,8 +10,9 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use super::manifests::Manifests;
+use crate::controller::session;
 use outbound_api::{OutboundAccount, OutboundTask};
-use outbound_core::planner::{self, Observed, PlanInput, PlanOptions, Verdict};
+use outbound_core::planner::{self, PlanInput, PlanOptions, Verdict};
 use outbound_platform::{AccountKey, ClientPool, RemoteMetrics, Token};
 
 #[derive(clap::Args, Debug)]
@@ -118,23 +119,20 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
         error: None,
     };
     let status = task.status.clone().unwrap_or_default();
-    let Some(task_id) = task.remote_id() else {
+    if task.remote_id().is_none() {
         // Never created from here: `plan` only reads.
         return planned_create(out, task);
-    };
+    }
     let observed = if planner::needs_remote_read(&task.spec, &status) {
         let key = AccountKey::new(account.namespace().unwrap_or_default(), account.name_any());
-        let client = match pool.client_for(&key, &account.spec) {
-            Ok(client) => client,
-            Err(error) => {
-                out.error = Some(format!("OutboundAccount {}: {error}", account.name_any()));
-                return out;
-            }
+        let read = match session::remote_for(pool, key, &account.spec, token.clone()) {
+            Ok(remote) => session::read(&remote, task).await.map_err(|error| error.to_string()),
+            Err(failure) => Err(failure.to_string()),
         };
-        match client.detail(token, task_id, task.spec.sub_user_id.as_deref()).await {
-            Ok(detail) => Some(Observed::from_detail(&detail)),
+        match read {
+            Ok(observed) => Some(observed),
             Err(error) => {
-                out.error = Some(error.to_string());
+                out.error = Some(error);
                 return out;
             }
         }

@@ -16,7 +16,7 @@ pub mod metrics_server;
 mod pause_slots;
 mod reconcile;
 mod rolling;
-mod session;
+pub mod session;
 mod settle_times;
 pub mod shard;
 mod status;

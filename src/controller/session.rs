@@ -10,9 +10,9 @@ use kube::runtime::reflector::ObjectRef;
 
 use super::context::Context;
 use super::token_cache::TokenError;
-use outbound_api::{OutboundTask, OutboundTaskStatus};
+use outbound_api::{OutboundAccountSpec, OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{Failure, Observed};
-use outbound_platform::{AccountKey, ErrorKind, PlatformClient, RemoteError, Token};
+use outbound_platform::{AccountKey, ClientPool, ErrorKind, PlatformClient, RemoteError, Token};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -39,8 +39,11 @@ pub async fn connect(ctx: &Context, task: &OutboundTask, namespace: &str) -> Res
     let Some(account) = ctx.accounts.get(&ObjectRef::new(account_name).within(namespace)) else {
         return Ok(Err(Failure::AccountNotFound));
     };
-    let secret = &account.spec.token_secret_ref;
-    let token = match ctx.tokens.token(&ctx.client, namespace, secret).await {
+    let token = match ctx
+        .tokens
+        .token(&ctx.client, namespace, &account.spec.token_secret_ref)
+        .await
+    {
         Ok(token) => token,
         Err(TokenError::Kube { source, .. }) => return Err(Error::Kube(source)),
         Err(error) => {
@@ -48,24 +51,45 @@ pub async fn connect(ctx: &Context, task: &OutboundTask, namespace: &str) -> Res
             return Ok(Err(Failure::SecretNotFound));
         }
     };
-    let key = AccountKey::new(namespace, account_name);
-    match ctx.pool.client_for(&key, &account.spec) {
-        Ok(client) => Ok(Ok(Remote {
-            // Writes for this task stop once it leaves this process's watch (another shard's).
-            client: Arc::new(client.for_task({
-                let (tasks, object) = (ctx.tasks.clone(), ObjectRef::from_obj(task));
-                move || tasks.get(&object).is_some()
-            })),
-            token,
-            key,
-            secret_name: secret.name.clone(),
+    let remote = remote_for(
+        &ctx.pool,
+        AccountKey::new(namespace, account_name),
+        &account.spec,
+        token,
+    );
+    Ok(remote.map(|remote| Remote {
+        // Writes for this task stop once it leaves this process's watch (another shard's).
+        client: Arc::new(remote.client.for_task({
+            let (tasks, object) = (ctx.tasks.clone(), ObjectRef::from_obj(task));
+            move || tasks.get(&object).is_some()
         })),
-        Err(error) => Ok(Err(Failure::InvalidAccount(format!(
-            "OutboundAccount {account_name}: {error}"
-        )))),
+        ..remote
+    }))
+}
+
+/// The account's platform client with `token`, from the pool: the part of [`connect`] that needs
+/// no Kubernetes object, shared with `plan`.
+pub fn remote_for(
+    pool: &ClientPool,
+    key: AccountKey,
+    account: &OutboundAccountSpec,
+    token: Token,
+) -> Result<Remote, Failure> {
+    match pool.client_for(&key, account) {
+        Ok(client) => Ok(Remote {
+            client,
+            token,
+            secret_name: account.token_secret_ref.name.clone(),
+            key,
+        }),
+        Err(error) => Err(Failure::InvalidAccount(format!(
+            "OutboundAccount {}: {error}",
+            key.name
+        ))),
     }
 }
 
+/// The remote task of `task`, read and mapped.
 pub async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, RemoteError> {
     let detail = remote
         .client
