@@ -10,8 +10,8 @@
 //! at its limit, and shows that the same few messages are served over and over.
 //!
 //! The operator therefore turns kube-runtime's limit off and admits reconciles itself
-//! (`src/controller/admission.rs`, ordered by `src/queue.rs`); the test of that order is in
-//! `src/queue.rs` and the end-to-end one in `tests/fairness.rs`.
+//! (`src/controller/admission.rs`, ordered by `crates/core/src/queue.rs`); the test of that order is in
+//! `crates/core/src/queue.rs` and the end-to-end one in `tests/fairness.rs`.
 
 use std::collections::HashSet;
 use std::pin::pin;
