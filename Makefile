@@ -7,7 +7,7 @@
 #   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
-#   make lint           rustfmt check and clippy with warnings as errors
+#   make lint           rustfmt check, clippy and rustdoc (doc links) with warnings as errors
 #   make demo / demo-down / bench
 #   make envtest-up / envtest-down / clean-envtest
 
@@ -85,11 +85,12 @@ test-chart:
 test-monitoring:
 	scripts/test-monitoring.sh
 
-# Both checks run; either failing fails the target.
+# Every check runs; any failing fails the target.
 lint:
 	@rc=0; \
 	$(CARGO) fmt --all --check || { echo "make lint: cargo fmt --check failed (run cargo fmt)" >&2; rc=1; }; \
 	$(CARGO) clippy --workspace --all-targets -- -D warnings || { echo "make lint: clippy failed" >&2; rc=1; }; \
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q || { echo "make lint: cargo doc failed (a doc link or tag that no longer matches the code)" >&2; rc=1; }; \
 	exit $$rc
 
 demo:

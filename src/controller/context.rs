@@ -137,7 +137,7 @@ impl Context {
     }
 
     /// Whether task `key`'s failure `message` is worth a WARN line now: a new failure is, and the
-    /// same one again once [`WARN_EVERY`] has passed.
+    /// same one again once `WARN_EVERY` has passed.
     pub fn worth_warning(&self, key: &str, message: &str) -> bool {
         let mut warned = self.warned.lock().expect("warn lock");
         let now = Instant::now();

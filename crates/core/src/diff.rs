@@ -2,7 +2,7 @@
 //!
 //! Only the fields present in the desired [`FieldSet`] are compared (fields the spec leaves unset
 //! are not, so console edits of unmanaged fields are not fought), and only when the platform
-//! reports them. Values are the normalised CRD-shaped values of [`crate::mapping::fields`].
+//! reports them. Values are the normalised CRD-shaped values of [`crate::mapping::comparable`].
 
 use serde_json::Value;
 

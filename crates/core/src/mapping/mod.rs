@@ -5,7 +5,7 @@
 //!   `line`/`holiday`/`pop_mode` always sent, enums as numbers, 0/1 flags where the platform
 //!   wants them, unset optional fields omitted.
 //! * [`desired_fields`] / [`observed_fields`]: both sides in one comparable form, a [`FieldSet`]
-//!   keyed by CRD field path, with the platform's quirks folded (see [`fields`]).
+//!   keyed by CRD field path, with the platform's quirks folded (see [`comparable`]).
 //! * [`remote_state`]: the run state of a task as read (see [`state`]).
 
 pub mod codes;

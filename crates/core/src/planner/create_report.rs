@@ -4,8 +4,8 @@
 //! |---|---|---|---|---|
 //! | id known | False Creating | True ReconcileSuccess | True Creating | False Creating |
 //! | not listed yet | False Creating | True ReconcileSuccess | True Creating | False Creating |
-//! | transient failure | False Creating/Error | False <reason> | True | False |
-//! | rejected, ambiguous, nothing to observe | False | False <reason> | True Creating while an intent is kept, else False | True <reason> |
+//! | transient failure | False Creating/Error | False `<reason>` | True | False |
+//! | rejected, ambiguous, nothing to observe | False | False `<reason>` | True Creating while an intent is kept, else False | True `<reason>` |
 //!
 //! The id known, the next reconcile reads the task like an adopted one: settings, then runState.
 

@@ -12,8 +12,8 @@
 //! | equal, or made equal | True InSync | True ReconcileSuccess | False InSync | False InSync |
 //! | Observe mode, drift | False Drifted | True ReconcileSuccess | False Drifted | False Drifted |
 //! | suspended | False Suspended | (kept) | False Suspended | False Suspended |
-//! | transient failure | False Error (Updating while a journal is kept) | False <reason> | True <reason> | False <reason> |
-//! | needs a human | False Error | False <reason> | False Error (True Updating while a journal is kept) | True <reason> |
+//! | transient failure | False Error (Updating while a journal is kept) | False `<reason>` | True `<reason>` | False `<reason>` |
+//! | needs a human | False Error | False `<reason>` | False Error (True Updating while a journal is kept) | True `<reason>` |
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
