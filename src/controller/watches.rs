@@ -1,7 +1,8 @@
 //! What triggers a reconcile: a task's spec (generation), its `reconcile.fluxcd.io/requestedAt`
 //! annotation or deletion — never our own status writes; a change of the account it uses; a
-//! change of that account's token Secret. Objects are kept in memory without managedFields and
-//! the last-applied annotation, which are large and never read.
+//! change of that account's token Secret. Each trigger is offered to the admission, which starts
+//! the reconcile when a place is free. Objects are kept in memory without managedFields and the
+//! last-applied annotation, which are large and never read.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -18,7 +19,6 @@ use super::admission::Admission;
 use super::shard::{self, ShardSelector};
 use super::token::TokenCache;
 use crate::api::{OutboundAccount, OutboundTask};
-use crate::queue::Priority;
 
 pub use crate::api::REQUESTED_AT;
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -28,22 +28,21 @@ type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>
 pub struct Watched {
     pub tasks: Store<OutboundTask>,
     pub accounts: Store<OutboundAccount>,
-    pub task_triggers: Triggers<OutboundTask>,
-    pub account_triggers: Triggers<OutboundAccount>,
-    pub secret_triggers: Triggers<PartialObjectMeta<Secret>>,
+    pub triggers: TriggerStreams,
+}
+
+/// The watches; polling them (see [`TriggerStreams::offer_all`]) also fills the caches.
+pub struct TriggerStreams {
+    tasks: Triggers<OutboundTask>,
+    accounts: Triggers<OutboundAccount>,
+    secrets: Triggers<PartialObjectMeta<Secret>>,
 }
 
 impl Watched {
-    /// `admission` learns of spec changes at once, so that a reconcile already waiting as a
-    /// resync moves up to a change. With a `shard` selector only the tasks it matches are
-    /// watched (a task relabelled out of it leaves the cache as if deleted); accounts and Secrets
-    /// are watched whole, because a task of any shard may use any account.
-    pub fn start(
-        client: &Client,
-        namespace: Option<&str>,
-        shard: Option<&ShardSelector>,
-        admission: Arc<Admission>,
-    ) -> Self {
+    /// With a `shard` selector only the tasks it matches are watched (a task relabelled out of
+    /// it leaves the cache as if deleted); accounts and Secrets are watched whole, because a task
+    /// of any shard may use any account.
+    pub fn start(client: &Client, namespace: Option<&str>, shard: Option<&ShardSelector>) -> Self {
         let (tasks, task_writer) = reflector::store();
         let task_triggers = watcher(
             api::<OutboundTask>(client, namespace),
@@ -54,11 +53,6 @@ impl Watched {
         .reflect(task_writer)
         .applied_objects()
         .predicate_filter(task_trigger, Default::default())
-        .inspect_ok(move |task| {
-            if let Some(namespace) = task.namespace() {
-                admission.promote(&format!("{namespace}/{}", task.name_any()), Priority::of(task, true));
-            }
-        })
         .boxed();
 
         let (accounts, account_writer) = reflector::store();
@@ -112,10 +106,41 @@ impl Watched {
         Self {
             tasks,
             accounts,
-            task_triggers,
-            account_triggers,
-            secret_triggers,
+            triggers: TriggerStreams {
+                tasks: task_triggers,
+                accounts: account_triggers,
+                secrets: secret_triggers,
+            },
         }
+    }
+}
+
+impl TriggerStreams {
+    /// Offers every task a trigger names to `admission` (a watch error is retried with backoff
+    /// by the watcher itself), as long as the watches run.
+    pub async fn offer_all(
+        self,
+        tasks: Store<OutboundTask>,
+        accounts: Store<OutboundAccount>,
+        tokens: Arc<TokenCache>,
+        admission: Arc<Admission>,
+    ) {
+        let of_account = tasks_of_account(tasks.clone());
+        let of_secret = tasks_of_secret(tasks, accounts, tokens);
+        let named = futures::stream::select_all([
+            self.tasks.map_ok(|task| vec![Arc::new(task)]).boxed(),
+            self.accounts.map_ok(of_account).boxed(),
+            self.secrets.map_ok(of_secret).boxed(),
+        ]);
+        named
+            .for_each(|named| {
+                match named {
+                    Ok(named) => named.iter().for_each(|task| admission.offer(task)),
+                    Err(error) => tracing::debug!(%error, "watch failed; retrying"),
+                }
+                futures::future::ready(())
+            })
+            .await;
     }
 }
 
@@ -148,28 +173,27 @@ fn task_trigger(task: &OutboundTask) -> Option<u64> {
 }
 
 /// Maps an account event to the tasks that use it.
-pub fn tasks_of_account(
+fn tasks_of_account(
     tasks: Store<OutboundTask>,
-) -> impl Fn(OutboundAccount) -> Vec<ObjectRef<OutboundTask>> + Send + Sync + 'static {
+) -> impl Fn(OutboundAccount) -> Vec<Arc<OutboundTask>> + Send + Sync + 'static {
     move |account| {
         let namespace = account.namespace();
         let name = account.name_any();
         tasks
             .state()
-            .iter()
+            .into_iter()
             .filter(|task| task.namespace() == namespace && task.spec.account_ref.name == name)
-            .map(|task| ObjectRef::from_obj(task.as_ref()))
             .collect()
     }
 }
 
 /// Maps a Secret event to the tasks whose account reads its token from it, and tells the token
 /// cache that the Secret changed.
-pub fn tasks_of_secret(
+fn tasks_of_secret(
     tasks: Store<OutboundTask>,
     accounts: Store<OutboundAccount>,
     tokens: Arc<TokenCache>,
-) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<OutboundTask>> + Send + Sync + 'static {
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<Arc<OutboundTask>> + Send + Sync + 'static {
     move |secret| {
         let namespace = secret.namespace();
         let name = secret.name_any();
@@ -189,9 +213,8 @@ pub fn tasks_of_secret(
         }
         tasks
             .state()
-            .iter()
+            .into_iter()
             .filter(|task| task.namespace() == namespace && account_names.contains(&task.spec.account_ref.name))
-            .map(|task| ObjectRef::from_obj(task.as_ref()))
             .collect()
     }
 }
