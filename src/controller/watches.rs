@@ -11,7 +11,7 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PartialObjectMeta};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
@@ -23,6 +23,7 @@ use crate::api::{OutboundAccount, OutboundTask};
 pub use crate::api::REQUESTED_AT;
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+type WatchEvent<K> = Result<watcher::Event<K>, watcher::Error>;
 type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
 
 pub struct Watched {
@@ -51,12 +52,12 @@ impl Watched {
         .default_backoff()
         .modify(slim)
         .reflect(task_writer)
-        .applied_objects()
-        .predicate_filter(task_trigger, Default::default())
+        .filter_map(changes(Listed::Triggers, Deleted::Ignored, task_trigger))
         .boxed();
 
+        // Only spec changes and deletions after the initial list: listing is not a change, and
+        // status writes (generation unchanged) are not either.
         let (accounts, account_writer) = reflector::store();
-        let mut account_generations = HashMap::new();
         let account_triggers = watcher(
             api::<OutboundAccount>(client, namespace),
             watcher::Config::default().any_semantic(),
@@ -64,28 +65,16 @@ impl Watched {
         .default_backoff()
         .modify(slim)
         .reflect(account_writer)
-        .filter_map(move |event| {
-            // Only spec changes and deletions after the initial list: listing is not a change,
-            // and status writes (generation unchanged) are not either.
-            let trigger = match event {
-                Ok(watcher::Event::InitApply(account)) => {
-                    account_generations.insert(ObjectRef::from_obj(&account), account.meta().generation);
-                    None
-                }
-                Ok(watcher::Event::Apply(account)) => {
-                    let generation = account.meta().generation;
-                    (account_generations.insert(ObjectRef::from_obj(&account), generation) != Some(generation))
-                        .then_some(Ok(account))
-                }
-                Ok(watcher::Event::Delete(account)) => {
-                    account_generations.remove(&ObjectRef::from_obj(&account));
-                    Some(Ok(account))
-                }
-                Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
-                Err(error) => Some(Err(error)),
-            };
-            futures::future::ready(trigger)
-        })
+        .filter_map(changes(
+            Listed::Recorded,
+            Deleted::Triggers,
+            |account: &OutboundAccount| {
+                account
+                    .meta()
+                    .generation
+                    .map_or(u64::MAX, |generation| generation as u64)
+            },
+        ))
         .boxed();
 
         // Metadata only: we never keep Secret data in memory; the token is read when needed.
@@ -164,12 +153,66 @@ fn slim<K: Resource>(object: &mut K) {
 
 /// A task is reconciled when its spec (generation), its requestedAt annotation or its deletion
 /// state changes; status writes change none of these.
-fn task_trigger(task: &OutboundTask) -> Option<u64> {
+fn task_trigger(task: &OutboundTask) -> u64 {
     let mut hasher = DefaultHasher::new();
     task.meta().generation.hash(&mut hasher);
     task.annotations().get(REQUESTED_AT).hash(&mut hasher);
     task.meta().deletion_timestamp.is_some().hash(&mut hasher);
-    Some(hasher.finish())
+    hasher.finish()
+}
+
+/// Whether the objects of a list (the first, or a relist) trigger when new or changed.
+#[derive(Clone, Copy, PartialEq)]
+enum Listed {
+    Triggers,
+    Recorded,
+}
+
+/// Whether a deletion triggers.
+#[derive(Clone, Copy, PartialEq)]
+enum Deleted {
+    Triggers,
+    Ignored,
+}
+
+/// The watch events that trigger reconciles: an object whose `trigger` value differs from the one
+/// last seen (or that was not seen), and deletions as `deleted` says. Keeps one value per object,
+/// by namespace/name (kube-runtime's `predicate_filter` keeps name, namespace and uid as three
+/// strings each, and never forgets a deleted object).
+fn changes<K: Resource>(
+    listed: Listed,
+    deleted: Deleted,
+    trigger: impl Fn(&K) -> u64,
+) -> impl FnMut(WatchEvent<K>) -> futures::future::Ready<Option<Result<K, watcher::Error>>> {
+    let mut last: HashMap<String, u64> = HashMap::new();
+    move |event| {
+        let key = |object: &K| {
+            let meta = object.meta();
+            format!(
+                "{}/{}",
+                meta.namespace.as_deref().unwrap_or_default(),
+                meta.name.as_deref().unwrap_or_default()
+            )
+        };
+        let passed = match event {
+            Ok(watcher::Event::InitApply(object)) => {
+                let value = trigger(&object);
+                let changed = last.insert(key(&object), value) != Some(value);
+                (changed && listed == Listed::Triggers).then_some(Ok(object))
+            }
+            Ok(watcher::Event::Apply(object)) => {
+                let value = trigger(&object);
+                (last.insert(key(&object), value) != Some(value)).then_some(Ok(object))
+            }
+            Ok(watcher::Event::Delete(object)) => {
+                last.remove(&key(&object));
+                (deleted == Deleted::Triggers).then_some(Ok(object))
+            }
+            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+            Err(error) => Some(Err(error)),
+        };
+        futures::future::ready(passed)
+    }
 }
 
 /// Maps an account event to the tasks that use it.
@@ -236,6 +279,47 @@ mod tests {
             task.annotations_mut().insert(REQUESTED_AT.into(), at.into());
         }
         task
+    }
+
+    /// What `changes` passes on, for each event in turn.
+    fn passed(listed: Listed, deleted: Deleted, events: Vec<watcher::Event<OutboundTask>>) -> Vec<Option<i64>> {
+        let mut filter = changes(listed, deleted, task_trigger);
+        events
+            .into_iter()
+            .filter_map(|event| futures::executor::block_on(filter(Ok(event))))
+            .map(|task| task.unwrap().metadata.generation)
+            .collect()
+    }
+
+    #[test]
+    fn only_new_or_changed_objects_pass_and_a_deleted_one_is_forgotten() {
+        use watcher::Event::{Apply, Delete, Init, InitApply, InitDone};
+        let mut with_status = task(1, None);
+        with_status.status = Some(Default::default());
+        let events = || {
+            vec![
+                Init,
+                InitApply(task(1, None)),
+                InitDone,
+                Apply(with_status.clone()),
+                Apply(task(2, None)),
+                Init,
+                InitApply(task(2, None)),
+                InitDone,
+                Delete(task(2, None)),
+                Apply(task(2, None)),
+            ]
+        };
+        assert_eq!(
+            passed(Listed::Triggers, Deleted::Ignored, events()),
+            [Some(1), Some(2), Some(2)],
+            "tasks: the first list, the spec change and the object back after its deletion"
+        );
+        assert_eq!(
+            passed(Listed::Recorded, Deleted::Triggers, events()),
+            [Some(2), Some(2), Some(2)],
+            "accounts: the spec change, the deletion, the object back after it"
+        );
     }
 
     #[test]
