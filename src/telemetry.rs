@@ -23,10 +23,11 @@ pub fn init(format: LogFormat) {
     let _ = result;
 }
 
-/// kube-runtime opens an INFO span for each reconcile it starts. Every due reconcile starts at
-/// once and waits for a place (`controller::admission`), so after a start at 10,000 tasks 10,000
-/// spans were alive, about 3 MB of heap (docs/performance.md, "Memory"). Our own log lines name
-/// the task, so the span is off unless `RUST_LOG` names kube_runtime or asks for debug or trace.
+/// kube-runtime opens an INFO span for each reconcile it starts. When every due reconcile started
+/// at once and waited for a place, 10,000 spans were alive after a start at 10,000 tasks, about
+/// 3 MB of heap (docs/performance.md, "Memory"); work now waits as keys (`controller::admission`),
+/// but the span still costs per reconcile. Our own log lines name the task, so the span is off
+/// unless `RUST_LOG` names kube_runtime or asks for debug or trace.
 const QUIET_RECONCILE_SPANS: &str = "kube_runtime::controller=warn";
 
 /// The log filter for a `RUST_LOG` value (`info` when unset or invalid).

@@ -1,134 +1,190 @@
-//! The operator's own admission of reconciles. kube-runtime starts every due reconcile (its
-//! concurrency limit is off: under load it serves parked work in hash order and starves the rest,
-//! see `outbound_core::queue`); each then waits here for one of `workers` places, granted by
-//! [`Priority`] and arrival. The ordering is the pure [`Backlog`]; this file only hands places over.
+//! The operator's own admission of reconciles: which task gets one of `workers` places next, by
+//! [`Priority`] and arrival (the ordering is the pure [`Backlog`]; this file hands places over).
+//!
+//! Work waits here as a key, not as a started reconcile: every trigger (a watch event, a change
+//! of the account or Secret a task uses) is [`Admission::offer`]ed, and kube-runtime is asked to
+//! run a task (the [`Starts`] stream, `Controller::reconcile_on`) only once a place is reserved
+//! for it. kube-runtime's own concurrency limit stays off: at its limit it serves parked work in
+//! hash order and starves the rest (see `outbound_core::queue`); here it never has more than `workers`
+//! starts plus its own requeues (resyncs, retries) to run, and a requeue that finds no free place
+//! joins the backlog with [`Admission::enter`] and ends at once. So 10,000 tasks listed at start
+//! cost 10,000 keys, not 10,000 reconcile futures.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::sync::oneshot;
+use futures::channel::mpsc;
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 
 use super::metrics::ControllerMetrics;
 use outbound_api::OutboundTask;
 use outbound_core::queue::{Backlog, Priority};
 
+/// namespace/name, shared by the backlog's indexes.
+type Key = Arc<str>;
+
+/// The tasks kube-runtime is asked to reconcile, each with a place reserved (or, for a task whose
+/// reconcile is still running, a reconcile to follow it: kube-runtime holds that until the
+/// running one ends).
+pub type Starts = mpsc::UnboundedReceiver<ObjectRef<OutboundTask>>;
+
 pub struct Admission {
     state: Mutex<State>,
+    starts: mpsc::UnboundedSender<ObjectRef<OutboundTask>>,
     metrics: Arc<ControllerMetrics>,
 }
 
 struct State {
     workers: usize,
-    running: usize,
-    backlog: Backlog<String>,
-    /// Where to send the place (and the class it was granted at) of each waiting key.
-    waiters: HashMap<String, oneshot::Sender<Priority>>,
-    /// Tasks this process has admitted at least once (for [`Priority::FirstSight`]).
-    seen: HashSet<String>,
+    /// Places taken: by reconciles running and by starts sent and not yet begun.
+    taken: usize,
+    backlog: Backlog<Key>,
+    /// When each key in the backlog started waiting.
+    since: HashMap<Key, Instant>,
+    /// Starts sent, with their place reserved: the class they were granted at and since when
+    /// they waited.
+    granted: HashMap<Key, (Priority, Instant)>,
+    /// Tasks whose admitted reconcile has not ended.
+    running: HashSet<Key>,
+    /// Tasks this process has offered or entered at least once (for [`Priority::FirstSight`]).
+    seen: HashSet<Key>,
     closed: bool,
 }
 
-/// One place among the workers, held for the length of a reconcile.
+/// One place among the workers; an operation that holds a campaign paused gives it back early.
 pub struct Permit<'a> {
     admission: &'a Admission,
-    pub priority: Priority,
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.admission.release();
+        let mut state = self.admission.lock();
+        state.taken -= 1;
+        self.admission.dispatch(&mut state);
+    }
+}
+
+/// Held for the whole admitted reconcile: while it lives, a new trigger of the same task asks
+/// kube-runtime for a reconcile to follow it instead of reserving a second place.
+pub struct Running<'a> {
+    admission: &'a Admission,
+    key: Key,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.admission.lock().running.remove(&self.key);
     }
 }
 
 impl Admission {
-    pub fn new(workers: usize, metrics: Arc<ControllerMetrics>) -> Self {
-        Self {
-            state: Mutex::new(State {
-                workers: workers.max(1),
-                running: 0,
-                backlog: Backlog::default(),
-                waiters: HashMap::new(),
-                seen: HashSet::new(),
-                closed: false,
-            }),
+    pub fn new(workers: usize, metrics: Arc<ControllerMetrics>) -> (Self, Starts) {
+        let (starts, receiver) = mpsc::unbounded();
+        let state = State {
+            workers: workers.max(1),
+            taken: 0,
+            backlog: Backlog::default(),
+            since: HashMap::new(),
+            granted: HashMap::new(),
+            running: HashSet::new(),
+            seen: HashSet::new(),
+            closed: false,
+        };
+        let admission = Self {
+            state: Mutex::new(state),
+            starts,
             metrics,
-        }
+        };
+        (admission, receiver)
     }
 
-    /// Waits for a place to reconcile `task` (namespace/name `key`). `None` once the controller
-    /// shuts down: work not yet started is dropped then, and only reconciles holding a place finish.
-    pub async fn admit(&self, key: &str, task: &OutboundTask) -> Option<Permit<'_>> {
-        let started = Instant::now();
-        let receiver = {
-            let mut state = self.lock();
-            if state.closed {
-                return None;
-            }
-            let seen_before = !state.seen.insert(key.to_string());
-            let priority = Priority::of(task, seen_before);
-            if state.running < state.workers && state.backlog.is_empty() {
-                state.running += 1;
-                drop(state);
-                self.metrics.admitted(priority, started.elapsed());
-                return Some(Permit {
-                    admission: self,
-                    priority,
-                });
-            }
-            let (sender, receiver) = oneshot::channel();
-            state.backlog.push(key.to_string(), priority);
-            state.waiters.insert(key.to_string(), sender);
-            self.metrics.waiting(state.backlog.counts());
-            receiver
-        };
-        let mut waiting = Waiting {
-            admission: self,
-            key,
-            receiver,
-            answered: false,
-        };
-        let granted = (&mut waiting.receiver).await.ok();
-        waiting.answered = true;
-        let priority = granted?;
-        self.metrics.admitted(priority, started.elapsed());
-        Some(Permit {
-            admission: self,
-            priority,
-        })
-    }
-
-    /// Moves a waiting reconcile of `key` up to `priority` (a spec change seen while it waited
-    /// as a resync).
-    pub fn promote(&self, key: &str, priority: Priority) {
+    /// `task` (as now in the cache) wants a reconcile: it waits in line, keeping its place if it
+    /// already waits (moved up to the more urgent class, e.g. a spec change of a waiting resync).
+    pub fn offer(&self, task: &OutboundTask) {
+        let Some(key) = key_of(task) else { return };
         let mut state = self.lock();
-        if state.backlog.promote(&key.to_string(), priority) {
-            self.metrics.waiting(state.backlog.counts());
+        if state.closed || state.granted.contains_key(&key) {
+            return; // a start already sent reads the latest object when it begins
+        }
+        let priority = state.priority(&key, task);
+        if state.running.contains(&key) {
+            self.start(&key); // the running reconcile may have read an older object
+            return;
+        }
+        state.wait(key, priority);
+        self.dispatch(&mut state);
+    }
+
+    /// Called by each reconcile kube-runtime begins: the place reserved for it, or a free place
+    /// when nobody waits. Otherwise (a requeue while others wait) the task joins the line and
+    /// `None` tells the reconcile to end; it is started again when its turn comes. `None` too
+    /// once the controller shuts down: only reconciles holding a place finish.
+    pub fn enter(&self, task: &OutboundTask) -> Option<(Running<'_>, Permit<'_>)> {
+        let key = key_of(task)?;
+        let mut state = self.lock();
+        if state.closed {
+            return None;
+        }
+        let (priority, since) = match state.granted.remove(&key) {
+            Some(granted) => granted,
+            None => {
+                let priority = state.priority(&key, task);
+                if state.taken >= state.workers || !state.backlog.is_empty() {
+                    state.wait(key, priority);
+                    self.dispatch(&mut state);
+                    return None;
+                }
+                state.taken += 1;
+                (priority, Instant::now())
+            }
+        };
+        state.running.insert(key.clone());
+        self.metrics.admitted(priority, since.elapsed());
+        let running = Running { admission: self, key };
+        Some((running, Permit { admission: self }))
+    }
+
+    /// kube-runtime found no object for a start (the task was deleted after its place was
+    /// reserved): the place goes to the next in line.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        let key: Key = format!("{namespace}/{name}").into();
+        let mut state = self.lock();
+        if state.granted.remove(&key).is_some() {
+            state.taken -= 1;
+            self.dispatch(&mut state);
         }
     }
 
-    /// Stops admitting: every waiter gets `None`.
+    /// Stops admitting: nothing waiting starts any more.
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        state.waiters.clear();
         state.backlog = Backlog::default();
+        state.since.clear();
+        state.granted.clear();
         self.metrics.waiting(state.backlog.counts());
     }
 
-    /// Hands a freed place to the most urgent waiter, or frees it.
-    fn release(&self) {
-        let mut state = self.lock();
-        while let Some((key, priority)) = state.backlog.pop() {
-            if let Some(waiter) = state.waiters.remove(&key)
-                && waiter.send(priority).is_ok()
-            {
-                self.metrics.waiting(state.backlog.counts());
-                return;
-            }
+    /// Hands free places to the most urgent waiters: reserves each and asks kube-runtime to
+    /// start it.
+    fn dispatch(&self, state: &mut State) {
+        while state.taken < state.workers
+            && let Some((key, priority)) = state.backlog.pop()
+        {
+            let since = state.since.remove(&key).unwrap_or_else(Instant::now);
+            state.taken += 1;
+            self.start(&key);
+            state.granted.insert(key, (priority, since));
         }
-        state.running -= 1;
         self.metrics.waiting(state.backlog.counts());
+    }
+
+    fn start(&self, key: &str) {
+        let (namespace, name) = key.split_once('/').expect("keys are namespace/name");
+        // Fails only once the controller (the receiver) is gone, when nothing is to start.
+        let _ = self.starts.unbounded_send(ObjectRef::new(name).within(namespace));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -136,125 +192,22 @@ impl Admission {
     }
 }
 
-/// A reconcile waiting for its place; dropped before it is granted (the reconcile future was
-/// cancelled), it leaves the line, and a place granted in that moment is handed on.
-struct Waiting<'a> {
-    admission: &'a Admission,
-    key: &'a str,
-    receiver: oneshot::Receiver<Priority>,
-    /// The answer arrived (a place, or the close): nothing to undo.
-    answered: bool,
+impl State {
+    fn priority(&mut self, key: &Key, task: &OutboundTask) -> Priority {
+        let seen_before = !self.seen.insert(key.clone());
+        Priority::of(task, seen_before)
+    }
+
+    fn wait(&mut self, key: Key, priority: Priority) {
+        self.since.entry(key.clone()).or_insert_with(Instant::now);
+        self.backlog.push(key, priority);
+    }
 }
 
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        if self.answered {
-            return;
-        }
-        let mut state = self.admission.lock();
-        if state.backlog.remove(&self.key.to_string()).is_some() {
-            state.waiters.remove(self.key);
-            self.admission.metrics.waiting(state.backlog.counts());
-            return;
-        }
-        drop(state);
-        if self.receiver.try_recv().is_ok() {
-            self.admission.release();
-        }
-    }
+fn key_of(task: &OutboundTask) -> Option<Key> {
+    Some(format!("{}/{}", task.namespace()?, task.name_any()).into())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn task(name: &str, observed: i64) -> OutboundTask {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "outbound.dev/v1alpha1", "kind": "OutboundTask",
-            "metadata": {"name": name, "namespace": "ns", "generation": 2},
-            "spec": {"accountRef": {"name": "a"}, "taskId": "f232d184-dd54-42a0-8ace-0bf8d660f4cc",
-                     "task": {"name": "n", "scriptGroupId": 1, "maxConcurrency": 1, "dialTimeGroupId": 1,
-                              "schedule": {"startTime": "2024-12-23 19:00:00"}}},
-            "status": {"observedGeneration": observed},
-        }))
-        .unwrap()
-    }
-
-    fn admission(workers: usize) -> Arc<Admission> {
-        Arc::new(Admission::new(workers, Arc::new(ControllerMetrics::default())))
-    }
-
-    /// Starts a reconcile of `name` that records when it got its place and holds it until told.
-    fn spawn(
-        admission: &Arc<Admission>,
-        task: OutboundTask,
-        order: &Arc<Mutex<Vec<String>>>,
-    ) -> (tokio::task::JoinHandle<()>, oneshot::Sender<()>) {
-        let (done, finish) = oneshot::channel::<()>();
-        let (admission, order) = (admission.clone(), order.clone());
-        let handle = tokio::spawn(async move {
-            let name = task.metadata.name.clone().unwrap();
-            let Some(_permit) = admission.admit(&format!("ns/{name}"), &task).await else {
-                return;
-            };
-            order.lock().unwrap().push(name);
-            let _ = finish.await;
-        });
-        (handle, done)
-    }
-
-    async fn settle() {
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-    }
-
-    #[tokio::test]
-    async fn places_go_to_the_most_urgent_waiter_and_never_exceed_the_workers() {
-        let admission = admission(1);
-        let order = Arc::new(Mutex::new(Vec::new()));
-        // The first resync of `busy` takes the only place; the rest wait.
-        let (first, release_first) = spawn(&admission, task("busy", 2), &order);
-        settle().await;
-        let mut waiting = Vec::new();
-        for (name, observed) in [("resync", 2), ("changed", 1), ("new", 2)] {
-            waiting.push(spawn(&admission, task(name, observed), &order));
-            settle().await;
-        }
-        assert_eq!(*order.lock().unwrap(), ["busy"], "one worker: nobody else runs yet");
-        // Each waiter finishes as soon as it gets its place.
-        let handles: Vec<_> = waiting
-            .into_iter()
-            .map(|(handle, release)| {
-                release.send(()).unwrap();
-                handle
-            })
-            .collect();
-        release_first.send(()).unwrap();
-        first.await.unwrap();
-        for handle in handles {
-            handle.await.unwrap();
-        }
-        // "resync" and "new" are both first sights of this process: arrival order between them.
-        assert_eq!(*order.lock().unwrap(), ["busy", "changed", "resync", "new"]);
-    }
-
-    #[tokio::test]
-    async fn a_cancelled_waiter_gives_up_its_place_in_line_and_close_wakes_everyone() {
-        let admission = admission(1);
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let (_first, release_first) = spawn(&admission, task("busy", 2), &order);
-        settle().await;
-        let (cancelled, _keep) = spawn(&admission, task("cancelled", 1), &order);
-        let (later, _release_later) = spawn(&admission, task("later", 2), &order);
-        settle().await;
-        cancelled.abort();
-        settle().await;
-        release_first.send(()).unwrap();
-        settle().await;
-        assert_eq!(*order.lock().unwrap(), ["busy", "later"]);
-        admission.close();
-        assert!(admission.admit("ns/x", &task("x", 2)).await.is_none());
-        drop(later);
-    }
-}
+#[path = "admission_tests.rs"]
+mod tests;

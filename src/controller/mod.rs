@@ -148,12 +148,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     fleet.set_leader(true);
 
-    let admission = Arc::new(admission::Admission::new(args.concurrency.into(), metrics.clone()));
+    let (admission, starts) = admission::Admission::new(args.concurrency.into(), metrics.clone());
+    let admission = Arc::new(admission);
     let shard = args.watch_label_selector.as_ref();
     if let Some(selector) = shard {
         tracing::info!(%selector, "reconciling only the OutboundTasks this shard's selector matches");
     }
-    let watched = watches::Watched::start(&client, args.namespace.as_deref(), shard, admission.clone());
+    let watched = watches::Watched::start(&client, args.namespace.as_deref(), shard);
     fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let tokens = Arc::new(token_cache::TokenCache::default());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
@@ -168,7 +169,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         admission,
     };
     let ctx = Arc::new(Context::new(parts, Settings::from(&args), Some(identity)));
-    let controller = controller(ctx, watched, tokens, accounts_listed_tx, readiness.clone());
+    let controller = controller(ctx, watched, starts, tokens, accounts_listed_tx, readiness.clone());
     let outcome = match leadership {
         Some(mut lease) => tokio::select! {
             () = controller => Ok(()),
@@ -188,30 +189,38 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 async fn controller(
     ctx: Arc<Context>,
     watched: watches::Watched,
+    starts: admission::Starts,
     tokens: Arc<token_cache::TokenCache>,
     accounts_listed: tokio::sync::watch::Sender<bool>,
     readiness: metrics_server::Readiness,
 ) {
     // No limit in kube-runtime: at its limit it parks due work in a HashSet and serves it in hash
-    // order, starving some tasks for good (tests/kube_runtime_scheduler.rs). Every due reconcile
-    // starts and waits in `admission` for one of `--concurrency` workers instead.
+    // order, starving some tasks for good (tests/kube_runtime_scheduler.rs). Triggers go to
+    // `admission` instead, which asks kube-runtime to start a task once one of `--concurrency`
+    // workers is free for it (`starts`); kube-runtime's own triggers are only its requeues.
     let config = ControllerConfig::default().concurrency(0);
     let admission = ctx.admission.clone();
-    let controller = Controller::for_stream(watched.task_triggers, watched.tasks.clone())
+    let feed = watched.triggers.offer_all(
+        watched.tasks.clone(),
+        watched.accounts.clone(),
+        tokens,
+        admission.clone(),
+    );
+    let controller = Controller::for_stream(futures::stream::empty(), watched.tasks.clone())
         .with_config(config)
-        .watches_stream(
-            watched.account_triggers,
-            watches::tasks_of_account(watched.tasks.clone()),
-        )
-        .watches_stream(
-            watched.secret_triggers,
-            watches::tasks_of_secret(watched.tasks.clone(), watched.accounts.clone(), tokens),
-        )
+        .reconcile_on(starts)
         .graceful_shutdown_on(async move {
             shutdown_signal().await;
             admission.close();
         })
-        .run(reconcile::reconcile, reconcile::error_policy, ctx);
+        .run(reconcile::reconcile, reconcile::error_policy, ctx.clone());
+    let controller = controller.for_each(|outcome| {
+        if let Err(kube::runtime::controller::Error::ObjectNotFound(gone)) = outcome {
+            ctx.admission
+                .forget(gone.namespace.as_deref().unwrap_or_default(), &gone.name);
+        }
+        futures::future::ready(())
+    });
     // Ready once the account cache has listed (so no task is wrongly AccountNotFound at start).
     let accounts = watched.accounts.clone();
     let ready = async move {
@@ -220,7 +229,11 @@ async fn controller(
         readiness.set(true);
         tracing::info!("caches synced; reconciling");
     };
-    let (_, ()) = tokio::join!(controller.for_each(|_| futures::future::ready(())), ready);
+    // The controller ends (after a graceful shutdown) while the watches still run.
+    tokio::select! {
+        ((), ()) = futures::future::join(controller, ready) => {}
+        () = feed => {}
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use rand::Rng;
 
@@ -19,18 +18,17 @@ use super::{account_status, creator, events, executor, finalizer, rolling, statu
 use outbound_api::OutboundTask;
 use outbound_core::planner::{self, Execution, Failure, PlanInput, PlanOptions, ReportInput};
 
-/// kube-runtime calls this for every due reconcile. It first waits for a worker (by priority:
-/// see `outbound_core::queue`), then acts on the latest cached object, which may have changed meanwhile.
+/// kube-runtime calls this for every reconcile it begins: one the admission reserved a place
+/// for, or a requeue of its own. A requeue that finds others waiting for a place joins them and
+/// ends here; the admission starts it again when its turn comes (by priority: see
+/// `outbound_core::queue`).
 pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = task.namespace().ok_or(Error::NoNamespace)?;
+    let Some((_running, place)) = ctx.admission.enter(&task) else {
+        return Ok(Action::await_change()); // waiting, or shutting down
+    };
     let key = format!("{namespace}/{}", task.name_any());
-    let Some(place) = ctx.admission.admit(&key, &task).await else {
-        return Ok(Action::await_change()); // shutting down: only started work finishes
-    };
-    let Some(task) = ctx.tasks.get(&ObjectRef::from_obj(task.as_ref())) else {
-        return Ok(Action::await_change()); // deleted while it waited
-    };
-    // Boxed: only admitted reconciles pay for the whole future, not the thousands waiting.
+    // Boxed: a reconcile that ends at once does not pay for the whole future.
     Box::pin(reconcile_admitted(task, ctx.clone(), namespace, key, place)).await
 }
 

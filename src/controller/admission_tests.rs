@@ -1,0 +1,131 @@
+use super::*;
+
+fn task(name: &str, status: serde_json::Value) -> OutboundTask {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "outbound.dev/v1alpha1", "kind": "OutboundTask",
+        "metadata": {"name": name, "namespace": "ns", "generation": 2},
+        "spec": {"accountRef": {"name": "a"}, "taskId": "f232d184-dd54-42a0-8ace-0bf8d660f4cc",
+                 "task": {"name": "n", "scriptGroupId": 1, "maxConcurrency": 1, "dialTimeGroupId": 1,
+                          "schedule": {"startTime": "2024-12-23 19:00:00"}}},
+        "status": status,
+    }))
+    .unwrap()
+}
+
+fn in_sync(name: &str) -> OutboundTask {
+    task(name, serde_json::json!({"observedGeneration": 2}))
+}
+
+fn changed(name: &str) -> OutboundTask {
+    task(name, serde_json::json!({"observedGeneration": 1}))
+}
+
+fn paused_by_us(name: &str) -> OutboundTask {
+    task(
+        name,
+        serde_json::json!({"observedGeneration": 2, "operation": {
+            "phase": "Updating", "resumeAfter": true, "startedAt": "2026-01-01T00:00:00Z", "generation": 2}}),
+    )
+}
+
+fn admission(workers: usize) -> (Admission, Starts) {
+    Admission::new(workers, Arc::new(ControllerMetrics::default()))
+}
+
+/// The names kube-runtime has been asked to start since the last call.
+fn started(starts: &mut Starts) -> Vec<String> {
+    std::iter::from_fn(|| starts.try_recv().ok().map(|r| r.name)).collect()
+}
+
+#[test]
+fn places_go_to_the_most_urgent_waiter_and_never_exceed_the_workers() {
+    let (admission, mut starts) = admission(1);
+    // A resync finds the only place free and takes it.
+    let busy = admission.enter(&in_sync("busy")).expect("a free place");
+    admission.offer(&in_sync("new-1"));
+    admission.offer(&changed("changed"));
+    admission.offer(&paused_by_us("journal"));
+    admission.offer(&in_sync("new-2"));
+    assert!(started(&mut starts).is_empty(), "one worker: nobody else starts yet");
+    // A requeue due meanwhile is not run: it joins the line, last.
+    assert!(admission.enter(&in_sync("busy-again")).is_none());
+    drop(busy);
+
+    let mut order = Vec::new();
+    loop {
+        let next = started(&mut starts);
+        assert!(next.len() <= 1, "at most one place: {next:?}");
+        let Some(name) = next.into_iter().next() else { break };
+        let entered = admission.enter(&in_sync(&name)).expect("its place was reserved");
+        order.push(name);
+        drop(entered);
+    }
+    assert_eq!(order, ["journal", "changed", "new-1", "new-2", "busy-again"]);
+}
+
+#[test]
+fn a_spec_change_moves_a_waiting_resync_up_and_it_waits_only_once() {
+    let (admission, mut starts) = admission(1);
+    // Reconciled once while nothing waited: their next reconciles are resyncs.
+    for name in ["a", "b"] {
+        drop(admission.enter(&in_sync(name)).unwrap());
+    }
+    let busy = admission.enter(&in_sync("busy")).unwrap();
+    for name in ["a", "b"] {
+        assert!(admission.enter(&in_sync(name)).is_none());
+    }
+    admission.offer(&in_sync("first"));
+    admission.offer(&in_sync("b"));
+    admission.offer(&changed("b"));
+    drop(busy);
+    let mut order = Vec::new();
+    while let Some(name) = started(&mut starts).pop() {
+        drop(admission.enter(&in_sync(&name)).unwrap());
+        order.push(name);
+    }
+    assert_eq!(order, ["b", "first", "a"]);
+}
+
+#[test]
+fn a_trigger_of_a_running_task_follows_it_instead_of_taking_a_second_place() {
+    let (admission, mut starts) = admission(2);
+    let (running, worker) = admission.enter(&in_sync("t")).unwrap();
+    // The worker is given back early (an operation holding a campaign paused) and the spec
+    // changes while the reconcile still runs.
+    drop(worker);
+    admission.offer(&changed("t"));
+    assert_eq!(started(&mut starts), ["t"], "a follow-up start, held by kube-runtime");
+    admission.offer(&in_sync("other"));
+    admission.offer(&in_sync("third"));
+    assert_eq!(
+        started(&mut starts),
+        ["other", "third"],
+        "no place was reserved for the follow-up"
+    );
+    drop(running);
+    // The follow-up begins once the running reconcile ended; both places are reserved.
+    assert!(admission.enter(&changed("t")).is_none(), "it waits in line");
+    drop(admission.enter(&in_sync("other")).unwrap());
+    assert_eq!(started(&mut starts), ["t"]);
+}
+
+#[test]
+fn a_start_of_a_deleted_task_hands_its_place_on_and_close_stops_everything() {
+    let (admission, mut starts) = admission(1);
+    let busy = admission.enter(&in_sync("busy")).unwrap();
+    admission.offer(&in_sync("deleted"));
+    admission.offer(&in_sync("later"));
+    drop(busy);
+    assert_eq!(started(&mut starts), ["deleted"]);
+    // Offered again while its start is on the way: nothing more to do.
+    admission.offer(&changed("deleted"));
+    assert!(started(&mut starts).is_empty());
+    admission.forget("ns", "deleted");
+    assert_eq!(started(&mut starts), ["later"]);
+    admission.forget("ns", "later-never-granted");
+    admission.offer(&in_sync("waiting"));
+    admission.close();
+    assert!(admission.enter(&in_sync("later")).is_none());
+    admission.offer(&changed("x"));
+    assert!(started(&mut starts).is_empty());
+}
