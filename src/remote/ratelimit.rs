@@ -60,7 +60,9 @@ pub struct Schedule {
 impl Schedule {
     pub fn new(rate: &RateLimit) -> Self {
         let rps = rate.requests_per_second.max(1);
-        let interval = (Duration::from_secs(1) + GUARD + LATE) / rps;
+        // Rounded up: `rps` intervals must not fall short of the window by a nanosecond.
+        let window = (Duration::from_secs(1) + GUARD + LATE).as_nanos() as u64;
+        let interval = Duration::from_nanos(window.div_ceil(u64::from(rps)));
         Schedule {
             interval,
             tolerance: interval * (rate.burst.max(1) - 1),

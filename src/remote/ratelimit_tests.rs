@@ -93,6 +93,26 @@ fn late_wake_ups_do_not_push_the_schedule_back() {
     assert_eq!(sent[2] - sent[1], interval - LATE);
 }
 
+/// The worst case for the window: a call that takes its cell LATE after it fell due and reaches
+/// the platform GUARD after that, then `rps` calls on time that reach it at once. Still at most
+/// `rps` in any second (the lateness the limiter forgives is paid for in its interval, not
+/// taken from the guard).
+#[test]
+fn lateness_and_jitter_together_never_put_more_than_rps_in_a_second() {
+    for rps in [1, 7, 20, 200] {
+        let worst = |i: usize| i % (rps + 1) == rps;
+        let late = |i: usize| if worst(i) { LATE } else { Duration::ZERO };
+        let sent = late_send_times(&rate(rps as u32, 1), 10 * (rps + 1), late);
+        let arrived: Vec<Duration> = sent
+            .iter()
+            .enumerate()
+            .map(|(i, at)| if worst(i) { *at + GUARD } else { *at })
+            .collect();
+        let most = busiest(arrived, Duration::from_secs(1));
+        assert!(most <= rps, "{rps} rps: {most} calls arrived within one second");
+    }
+}
+
 #[test]
 fn a_burst_above_one_is_what_lets_more_through_in_one_second() {
     let sent = send_times(&rate(20, 20), 200);
