@@ -1,6 +1,7 @@
 //! Unit tests of the planner, one per case; names say the case.
 
 mod crash;
+mod pause_wait_cases;
 mod plan_cases;
 mod report_cases;
 mod steps_cases;
