@@ -21,8 +21,8 @@ use outbound_api::{Mode, Operation, OperationPhase, OutboundTaskSpec, OutboundTa
 use outbound_core::diff::diff;
 use outbound_core::mapping::{desired_fields, observed_fields, update_body};
 use outbound_core::planner::{
-    Action, ActionKind, CallError, Effect, Failure, Observed, Outcome, Plan, PlanInput, PlanOptions, ReportInput,
-    StepLimits, Steps, Verdict, needs_remote_read, plan, report,
+    Action, ActionKind, CallError, Effect, Failure, MAX_STARTED_RETRY_INTERVAL, Observed, Outcome, Plan, PlanInput,
+    PlanOptions, ReportInput, StepLimits, Steps, Verdict, needs_remote_read, plan, report,
 };
 use outbound_core::wire::{TaskDetail, UpdateBody};
 use proptest::prelude::*;
@@ -775,12 +775,22 @@ fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) ->
                     },
                 }
             }
-            Effect::Wait(duration) => {
+            Effect::Wait(duration) | Effect::AwaitPause(duration) => {
                 waited += *duration;
-                let most =
-                    limits.settle + limits.started.retry_interval * limits.started.retries + limits.max_throttled_wait;
+                // Waiting for the pause adds at most the longest learned time to the retries.
+                let most = MAX_STARTED_RETRY_INTERVAL
+                    + limits.started.retry_interval * limits.started.retries
+                    + limits.max_throttled_wait;
                 prop_assert!(waited <= most, "waited {:?} in one execution", waited);
-                Outcome::Performed
+                match effect {
+                    // As if the pause was made when the execution began, on an account that
+                    // learned 1.1 s (the model's pause takes effect at once).
+                    Effect::AwaitPause(_) => Outcome::PauseAge {
+                        since_pause: waited,
+                        settle: Duration::from_millis(1100),
+                    },
+                    _ => Outcome::Performed,
+                }
             }
             Effect::Publish(_) => Outcome::Performed,
             Effect::Done(execution) => {

@@ -43,6 +43,10 @@ pub struct PauseBudgetResult {
     pub pause_window_s: [f64; 4],
     pub most_paused_at_once: usize,
     pub busiest_1s_window: usize,
+    /// The shortest time spanned by `rps + 1` consecutive calls as the simulator's clock has them
+    /// (ms; under 1000 means a second held more than the budget): what is left of the
+    /// limiter's guard after the real jitter.
+    pub tightest_budget_plus_one_ms: i64,
     pub answered_429: u64,
     pub calls_per_task: BTreeMap<String, f64>,
     pub kube_requests_per_task: BTreeMap<String, f64>,
@@ -88,6 +92,9 @@ pub async fn pause_budget_run(env: &Env) -> anyhow::Result<PauseBudgetResult> {
     operator.stop();
     let journal = sim.journal();
     sim.shutdown().await;
+    let kept = env.out_dir.join(format!("journal-{label}.json"));
+    std::fs::write(&kept, serde_json::to_vec(&journal)?)?;
+    eprintln!("pause budget: the simulator's journal is in {}", kept.display());
 
     let windows = pause_windows(&journal)?;
     let times: Vec<i64> = journal.iter().map(|e| millis(&e.at)).collect::<Result<_, _>>()?;
@@ -104,6 +111,7 @@ pub async fn pause_budget_run(env: &Env) -> anyhow::Result<PauseBudgetResult> {
         converge_vs_ideal: phase.ready_s / ideal_s,
         pause_window_s: distribution(windows.iter().map(|w| w.1 - w.0).collect()),
         most_paused_at_once: most_at_once(&windows),
+        tightest_budget_plus_one_ms: tightest_span(&times, rps as usize + 1),
         busiest_1s_window: max_in_window(times, 1000).0,
         answered_429: journal.iter().filter(|e| e.http_status == Some(429)).count() as u64,
         calls_per_task: summarise(&journal, &ids, n, &["detail", "pause", "update", "resume"]).per_task,
@@ -149,6 +157,17 @@ fn most_at_once(windows: &[(i64, i64)]) -> usize {
     most as usize
 }
 
+/// The shortest time from the first to the last of `count` consecutive instants (ms).
+fn tightest_span(times: &[i64], count: usize) -> i64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    sorted
+        .windows(count.max(1))
+        .map(|w| w[w.len() - 1] - w[0])
+        .min()
+        .unwrap_or(0)
+}
+
 /// p50, p95, p99 and max, in seconds, of durations in milliseconds.
 fn distribution(mut ms: Vec<i64>) -> [f64; 4] {
     if ms.is_empty() {
@@ -162,7 +181,8 @@ fn distribution(mut ms: Vec<i64>) -> [f64; 4] {
 pub fn line(r: &PauseBudgetResult) -> String {
     format!(
         "pause budget: {} tasks at {} rps (burst {}), pause takes {} s: converge {:.1} s = {:.2} x 4N/R ({:.0} s); \
-         pause window p50/p95/p99/max {:.2}/{:.2}/{:.2}/{:.2} s; at most {} paused at once; busiest second {} calls; \
+         pause window p50/p95/p99/max {:.2}/{:.2}/{:.2}/{:.2} s; at most {} paused at once; busiest second {} calls \
+         (tightest {} consecutive calls: {} ms); \
          {} answered 429; calls per task {:?}; API-server requests per task {:?}",
         r.tasks,
         r.rps,
@@ -177,6 +197,8 @@ pub fn line(r: &PauseBudgetResult) -> String {
         r.pause_window_s[3],
         r.most_paused_at_once,
         r.busiest_1s_window,
+        r.rps + 1,
+        r.tightest_budget_plus_one_ms,
         r.answered_429,
         r.calls_per_task,
         r.kube_requests_per_task

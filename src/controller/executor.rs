@@ -8,7 +8,7 @@
 //! status write would delay Ready. The caller publishes them after that write, so the critical
 //! path of a changed running task holds two API-server writes (the journal, the final status).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use kube::api::Api;
@@ -18,7 +18,8 @@ use super::session::{Remote, failure_of};
 use super::{finalizer, status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
-    Action, CallError, Effect, Execution, Failure, Outcome, Plan, PlannedEvent, StartedBehaviour, StepLimits, Steps,
+    Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
+    StepLimits, Steps,
 };
 use outbound_platform::{ErrorKind, RemoteError};
 
@@ -43,17 +44,12 @@ pub async fn execute(
     let generation = task.metadata.generation.unwrap_or_default();
     let config = remote.client.config();
     let started = StartedBehaviour::bounded(config.started_retry_interval, config.started_retries);
-    let limits = StepLimits {
-        settle: ctx.settle.wait(&remote.key),
-        ..StepLimits::new(started)
-    };
-    let mut steps = Steps::new(plan, limits);
+    let mut steps = Steps::new(plan, StepLimits::new(started));
     let mut outcome = Outcome::Begin;
     let mut events = Vec::new();
-    // When the first pause succeeded, and when (after it) an update refused as "task started"
-    // was last sent.
+    // When the first pause succeeded, and whether an update was refused as "task started" since.
     let mut paused_at: Option<Instant> = None;
-    let mut last_refused = None;
+    let mut refused = false;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
@@ -83,21 +79,22 @@ pub async fn execute(
                 }
             }
             Effect::Call(action) => {
-                let sent = paused_at.map(|at| at.elapsed());
                 match perform(task, remote, &action, paused_at.is_some()).await {
                     Ok(()) => {
-                        match (&action, sent) {
+                        match (&action, paused_at) {
                             (Action::Pause, None) => paused_at = Some(Instant::now()),
-                            (Action::Update(_), Some(sent)) => ctx
-                                .settle
-                                .learn(&remote.key, |s| s.update_went_through(sent, last_refused)),
+                            (Action::Update(_), Some(_)) if !refused => {
+                                ctx.settle.learn(&remote.key, PauseSettle::update_went_through_at_once)
+                            }
                             _ => {}
                         }
                         Outcome::Succeeded
                     }
                     Err(error) => {
-                        if error.kind() == ErrorKind::TaskStarted {
-                            last_refused = sent;
+                        // Timed at the answer: later than the platform looked, never sooner.
+                        if let (ErrorKind::TaskStarted, Some(at)) = (error.kind(), paused_at) {
+                            refused = true;
+                            ctx.settle.learn(&remote.key, |s| s.update_refused(at.elapsed()));
                         }
                         tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
                         Outcome::Failed(call_error(&error))
@@ -111,6 +108,16 @@ pub async fn execute(
             Effect::Wait(duration) => {
                 tokio::time::sleep(duration).await;
                 Outcome::Performed
+            }
+            Effect::AwaitPause(duration) => {
+                if !duration.is_zero() {
+                    tokio::time::sleep(duration).await;
+                }
+                Outcome::PauseAge {
+                    // Only a pause is awaited; without one there is nothing to wait for.
+                    since_pause: paused_at.map_or(Duration::MAX, |at| at.elapsed()),
+                    settle: ctx.settle.wait(&remote.key),
+                }
             }
             Effect::Done(execution) => {
                 if let (Some(Failure::StillStarted(_) | Failure::NotPausable(_)), Some(at)) =

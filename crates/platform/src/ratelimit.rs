@@ -1,13 +1,17 @@
 //! The per-account request budget, shared by every task of the account. Every HTTP attempt,
 //! retries included, takes one cell.
 //!
-//! Semantics (`spec.rateLimit`): with `burst: 1` (the default) consecutive calls are at least
-//! `(1 s + GUARD) / requestsPerSecond` apart, so no window of one second ever holds more than
+//! Semantics (`spec.rateLimit`): with `burst: 1` (the default) the cells are
+//! `(1 s + GUARD + LATE) / requestsPerSecond` apart, and any `requestsPerSecond + 1` consecutive
+//! calls span at least `1 s + GUARD`, so no window of one second ever holds more than
 //! `requestsPerSecond` calls, even after up to [`GUARD`] (40 ms) of jitter between the operator
-//! and the platform. A `burst` B above 1 is an explicit choice: after an idle spell B calls go at
-//! once, so one second may hold up to `requestsPerSecond + B - 1` calls (the long-run rate stays
-//! the same). The schedule is a GCRA ([`Schedule`]), kept by hand rather than with governor so
-//! that waiting calls can be served by class:
+//! and the platform. A call that takes its cell up to [`LATE`] after it fell due (a timer's
+//! rounding, a busy thread) keeps the cells after it where they were instead of pushing them all
+//! back: that lateness is what `LATE` pays for, so the guard left for the jitter stays 40 ms. A
+//! `burst` B above 1 is an explicit choice: after an idle spell B calls go at once, so one second
+//! may hold up to `requestsPerSecond + B - 1` calls (the long-run rate stays the same). The
+//! schedule is a GCRA ([`Schedule`]), kept by hand rather than with governor so that waiting
+//! calls can be served by class:
 //!
 //! Waiting calls are served by [`CallClass`]: every call that finishes an operation in flight
 //! (the update, the resume, a re-pause after "task started") before any call that starts one (a
@@ -27,6 +31,11 @@ use outbound_api::RateLimit;
 /// Margin added to the one-second window, for the jitter between the instant a call leaves and
 /// the instant the platform counts it (a platform that counts "R per second" sees at most R).
 pub const GUARD: Duration = Duration::from_millis(40);
+
+/// How late a call may take its cell and still leave the next cells where they were: without it
+/// every wake-up a millisecond late (tokio's timer rounds up to the next millisecond) would push
+/// the whole schedule back by that much, about 3% of the budget at 20 rps on a busy machine.
+pub const LATE: Duration = Duration::from_millis(5);
 
 /// Which waiting call gets the next cell; lower first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,7 +60,9 @@ pub struct Schedule {
 impl Schedule {
     pub fn new(rate: &RateLimit) -> Self {
         let rps = rate.requests_per_second.max(1);
-        let interval = (Duration::from_secs(1) + GUARD) / rps;
+        // Rounded up: `rps` intervals must not fall short of the window by a nanosecond.
+        let window = (Duration::from_secs(1) + GUARD + LATE).as_nanos() as u64;
+        let interval = Duration::from_nanos(window.div_ceil(u64::from(rps)));
         Schedule {
             interval,
             tolerance: interval * (rate.burst.max(1) - 1),
@@ -67,9 +78,12 @@ impl Schedule {
         }
     }
 
-    /// Takes a cell at `now` (the caller checked `free_at(now) <= now`).
+    /// Takes a cell at `now` (the caller checked `free_at(now) <= now`). A cell taken up to
+    /// [`LATE`] after its due time still counts from that time (see the module doc for why any
+    /// `rps + 1` consecutive cells then span at least `1 s + GUARD`).
     pub fn take(&mut self, now: Instant) {
-        let base = self.tat.map_or(now, |tat| tat.max(now));
+        let on_time = now.checked_sub(LATE).unwrap_or(now);
+        let base = self.tat.map_or(now, |tat| tat.max(on_time));
         self.tat = Some(base + self.interval);
     }
 }

@@ -2,13 +2,13 @@
 //! between a pause and the update that follows it. Pure: the driver reports what it saw.
 //!
 //! An update sent too soon is answered 6007 and costs a call of the budget; one sent too late
-//! keeps the campaign paused for nothing. So: after an update that was refused, the wait becomes
-//! 10% more than the latest moment (after the pause) at which an update was still refused, at
-//! most the moment the one that went through was sent; after one that went through at once, the
-//! wait shrinks by 0.05%, probing slowly for a faster platform. Slowly, because many operations
-//! wait at once: when the wait falls below the pause's latency, every operation already waiting
-//! is refused once before the first refusal raises it. At a steady latency that costs about one
-//! refused update in twenty or thirty operations.
+//! keeps the campaign paused for nothing. So: an update refused `t` after its pause (measured
+//! when the refusal came back, so later than the platform looked) raises the wait at once to
+//! 10% more than `t`, and every operation still waiting for its pause reads the new wait when it
+//! wakes ([`super::Effect::AwaitPause`]), so one refusal teaches the others instead of each of
+//! them being refused in turn. After an update that went through at its first attempt, the wait
+//! shrinks by 0.05%, probing slowly for a faster platform: when it falls below the pause's
+//! latency, the first update sent too soon is refused and raises it for the rest.
 
 use std::time::Duration;
 
@@ -26,16 +26,14 @@ impl PauseSettle {
         self.wait
     }
 
-    /// An update went through when sent `sent` after its pause succeeded; `last_refused`: when
-    /// the latest one refused 6007 in the same operation was sent, if any.
-    pub fn update_went_through(&mut self, sent: Duration, last_refused: Option<Duration>) {
-        self.wait = match last_refused {
-            Some(refused) => self
-                .wait
-                .max(refused.mul_f64(1.1).min(sent))
-                .min(MAX_STARTED_RETRY_INTERVAL),
-            None => self.wait.mul_f64(0.9995),
-        };
+    /// An update was answered 6007 `answered` after its pause succeeded: the pause takes longer.
+    pub fn update_refused(&mut self, answered: Duration) {
+        self.wait = self.wait.max(answered.mul_f64(1.1)).min(MAX_STARTED_RETRY_INTERVAL);
+    }
+
+    /// An update went through at its first attempt: probe for a shorter wait.
+    pub fn update_went_through_at_once(&mut self) {
+        self.wait = self.wait.mul_f64(0.9995);
     }
 
     /// The update was still refused after `waited` (every retry used up): wait at least that
@@ -52,24 +50,19 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     #[test]
-    fn learns_the_latency_from_a_refused_update_then_probes_down() {
+    fn a_refusal_raises_the_wait_at_once_then_it_probes_down() {
         let mut settle = PauseSettle::default();
         assert_eq!(settle.wait(), Duration::ZERO);
-        // Refused at 0 and at 250 ms, through at 750 ms: the latency is in (250, 750].
-        settle.update_went_through(750 * MS, Some(250 * MS));
+        settle.update_refused(250 * MS);
         assert_eq!(settle.wait(), 275 * MS);
-        settle.update_went_through(1250 * MS, Some(1000 * MS));
+        settle.update_refused(1000 * MS);
         assert_eq!(settle.wait(), 1100 * MS);
-        // Refused at a shorter wait than the one learned since: no step back.
-        settle.update_went_through(1200 * MS, Some(900 * MS));
+        // Refused after a shorter wait than the one learned since (sent before it was): no step back.
+        settle.update_refused(900 * MS);
         assert_eq!(settle.wait(), 1100 * MS);
-        settle.update_went_through(1100 * MS, None);
+        settle.update_went_through_at_once();
         assert_eq!(settle.wait(), Duration::from_micros(1_099_450));
-        // Never beyond the moment an update went through.
-        let mut settle = PauseSettle::default();
-        settle.update_went_through(1010 * MS, Some(1000 * MS));
-        assert_eq!(settle.wait(), 1010 * MS);
-        settle.update_went_through(Duration::from_secs(60), Some(Duration::from_secs(59)));
+        settle.update_refused(Duration::from_secs(60));
         assert_eq!(settle.wait(), MAX_STARTED_RETRY_INTERVAL, "bounded");
     }
 
@@ -77,7 +70,7 @@ mod tests {
     fn a_platform_without_delay_costs_no_wait() {
         let mut settle = PauseSettle::default();
         for _ in 0..10 {
-            settle.update_went_through(5 * MS, None);
+            settle.update_went_through_at_once();
         }
         assert_eq!(settle.wait(), Duration::ZERO);
     }

@@ -9,8 +9,11 @@
 //!    reconcile: without the journal a crash could strand a paused task, and a "recovery" call
 //!    would act on a task this reconcile never touched.
 //! 2. The plan's actions run in order; the events of an action are published once it succeeded.
-//! 3. After the pause, the update waits [`StepLimits::settle`] (the time the account's pauses
-//!    take to take effect, as learned); an update answered 6007 is retried as [`on_update_started`] says (wait, re-pause, retry);
+//! 3. After the pause, the update waits until the pause is as old as the account's pauses take
+//!    to take effect, as learned ([`Effect::AwaitPause`]: the learned time is read again on
+//!    every wake-up, since another operation's refusal may have raised it meanwhile); an update
+//!    answered 6007 is retried as [`on_update_started`] says (wait, re-pause, retry), and the
+//!    retry too waits for the learned time;
 //!    once the retries are used up, the failure is [`Failure::StillStarted`], or
 //!    [`Failure::NotPausable`] when the plan says this is the Nth consecutive reconcile so refused.
 //! 4. Once the operation has changed something on the platform (a call succeeded), a throttled
@@ -22,7 +25,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::recovery::{Recovery, StartedBehaviour, on_failure, on_update_started};
+use super::recovery::{MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started};
 use super::{Action, ActionKind, EventType, Execution, Failure, Plan, PlannedEvent, reasons};
 use outbound_api::Operation;
 
@@ -39,6 +42,10 @@ pub enum Effect {
     Publish(PlannedEvent),
     /// Sleep this long; answer [`Outcome::Performed`].
     Wait(Duration),
+    /// Before an update that follows a pause: sleep this long, then answer
+    /// [`Outcome::PauseAge`] (the update is sent once the pause is as old as the account's
+    /// pauses take to take effect, as learned at that moment).
+    AwaitPause(Duration),
     /// The execution is over: report this record.
     Done(Execution),
 }
@@ -67,15 +74,18 @@ pub enum Outcome {
     Failed(CallError),
     /// A [`Effect::Publish`] or [`Effect::Wait`] is done.
     Performed,
+    /// A [`Effect::AwaitPause`] is done: the time since this execution's first pause succeeded,
+    /// and the account's learned time for a pause to take effect, as they are now.
+    PauseAge {
+        since_pause: Duration,
+        settle: Duration,
+    },
 }
 
 /// Bounds of the retries made inside one execution.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepLimits {
     pub started: StartedBehaviour,
-    /// Wait between a pause and the update after it, for the pause to take effect (the
-    /// account's learned [`super::PauseSettle`]; zero by default).
-    pub settle: Duration,
     /// Throttled calls sent again within the operation (default 3).
     pub max_throttled_retries: u32,
     /// Total time waited for throttling within the operation (default 60 s); a `Retry-After`
@@ -89,7 +99,6 @@ impl StepLimits {
     pub fn new(started: StartedBehaviour) -> Self {
         StepLimits {
             started,
-            settle: Duration::ZERO,
             max_throttled_retries: 3,
             max_throttled_wait: Duration::from_secs(60),
             throttled_wait: Duration::from_secs(5),
@@ -121,6 +130,8 @@ enum Awaiting {
     Call(Purpose),
     /// After the wait, make this call.
     Wait(Purpose),
+    /// After the wait, make this update once the pause is old enough.
+    PauseAge(Purpose),
     Finished,
 }
 
@@ -184,6 +195,13 @@ impl<'a> Steps<'a> {
             (Awaiting::Call(purpose), Outcome::Succeeded) => self.succeeded(purpose),
             (Awaiting::Call(purpose), Outcome::Failed(error)) => self.failed(purpose, error),
             (Awaiting::Wait(purpose), Outcome::Performed) => self.call(purpose),
+            (Awaiting::PauseAge(purpose), Outcome::PauseAge { since_pause, settle }) => {
+                // Bounded like the learned time itself, whatever the driver reports.
+                match settle.min(MAX_STARTED_RETRY_INTERVAL).checked_sub(since_pause) {
+                    Some(left) if !left.is_zero() => self.await_pause(left, purpose),
+                    _ => self.call(purpose),
+                }
+            }
             (Awaiting::Finished, _) => Effect::Done(self.result.clone().unwrap_or_default()),
             (awaiting, outcome) => panic!("step machine: {outcome:?} does not answer {awaiting:?}"),
         }
@@ -216,6 +234,12 @@ impl<'a> Steps<'a> {
         Effect::Wait(wait)
     }
 
+    /// Sleeps `wait`, then sends the update of `purpose` once the pause is old enough.
+    fn await_pause(&mut self, wait: Duration, purpose: Purpose) -> Effect {
+        self.awaiting = Awaiting::PauseAge(purpose);
+        Effect::AwaitPause(wait)
+    }
+
     fn finish(&mut self, execution: Execution) -> Effect {
         self.awaiting = Awaiting::Finished;
         self.result = Some(execution.clone());
@@ -229,18 +253,15 @@ impl<'a> Steps<'a> {
                 let events = self.plan.events.iter().filter(|e| e.after_action == Some(step));
                 self.events.extend(events.cloned());
                 let next = self.plan.actions.get(step + 1);
-                if self.plan.actions[step] == Action::Pause
-                    && matches!(next, Some(Action::Update(_)))
-                    && !self.limits.settle.is_zero()
-                {
-                    self.wait_then_call(self.limits.settle, Purpose::Planned(step + 1))
+                if self.plan.actions[step] == Action::Pause && matches!(next, Some(Action::Update(_))) {
+                    self.await_pause(Duration::ZERO, Purpose::Planned(step + 1))
                 } else if next.is_some() {
                     self.call(Purpose::Planned(step + 1))
                 } else {
                     self.finish(Execution::completed(self.plan))
                 }
             }
-            Purpose::Repause(step) => self.call(Purpose::Planned(step)),
+            Purpose::Repause(step) => self.await_pause(Duration::ZERO, Purpose::Planned(step)),
             Purpose::Recovery => {
                 self.done.push(ActionKind::Resume);
                 let (failed, failure) = self.failed.clone().expect("recovering after a failure");
@@ -265,14 +286,14 @@ impl<'a> Steps<'a> {
             Purpose::Planned(step) if error.task_started && matches!(self.plan.actions[step], Action::Update(_)) => {
                 self.started_answers += 1;
                 match on_update_started(self.started_answers, &self.limits.started) {
-                    Recovery::Retry { after, pause_first } => {
-                        let then = if pause_first {
-                            Purpose::Repause(step)
-                        } else {
-                            Purpose::Planned(step)
-                        };
-                        self.wait_then_call(after, then)
-                    }
+                    Recovery::Retry {
+                        after,
+                        pause_first: true,
+                    } => self.wait_then_call(after, Purpose::Repause(step)),
+                    Recovery::Retry {
+                        after,
+                        pause_first: false,
+                    } => self.await_pause(after, Purpose::Planned(step)),
                     Recovery::GiveUp => {
                         let failure = self.still_started_failure();
                         self.recover(ActionKind::Update, failure)

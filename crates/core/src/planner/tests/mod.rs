@@ -2,6 +2,7 @@
 
 mod crash;
 mod in_progress_cases;
+mod pause_wait_cases;
 mod plan_cases;
 mod report_cases;
 mod steps_cases;

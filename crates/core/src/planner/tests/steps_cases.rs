@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::*;
 use outbound_api::{RunState, StillStarted};
 
-fn running_drifted_plan(status: &OutboundTaskStatus) -> Plan {
+pub(super) fn running_drifted_plan(status: &OutboundTaskStatus) -> Plan {
     let spec = fixtures::spec();
     plan(&input(&spec, drifted(&spec, RemoteState::Running), status))
 }
@@ -18,7 +18,7 @@ fn remote_error() -> Outcome {
     })
 }
 
-fn started() -> Outcome {
+pub(super) fn started() -> Outcome {
     Outcome::Failed(CallError {
         failure: Failure::Transient("code 6007".into()),
         task_started: true,
@@ -41,8 +41,8 @@ fn call_kind(effect: &Effect) -> Option<ActionKind> {
     }
 }
 
-/// Answers every effect with `answer` (Publish and Wait with Performed) until Done; returns the
-/// calls made and the execution.
+/// Answers every effect with `answer` (Publish and Wait with Performed, a pause awaited as old
+/// enough) until Done; returns the calls made and the execution.
 fn run(steps: &mut Steps<'_>, mut answer: impl FnMut(&Effect) -> Outcome) -> (Vec<ActionKind>, Execution) {
     let mut calls = Vec::new();
     let mut outcome = Outcome::Begin;
@@ -54,6 +54,10 @@ fn run(steps: &mut Steps<'_>, mut answer: impl FnMut(&Effect) -> Outcome) -> (Ve
         calls.extend(call_kind(&effect));
         outcome = match effect {
             Effect::Publish(_) | Effect::Wait(_) => Outcome::Performed,
+            Effect::AwaitPause(waited) => Outcome::PauseAge {
+                since_pause: waited,
+                settle: Duration::ZERO,
+            },
             Effect::WriteJournal(_) => Outcome::JournalWritten,
             ref call => answer(call),
         };
@@ -70,7 +74,12 @@ fn the_journal_is_written_before_the_first_call_then_the_actions_run_and_their_e
     };
     assert_eq!((journal.phase, journal.resume_after), (OperationPhase::Pausing, true));
     assert_eq!(steps.next(Outcome::JournalWritten), Effect::Call(Action::Pause));
-    assert_eq!(call_kind(&steps.next(Outcome::Succeeded)), Some(Update));
+    assert_eq!(steps.next(Outcome::Succeeded), Effect::AwaitPause(Duration::ZERO));
+    let old_enough = Outcome::PauseAge {
+        since_pause: Duration::ZERO,
+        settle: Duration::ZERO,
+    };
+    assert_eq!(call_kind(&steps.next(old_enough)), Some(Update));
     assert_eq!(steps.next(Outcome::Succeeded), Effect::Call(Action::Resume));
     let Effect::Publish(event) = steps.next(Outcome::Succeeded) else {
         panic!("the Updated event after the last action")
@@ -116,86 +125,6 @@ fn a_failed_update_resumes_the_task_that_was_running() {
     assert_eq!(execution.failed, Some(Update));
 }
 
-#[test]
-fn an_update_answered_started_waits_repauses_and_is_sent_again() {
-    let p = running_drifted_plan(&status_with(None));
-    let mut steps = Steps::new(&p, StepLimits::default());
-    let mut effects = Vec::new();
-    let mut outcome = Outcome::Begin;
-    let mut started_answers = 0;
-    loop {
-        let effect = steps.next(outcome);
-        effects.push(effect.clone());
-        outcome = match effect {
-            Effect::Done(_) => break,
-            Effect::Call(Action::Update(_)) if started_answers < 2 => {
-                started_answers += 1;
-                started()
-            }
-            Effect::WriteJournal(_) => Outcome::JournalWritten,
-            Effect::Call(_) => Outcome::Succeeded,
-            _ => Outcome::Performed,
-        };
-    }
-    let shape: Vec<String> = effects
-        .iter()
-        .map(|e| match e {
-            Effect::Call(a) => a.kind().name().to_string(),
-            Effect::Wait(d) => format!("wait {}ms", d.as_millis()),
-            Effect::WriteJournal(_) => "journal".into(),
-            Effect::Publish(_) => "event".into(),
-            Effect::Done(_) => "done".into(),
-        })
-        .collect();
-    assert_eq!(
-        shape,
-        [
-            "journal",
-            "pause",
-            "update",
-            "wait 250ms",
-            "update",
-            "wait 500ms",
-            "pause",
-            "update",
-            "resume",
-            "event",
-            "done"
-        ],
-        "a short first retry, doubling up to startedRetryInterval; re-paused from the second"
-    );
-}
-
-/// Issue 13: the update after a pause waits the account's learned settle time instead of being
-/// refused 6007 first; a plan without a pause does not wait.
-#[test]
-fn the_update_after_a_pause_waits_the_learned_settle_time() {
-    let limits = StepLimits {
-        settle: Duration::from_millis(1100),
-        ..StepLimits::default()
-    };
-    let p = running_drifted_plan(&status_with(None));
-    let mut steps = Steps::new(&p, limits.clone());
-    let mut shape = Vec::new();
-    let mut outcome = Outcome::Begin;
-    loop {
-        let effect = steps.next(outcome);
-        shape.push(match &effect {
-            Effect::Call(a) => a.kind().name().to_string(),
-            Effect::Wait(d) => format!("wait {}ms", d.as_millis()),
-            Effect::WriteJournal(_) => "journal".into(),
-            Effect::Publish(_) => "event".into(),
-            Effect::Done(_) => break,
-        });
-        outcome = match effect {
-            Effect::WriteJournal(_) => Outcome::JournalWritten,
-            Effect::Call(_) => Outcome::Succeeded,
-            _ => Outcome::Performed,
-        };
-    }
-    assert_eq!(shape, ["journal", "pause", "wait 1100ms", "update", "resume", "event"]);
-}
-
 /// Issue 11, item 5(b): the old executor ended the operation on a 429 after the pause, leaving
 /// the campaign paused until the next backoff.
 #[test]
@@ -213,6 +142,10 @@ fn a_throttled_call_after_the_pause_is_waited_out_within_the_operation() {
                     waits.push(*d);
                     Outcome::Performed
                 }
+                Effect::AwaitPause(d) => Outcome::PauseAge {
+                    since_pause: *d,
+                    settle: Duration::ZERO,
+                },
                 Effect::Call(a) if a.kind() == throttled_kind && throttles > 0 => {
                     throttles -= 1;
                     throttled(Some(20))
