@@ -8,4 +8,5 @@
 
 pub mod cli;
 pub mod controller;
+pub mod malloc_tuning;
 pub mod telemetry;

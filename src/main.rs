@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use outbound_operator::{controller, telemetry};
+use outbound_operator::{controller, malloc_tuning, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +44,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => {
+            // Before the runtime's threads exist: the controller runs for days, and its large
+            // allocations (the watches' initial lists) are short-lived.
+            let tuned = malloc_tuning::tune();
             telemetry::init(args.log_format);
+            tracing::debug!(?tuned, "allocator settings");
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             match runtime.block_on(controller::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
