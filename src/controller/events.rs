@@ -46,7 +46,10 @@ pub async fn publish(ctx: &Context, task: &OutboundTask, planned: &PlannedEvent)
         ..Default::default()
     };
     let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
-    if let Err(error) = api.create(&PostParams::default(), &event).await {
+    let place = super::kube_writes::permit().await;
+    let created = api.create(&PostParams::default(), &event).await;
+    drop(place);
+    if let Err(error) = created {
         // Events are best effort: a failure to record one must not fail the reconcile.
         tracing::warn!(reason = planned.reason, %error, "could not publish event");
     }

@@ -56,6 +56,7 @@ pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<(
         json!([{"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
     };
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
+    let _place = super::kube_writes::permit().await;
     api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;
     Ok(())
@@ -73,6 +74,7 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
         {"op": "remove", "path": path},
     ]);
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
+    let _place = super::kube_writes::permit().await;
     api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;
     Ok(())

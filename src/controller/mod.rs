@@ -10,6 +10,7 @@ mod executor;
 mod finalizer;
 pub mod fleet_metrics;
 pub mod kube_metrics;
+mod kube_writes;
 mod leader;
 pub mod metrics;
 pub mod metrics_server;
