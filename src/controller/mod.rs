@@ -22,6 +22,7 @@ mod settle_times;
 pub mod shard;
 mod status;
 mod token_cache;
+mod triggers;
 mod watches;
 
 pub use context::{Context, Settings};
@@ -69,6 +70,11 @@ pub struct RunArgs {
     /// whole (a task of any shard may use any account).
     #[arg(long, value_parser = shard::ShardSelector::parse)]
     pub watch_label_selector: Option<shard::ShardSelector>,
+    /// OutboundTasks per page when the operator lists them (at start, and again when its watch
+    /// fell too far behind). The API server may serve the whole list at once regardless (it does
+    /// when it answers from its watch cache).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub list_page_size: u32,
     /// Identity in the Lease (default: POD_NAME, else host name and process id).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
@@ -155,9 +161,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(selector) = shard {
         tracing::info!(%selector, "reconciling only the OutboundTasks this shard's selector matches");
     }
-    let watched = watches::Watched::start(&client, args.namespace.as_deref(), shard);
-    fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let tokens = Arc::new(token_cache::TokenCache::default());
+    let watched = watches::Watched::start(
+        &client,
+        args.namespace.as_deref(),
+        shard,
+        args.list_page_size,
+        tokens.clone(),
+    );
+    fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);
     let parts = context::Parts {
         client: client.clone(),
@@ -170,7 +182,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         admission,
     };
     let ctx = Arc::new(Context::new(parts, Settings::from(&args), Some(identity)));
-    let controller = controller(ctx, watched, starts, tokens, accounts_listed_tx, readiness.clone());
+    let controller = controller(ctx, watched, starts, accounts_listed_tx, readiness.clone());
     let outcome = match leadership {
         Some(mut lease) => tokio::select! {
             () = controller => Ok(()),
@@ -191,7 +203,6 @@ async fn controller(
     ctx: Arc<Context>,
     watched: watches::Watched,
     starts: admission::Starts,
-    tokens: Arc<token_cache::TokenCache>,
     accounts_listed: tokio::sync::watch::Sender<bool>,
     readiness: metrics_server::Readiness,
 ) {
@@ -201,12 +212,9 @@ async fn controller(
     // workers is free for it (`starts`); kube-runtime's own triggers are only its requeues.
     let config = ControllerConfig::default().concurrency(0);
     let admission = ctx.admission.clone();
-    let feed = watched.triggers.offer_all(
-        watched.tasks.clone(),
-        watched.accounts.clone(),
-        tokens,
-        admission.clone(),
-    );
+    let feed = watched
+        .triggers
+        .offer_all(watched.tasks.clone(), watched.accounts.clone(), admission.clone());
     let controller = Controller::for_stream(futures::stream::empty(), watched.tasks.clone())
         .with_config(config)
         .reconcile_on(starts)

@@ -4,27 +4,27 @@
 //! the reconcile when a place is free. Objects are kept in memory without managedFields and the
 //! last-applied annotation, which are large and never read.
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PartialObjectMeta};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::admission::Admission;
 use super::shard::{self, ShardSelector};
 use super::token_cache::TokenCache;
+use super::triggers::{Deleted, Listed, Named, changes};
 use outbound_api::{OutboundAccount, OutboundTask};
 
 pub use outbound_api::REQUESTED_AT;
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-type WatchEvent<K> = Result<watcher::Event<K>, watcher::Error>;
-type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
+/// The objects a watch names, boxed.
+type Triggers<K> = std::pin::Pin<Box<dyn Stream<Item = Named<K>> + Send>>;
 
 pub struct Watched {
     pub tasks: Store<OutboundTask>,
@@ -42,22 +42,39 @@ pub struct TriggerStreams {
 impl Watched {
     /// With a `shard` selector only the tasks it matches are watched (a task relabelled out of
     /// it leaves the cache as if deleted); accounts and Secrets are watched whole, because a task
-    /// of any shard may use any account.
-    pub fn start(client: &Client, namespace: Option<&str>, shard: Option<&ShardSelector>) -> Self {
+    /// of any shard may use any account. Tasks are listed `list_page_size` at a time. Every
+    /// version of a Secret seen is told to `tokens`.
+    pub fn start(
+        client: &Client,
+        namespace: Option<&str>,
+        shard: Option<&ShardSelector>,
+        list_page_size: u32,
+        tokens: Arc<TokenCache>,
+    ) -> Self {
         let (tasks, task_writer) = reflector::store();
+        let mut task_changes = changes(Listed::Triggers, Deleted::Ignored, task_trigger);
         let task_triggers = watcher(
             api::<OutboundTask>(client, namespace),
-            shard::only_shard(watcher::Config::default().any_semantic(), shard),
+            shard::only_shard(
+                watcher::Config::default().any_semantic().page_size(list_page_size),
+                shard,
+            ),
         )
         .default_backoff()
         .modify(slim)
         .reflect(task_writer)
-        .filter_map(changes(Listed::Triggers, Deleted::Ignored, task_trigger))
+        .filter_map(move |event| futures::future::ready(task_changes.on(event)))
         .boxed();
 
         // Only spec changes and deletions after the initial list: listing is not a change, and
         // status writes (generation unchanged) are not either.
         let (accounts, account_writer) = reflector::store();
+        let mut account_changes = changes(Listed::Recorded, Deleted::Triggers, |account: &OutboundAccount| {
+            account
+                .meta()
+                .generation
+                .map_or(u64::MAX, |generation| generation as u64)
+        });
         let account_triggers = watcher(
             api::<OutboundAccount>(client, namespace),
             watcher::Config::default().any_semantic(),
@@ -65,31 +82,30 @@ impl Watched {
         .default_backoff()
         .modify(slim)
         .reflect(account_writer)
-        .filter_map(changes(
-            Listed::Recorded,
-            Deleted::Triggers,
-            |account: &OutboundAccount| {
-                account
-                    .meta()
-                    .generation
-                    .map_or(u64::MAX, |generation| generation as u64)
-            },
-        ))
+        .filter_map(move |event| futures::future::ready(account_changes.on(event)))
         .boxed();
 
         // Metadata only: we never keep Secret data in memory; the token is read when needed.
+        let mut secret_changes = changes(
+            Listed::Recorded,
+            Deleted::Triggers,
+            |secret: &PartialObjectMeta<Secret>| hash(&secret.resource_version()),
+        );
         let secret_triggers = watcher(
             api::<PartialObjectMeta<Secret>>(client, namespace),
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
-        .filter_map(|event| {
-            futures::future::ready(match event {
-                Ok(watcher::Event::Apply(secret) | watcher::Event::Delete(secret)) => Some(Ok(secret)),
-                Ok(_) => None,
-                Err(error) => Some(Err(error)),
-            })
+        .inspect_ok(move |event| {
+            if let watcher::Event::Apply(secret) | watcher::Event::InitApply(secret) = event {
+                tokens.saw_version(
+                    secret.namespace().as_deref().unwrap_or_default(),
+                    &secret.name_any(),
+                    secret.resource_version(),
+                );
+            }
         })
+        .filter_map(move |event| futures::future::ready(secret_changes.on(event)))
         .boxed();
 
         Self {
@@ -106,18 +122,22 @@ impl Watched {
 
 impl TriggerStreams {
     /// Offers every task a trigger names to `admission` (a watch error is retried with backoff
-    /// by the watcher itself), as long as the watches run.
+    /// by the watcher itself), as long as the watches run. Named tasks are looked up in the
+    /// cache, which by then holds what the watch saw (see `triggers`).
     pub async fn offer_all(
         self,
         tasks: Store<OutboundTask>,
         accounts: Store<OutboundAccount>,
-        tokens: Arc<TokenCache>,
         admission: Arc<Admission>,
     ) {
+        let cached = tasks.clone();
+        let of_task = move |named: Vec<ObjectRef<OutboundTask>>| -> Vec<Arc<OutboundTask>> {
+            named.iter().filter_map(|task| cached.get(task)).collect()
+        };
         let of_account = tasks_of_account(tasks.clone());
-        let of_secret = tasks_of_secret(tasks, accounts, tokens);
+        let of_secret = tasks_of_secret(tasks, accounts);
         let named = futures::stream::select_all([
-            self.tasks.map_ok(|task| vec![Arc::new(task)]).boxed(),
+            self.tasks.map_ok(of_task).boxed(),
             self.accounts.map_ok(of_account).boxed(),
             self.secrets.map_ok(of_secret).boxed(),
         ]);
@@ -151,113 +171,66 @@ fn slim<K: Resource>(object: &mut K) {
     }
 }
 
-/// A task is reconciled when its spec (generation), its requestedAt annotation or its deletion
-/// state changes; status writes change none of these.
-fn task_trigger(task: &OutboundTask) -> u64 {
+fn hash(value: &impl Hash) -> u64 {
     let mut hasher = DefaultHasher::new();
-    task.meta().generation.hash(&mut hasher);
-    task.annotations().get(REQUESTED_AT).hash(&mut hasher);
-    task.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    value.hash(&mut hasher);
     hasher.finish()
 }
 
-/// Whether the objects of a list (the first, or a relist) trigger when new or changed.
-#[derive(Clone, Copy, PartialEq)]
-enum Listed {
-    Triggers,
-    Recorded,
+/// A task is reconciled when its spec (generation), its requestedAt annotation or its deletion
+/// state changes; status writes change none of these.
+fn task_trigger(task: &OutboundTask) -> u64 {
+    hash(&(
+        task.meta().generation,
+        task.annotations().get(REQUESTED_AT),
+        task.meta().deletion_timestamp.is_some(),
+    ))
 }
 
-/// Whether a deletion triggers.
-#[derive(Clone, Copy, PartialEq)]
-enum Deleted {
-    Triggers,
-    Ignored,
-}
-
-/// The watch events that trigger reconciles: an object whose `trigger` value differs from the one
-/// last seen (or that was not seen), and deletions as `deleted` says. Keeps one value per object,
-/// by namespace/name (kube-runtime's `predicate_filter` keeps name, namespace and uid as three
-/// strings each, and never forgets a deleted object).
-fn changes<K: Resource>(
-    listed: Listed,
-    deleted: Deleted,
-    trigger: impl Fn(&K) -> u64,
-) -> impl FnMut(WatchEvent<K>) -> futures::future::Ready<Option<Result<K, watcher::Error>>> {
-    let mut last: HashMap<String, u64> = HashMap::new();
-    move |event| {
-        let key = |object: &K| {
-            let meta = object.meta();
-            format!(
-                "{}/{}",
-                meta.namespace.as_deref().unwrap_or_default(),
-                meta.name.as_deref().unwrap_or_default()
-            )
-        };
-        let passed = match event {
-            Ok(watcher::Event::InitApply(object)) => {
-                let value = trigger(&object);
-                let changed = last.insert(key(&object), value) != Some(value);
-                (changed && listed == Listed::Triggers).then_some(Ok(object))
-            }
-            Ok(watcher::Event::Apply(object)) => {
-                let value = trigger(&object);
-                (last.insert(key(&object), value) != Some(value)).then_some(Ok(object))
-            }
-            Ok(watcher::Event::Delete(object)) => {
-                last.remove(&key(&object));
-                (deleted == Deleted::Triggers).then_some(Ok(object))
-            }
-            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
-            Err(error) => Some(Err(error)),
-        };
-        futures::future::ready(passed)
-    }
-}
-
-/// Maps an account event to the tasks that use it.
+/// The tasks that use the named accounts.
 fn tasks_of_account(
     tasks: Store<OutboundTask>,
-) -> impl Fn(OutboundAccount) -> Vec<Arc<OutboundTask>> + Send + Sync + 'static {
-    move |account| {
-        let namespace = account.namespace();
-        let name = account.name_any();
+) -> impl Fn(Vec<ObjectRef<OutboundAccount>>) -> Vec<Arc<OutboundTask>> + Send + Sync + 'static {
+    move |named| {
         tasks
             .state()
             .into_iter()
-            .filter(|task| task.namespace() == namespace && task.spec.account_ref.name == name)
+            .filter(|task| {
+                named
+                    .iter()
+                    .any(|account| task.namespace() == account.namespace && task.spec.account_ref.name == account.name)
+            })
             .collect()
     }
 }
 
-/// Maps a Secret event to the tasks whose account reads its token from it, and tells the token
-/// cache that the Secret changed.
+/// The tasks whose account reads its token from one of the named Secrets.
 fn tasks_of_secret(
     tasks: Store<OutboundTask>,
     accounts: Store<OutboundAccount>,
-    tokens: Arc<TokenCache>,
-) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<Arc<OutboundTask>> + Send + Sync + 'static {
-    move |secret| {
-        let namespace = secret.namespace();
-        let name = secret.name_any();
-        tokens.saw_version(
-            namespace.as_deref().unwrap_or_default(),
-            &name,
-            secret.resource_version(),
-        );
-        let account_names: Vec<String> = accounts
+) -> impl Fn(Vec<ObjectRef<PartialObjectMeta<Secret>>>) -> Vec<Arc<OutboundTask>> + Send + Sync + 'static {
+    move |named| {
+        let users: Vec<(Option<String>, String)> = accounts
             .state()
             .iter()
-            .filter(|account| account.namespace() == namespace && account.spec.token_secret_ref.name == name)
-            .map(|account| account.name_any())
+            .filter(|account| {
+                named.iter().any(|secret| {
+                    account.namespace() == secret.namespace && account.spec.token_secret_ref.name == secret.name
+                })
+            })
+            .map(|account| (account.namespace(), account.name_any()))
             .collect();
-        if account_names.is_empty() {
+        if users.is_empty() {
             return Vec::new();
         }
         tasks
             .state()
             .into_iter()
-            .filter(|task| task.namespace() == namespace && account_names.contains(&task.spec.account_ref.name))
+            .filter(|task| {
+                users
+                    .iter()
+                    .any(|(namespace, name)| task.namespace() == *namespace && task.spec.account_ref.name == *name)
+            })
             .collect()
     }
 }
@@ -279,47 +252,6 @@ mod tests {
             task.annotations_mut().insert(REQUESTED_AT.into(), at.into());
         }
         task
-    }
-
-    /// What `changes` passes on, for each event in turn.
-    fn passed(listed: Listed, deleted: Deleted, events: Vec<watcher::Event<OutboundTask>>) -> Vec<Option<i64>> {
-        let mut filter = changes(listed, deleted, task_trigger);
-        events
-            .into_iter()
-            .filter_map(|event| futures::executor::block_on(filter(Ok(event))))
-            .map(|task| task.unwrap().metadata.generation)
-            .collect()
-    }
-
-    #[test]
-    fn only_new_or_changed_objects_pass_and_a_deleted_one_is_forgotten() {
-        use watcher::Event::{Apply, Delete, Init, InitApply, InitDone};
-        let mut with_status = task(1, None);
-        with_status.status = Some(Default::default());
-        let events = || {
-            vec![
-                Init,
-                InitApply(task(1, None)),
-                InitDone,
-                Apply(with_status.clone()),
-                Apply(task(2, None)),
-                Init,
-                InitApply(task(2, None)),
-                InitDone,
-                Delete(task(2, None)),
-                Apply(task(2, None)),
-            ]
-        };
-        assert_eq!(
-            passed(Listed::Triggers, Deleted::Ignored, events()),
-            [Some(1), Some(2), Some(2)],
-            "tasks: the first list, the spec change and the object back after its deletion"
-        );
-        assert_eq!(
-            passed(Listed::Recorded, Deleted::Triggers, events()),
-            [Some(2), Some(2), Some(2)],
-            "accounts: the spec change, the deletion, the object back after it"
-        );
     }
 
     #[test]

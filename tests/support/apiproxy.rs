@@ -1,6 +1,9 @@
 //! A fault-injecting proxy in front of the test control plane's kube-apiserver, for tests of the
 //! operator when the Kubernetes side fails: chosen requests (by method and path) are refused
-//! with an HTTP error, or forwarded and their answer lost. Everything else, watches included, is
+//! with an HTTP error, forwarded and their answer lost, or held before they are forwarded (a
+//! slow API server); a watch can be told it fell too far behind (410 Gone, so the watcher lists
+//! again); streams in flight can be cut. Requests are matched on
+//! their path and query. Everything else, watches included, is
 //! passed through as it streams. The operator is pointed at it with the kubeconfig it writes
 //! (plain HTTP on loopback, the plane's admin token).
 
@@ -12,6 +15,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 /// What happens to a request that matches a [`Fault`].
@@ -21,6 +25,11 @@ pub enum FaultMode {
     Refuse(u16),
     /// Forwarded (its effect happens), then answered with the status instead of the real answer.
     LoseAnswer(u16),
+    /// Forwarded after this long, as by an API server that takes its time over writes.
+    Delay(std::time::Duration),
+    /// A watch answered with one ERROR event, code 410 (the resourceVersion it resumes from is too
+    /// old: what the API server says to a watch that fell behind), and ended.
+    WatchGone,
 }
 
 #[derive(Clone, Debug)]
@@ -33,9 +42,10 @@ struct Fault {
     mode: FaultMode,
 }
 
-#[derive(Default)]
 struct Shared {
     faults: Mutex<Vec<Fault>>,
+    /// Bumped to end every streamed answer in flight.
+    cut: tokio::sync::watch::Sender<u64>,
     /// Every request seen: (method, path, faulted).
     seen: Mutex<Vec<(String, String, bool)>>,
 }
@@ -76,7 +86,11 @@ impl ApiProxy {
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
             .build()
             .unwrap();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            faults: Mutex::default(),
+            cut: tokio::sync::watch::channel(0).0,
+            seen: Mutex::default(),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = axum::Router::new()
@@ -104,7 +118,8 @@ impl ApiProxy {
         }
     }
 
-    /// The next `count` requests with `method` whose path contains `path_contains` get `mode`.
+    /// The next `count` requests with `method` whose path and query contain every space-separated
+    /// part of `path_contains` get `mode` (faults are tried in the order they were added).
     pub fn fail(&self, method: &str, path_contains: &str, count: u32, mode: FaultMode) {
         self.fail_after(method, path_contains, 0, count, mode);
     }
@@ -120,17 +135,37 @@ impl ApiProxy {
         });
     }
 
+    /// Drops the faults not used up yet.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().unwrap().clear();
+    }
+
+    /// Ends every streamed answer in flight (the watches), as a dropped connection would.
+    pub fn cut_streams(&self) {
+        self.shared.cut.send_modify(|n| *n += 1);
+    }
+
     /// Faults not used up yet.
     pub fn faults_left(&self) -> u32 {
         self.shared.faults.lock().unwrap().iter().map(|f| f.remaining).sum()
     }
 
-    /// Requests seen with `method` whose path contains `path_contains`: (all, faulted).
+    /// Every request seen whose path and query contain `part`: "METHOD path?query", and "(faulted)".
+    pub fn requests(&self, part: &str) -> Vec<String> {
+        let seen = self.shared.seen.lock().unwrap();
+        seen.iter()
+            .filter(|(_, p, _)| p.contains(part))
+            .map(|(m, p, hit)| format!("{m} {p}{}", if *hit { " (faulted)" } else { "" }))
+            .collect()
+    }
+
+    /// Requests seen with `method` whose path and query contain every space-separated part of
+    /// `path_contains`: (all, faulted).
     pub fn count(&self, method: &str, path_contains: &str) -> (usize, usize) {
         let seen = self.shared.seen.lock().unwrap();
         let matching = seen
             .iter()
-            .filter(|(m, p, _)| m.eq_ignore_ascii_case(method) && p.contains(path_contains));
+            .filter(|(m, p, _)| m.eq_ignore_ascii_case(method) && contains_all(p, path_contains));
         let (all, faulted) = matching.fold((0, 0), |(a, f), (_, _, hit)| (a + 1, f + usize::from(*hit)));
         (all, faulted)
     }
@@ -145,12 +180,11 @@ async fn forward(State((http, upstream, shared)): State<ProxyState>, request: Re
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    let path = request.uri().path().to_string();
     let fault = {
         let mut faults = shared.faults.lock().unwrap();
         faults
             .iter_mut()
-            .find(|f| f.remaining > 0 && f.method == method && path.contains(&f.path_contains))
+            .find(|f| f.remaining > 0 && f.method == method && contains_all(&path_and_query, &f.path_contains))
             .and_then(|f| {
                 if f.skip > 0 {
                     f.skip -= 1;
@@ -164,9 +198,12 @@ async fn forward(State((http, upstream, shared)): State<ProxyState>, request: Re
         .seen
         .lock()
         .unwrap()
-        .push((method.clone(), path.clone(), fault.is_some()));
-    if let Some(FaultMode::Refuse(code)) = fault {
-        return error(code);
+        .push((method.clone(), path_and_query.clone(), fault.is_some()));
+    match fault {
+        Some(FaultMode::Refuse(code)) => return error(code),
+        Some(FaultMode::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(FaultMode::WatchGone) => return watch_gone(),
+        _ => {}
     }
     let headers = request.headers().clone();
     let body = axum::body::to_bytes(request.into_body(), usize::MAX)
@@ -190,13 +227,17 @@ async fn forward(State((http, upstream, shared)): State<ProxyState>, request: Re
     for (name, value) in copyable(answer.headers()) {
         response = response.header(name, value);
     }
-    // Streamed chunk by chunk, so that watches work through the proxy.
+    // Streamed chunk by chunk, so that watches work through the proxy, until cut.
+    let mut cut = shared.cut.subscribe();
     let chunks = futures::stream::unfold(answer, |mut answer| async move {
         match answer.chunk().await {
             Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), answer)),
             Ok(None) => None,
             Err(e) => Some((Err(std::io::Error::other(e)), answer)),
         }
+    })
+    .take_until(async move {
+        let _ = cut.changed().await;
     });
     response.body(Body::from_stream(chunks)).unwrap()
 }
@@ -212,6 +253,23 @@ fn copyable(headers: &HeaderMap) -> impl Iterator<Item = (String, Vec<u8>)> + '_
             )
         })
         .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
+}
+
+fn contains_all(path_and_query: &str, parts: &str) -> bool {
+    parts.split(' ').all(|part| path_and_query.contains(part))
+}
+
+/// What the API server streams to a watch resuming from a resourceVersion it no longer has.
+fn watch_gone() -> Response {
+    let event = json!({"type": "ERROR", "object": {
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410,
+        "message": "too old resource version (injected by the test's API proxy)",
+    }});
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(Body::from(format!("{event}\n")))
+        .unwrap()
 }
 
 /// An API-server style error answer.
