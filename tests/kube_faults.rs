@@ -169,6 +169,51 @@ async fn deleting_an_orphan_task_mid_operation_resumes_the_campaign_first() {
     );
 }
 
+/// An API server slow to take writes: operations start no faster than their journals are
+/// written. With two workers and every status write held 1 s, the operator reads two of the
+/// twelve changed tasks, not all twelve at once to wait for their journals together (each one
+/// waiting holds its read, its plan and its future: thousands of them at 10,000 tasks).
+#[tokio::test]
+async fn operations_start_no_faster_than_the_api_server_takes_their_journals() {
+    let Some(setup) = setup("kf-slowwrites").await else {
+        return;
+    };
+    let proxy = ApiProxy::start().await;
+    proxy.fail("PATCH", "/status", u32::MAX, FaultMode::Delay(Duration::from_secs(1)));
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        tasks.push(changed_running_task(&setup, &format!("slow{i}")).await);
+    }
+    let ids: Vec<String> = tasks.iter().map(|t| t.spec.task_id.clone().unwrap()).collect();
+    let reads = || {
+        ids.iter()
+            .map(|id| {
+                call_names(&setup.sim, id)
+                    .iter()
+                    .filter(|c| c.as_str() == "detail")
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    let _operator = Operator::start_with_kubeconfig(&setup.ns, &["--concurrency", "2"], Some(&proxy.kubeconfig));
+    for task in &tasks {
+        support::create_task(&setup.client, &setup.ns, task).await;
+    }
+
+    eventually(WAIT, "the first journal write", || {
+        proxy.count("PATCH", "/outboundtasks/slow").0 > 0
+    })
+    .await;
+    // Well inside the second the first journals are held: whatever was to be read is read.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let early = reads();
+    assert!(early <= 2, "{early} tasks read while two journals were being written");
+    for task in &tasks {
+        wait_for_condition(&setup.tasks, &task.name_any(), "Ready", "True", WAIT).await;
+        assert!(remote_equals_spec(&setup.sim, task));
+    }
+}
+
 /// The watch of tasks drops and cannot come back while a spec changes; when it does, the API
 /// server says it fell too far behind (410 Gone) and the operator lists the tasks again, page by
 /// page (`--list-page-size 1` here; 500 by default, so 20 pages at 10,000 tasks). kube-runtime's cache keeps the objects from before the gap until the whole list is in:

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use kube::api::Api;
 
+use super::admission::Permit;
 use super::context::Context;
 use super::session::{Remote, failure_of};
-use super::{finalizer, status};
+use super::{finalizer, rolling, status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
     Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
@@ -30,7 +31,9 @@ pub struct Executed {
 }
 
 /// `on_server` is the status the API server holds as far as this reconcile knows: the journal's
-/// in-progress status once written, `None` once a write's outcome is unknown.
+/// in-progress status once written, `None` once a write's outcome is unknown. An operation that
+/// holds a campaign paused gives `worker` back once its journal write is done (see `rolling`):
+/// from there it holds a place among `maxPaused` instead.
 pub async fn execute(
     ctx: &Context,
     api: &Api<OutboundTask>,
@@ -38,6 +41,7 @@ pub async fn execute(
     plan: &Plan,
     remote: &Remote,
     on_server: &mut Option<OutboundTaskStatus>,
+    worker: &mut Option<Permit<'_>>,
 ) -> Executed {
     let _in_flight = ctx.metrics.operation_started();
     let previous = task.status.clone().unwrap_or_default();
@@ -65,6 +69,9 @@ pub async fn execute(
                     Ok(()) => status::apply(api, &task.name_any(), &in_progress).await,
                     Err(error) => Err(error),
                 };
+                if rolling::holds_paused(plan) {
+                    drop(worker.take());
+                }
                 match written {
                     Ok(()) => {
                         *on_server = Some(in_progress);

@@ -1,7 +1,8 @@
 //! At most [`MAX_IN_FLIGHT`] writes of task status, finalizers and Events in flight at once.
 //!
 //! Operations in flight are bounded by `maxPaused`, not by the workers, so a change to thousands
-//! of tasks can have thousands of journal and result writes ready together. kube's client speaks
+//! of tasks can have thousands of result writes ready together (journal writes are bounded by the
+//! workers, which they hold: see `rolling`). kube's client speaks
 //! HTTP/1.1 to the API server: each concurrent request is a TLS connection of its own, with its
 //! read and write buffers (468 connections during a change to 1,000 tasks, docs/performance.md).
 //! On a busy API server more requests in flight only queue there; here they queue in order on a

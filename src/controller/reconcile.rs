@@ -112,7 +112,8 @@ async fn reconcile_admitted(
                         ctx.metrics.drift_detected();
                     }
                     let execution = if plan.writes() {
-                        let executed = executor::execute(&ctx, &api, &task, &plan, &remote, &mut on_server).await;
+                        let executed =
+                            executor::execute(&ctx, &api, &task, &plan, &remote, &mut on_server, &mut worker).await;
                         operation_events = executed.events;
                         executed.execution
                     } else {
