@@ -48,7 +48,8 @@ pub struct RunArgs {
     /// Reconciles running at once (workers). When more are due, they wait and run by priority:
     /// resuming campaigns the operator paused, then spec changes and requested reconciles, then
     /// tasks not yet reconciled by this process, then drift resyncs. An operation that holds a
-    /// campaign paused gives its worker back (the account's `maxPaused` bounds those instead).
+    /// campaign paused gives its worker back once its journal is written (the account's
+    /// `maxPaused` bounds those instead).
     #[arg(long, default_value_t = 8)]
     pub concurrency: u16,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
