@@ -80,6 +80,16 @@ impl TokenCache {
             .latest = version;
     }
 
+    /// Called for every Secret a list names (at start, and again after the watch fell behind):
+    /// only a Secret already cached is concerned (one never fetched is read fresh when a task
+    /// needs it), so the cache does not grow with every Secret of the namespaces watched.
+    pub fn saw_listed_version(&self, namespace: &str, name: &str, version: Option<String>) {
+        let mut entries = self.entries.lock().expect("token cache lock");
+        if let Some(entry) = entries.get_mut(&(namespace.to_string(), name.to_string())) {
+            entry.latest = version;
+        }
+    }
+
     /// Forgets a Secret, e.g. after the platform refused its token.
     pub fn invalidate(&self, namespace: &str, name: &str) {
         self.entries
@@ -167,6 +177,21 @@ mod tests {
             async move { Ok::<_, std::convert::Infallible>(http::Response::new(kube::client::Body::from(body))) }
         });
         Client::new(service, "default")
+    }
+
+    #[test]
+    fn a_list_updates_only_the_secrets_already_cached() {
+        let cache = TokenCache::default();
+        cache.saw_listed_version("ns", "unrelated", Some("3".into()));
+        assert!(
+            cache.entries.lock().unwrap().is_empty(),
+            "a Secret never fetched is not kept"
+        );
+        cache.saw_version("ns", "creds", Some("7".into()));
+        cache.saw_listed_version("ns", "creds", Some("8".into()));
+        let entries = cache.entries.lock().unwrap();
+        let latest = &entries[&("ns".to_string(), "creds".to_string())].latest;
+        assert_eq!(latest.as_deref(), Some("8"), "a relist's newer version is noted");
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
 //! What triggers a reconcile: a task's spec (generation), its `reconcile.fluxcd.io/requestedAt`
 //! annotation or deletion — never our own status writes; a change of the account it uses; a
 //! change of that account's token Secret. Each trigger is offered to the admission, which starts
-//! the reconcile when a place is free. Objects are kept in memory without managedFields and the
-//! last-applied annotation, which are large and never read.
+//! the reconcile when a place is free; the objects of a list are offered at its end (`triggers`).
+//! Objects are kept in memory without managedFields and the last-applied annotation, which are
+//! large and never read.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -43,7 +44,7 @@ impl Watched {
     /// With a `shard` selector only the tasks it matches are watched (a task relabelled out of
     /// it leaves the cache as if deleted); accounts and Secrets are watched whole, because a task
     /// of any shard may use any account. Tasks are listed `list_page_size` at a time. Every
-    /// version of a Secret seen is told to `tokens`.
+    /// version of a Secret seen is told to `tokens` (those of a list only if it holds them).
     pub fn start(
         client: &Client,
         namespace: Option<&str>,
@@ -96,14 +97,18 @@ impl Watched {
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
-        .inspect_ok(move |event| {
-            if let watcher::Event::Apply(secret) | watcher::Event::InitApply(secret) = event {
-                tokens.saw_version(
-                    secret.namespace().as_deref().unwrap_or_default(),
-                    &secret.name_any(),
-                    secret.resource_version(),
-                );
-            }
+        .inspect_ok(move |event| match event {
+            watcher::Event::Apply(secret) | watcher::Event::Delete(secret) => tokens.saw_version(
+                secret.namespace().as_deref().unwrap_or_default(),
+                &secret.name_any(),
+                secret.resource_version(),
+            ),
+            watcher::Event::InitApply(secret) => tokens.saw_listed_version(
+                secret.namespace().as_deref().unwrap_or_default(),
+                &secret.name_any(),
+                secret.resource_version(),
+            ),
+            watcher::Event::Init | watcher::Event::InitDone => {}
         })
         .filter_map(move |event| futures::future::ready(secret_changes.on(event)))
         .boxed();
