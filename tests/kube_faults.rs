@@ -230,7 +230,7 @@ async fn a_spec_changed_while_the_watch_was_down_is_acted_on_after_the_relist() 
         put_remote_task(&setup.sim, &task, 2, json!({}));
         tasks.push(task);
     }
-    let _operator = Operator::start_with_kubeconfig(&setup.ns, &["--list-page-size", "1"], Some(&proxy.kubeconfig));
+    let operator = Operator::start_with_kubeconfig(&setup.ns, &["--list-page-size", "1"], Some(&proxy.kubeconfig));
     for task in &tasks {
         support::create_task(&setup.client, &setup.ns, task).await;
     }
@@ -275,4 +275,8 @@ async fn a_spec_changed_while_the_watch_was_down_is_acted_on_after_the_relist() 
         proxy.requests("outboundtasks?")
     );
     assert!(remote_equals_spec(&setup.sim, &changed), "{:?}", synced.status);
+    assert!(
+        operator.logs().contains("watch fell behind: listing again"),
+        "the relist is logged"
+    );
 }

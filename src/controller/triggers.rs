@@ -89,6 +89,10 @@ where
             Err(error) => return Some(Err(error)),
             Ok(watcher::Event::Init) => {
                 self.list += 1;
+                if self.lists_done > 0 {
+                    // Rare and worth seeing: the watch fell too far behind (410 Gone).
+                    tracing::info!(kind = %K::kind(&()), "watch fell behind: listing again");
+                }
                 Vec::new()
             }
             Ok(watcher::Event::InitApply(object)) => {
@@ -110,6 +114,9 @@ where
                     }
                     kept
                 });
+                if self.lists_done > 1 {
+                    tracing::info!(kind = %K::kind(&()), named = named.len(), "listed again; what changed meanwhile is reconciled now");
+                }
                 named
             }
             Ok(watcher::Event::Apply(object)) => match self.saw(&object) {
