@@ -170,7 +170,7 @@ async fn deleting_an_orphan_task_mid_operation_resumes_the_campaign_first() {
 }
 
 /// An API server slow to take writes: operations start no faster than their journals are
-/// written. With two workers and every status write held 1 s, the operator reads two of the
+/// written. With two workers and every status write held 2 s, the operator reads two of the
 /// twelve changed tasks, not all twelve at once to wait for their journals together (each one
 /// waiting holds its read, its plan and its future: thousands of them at 10,000 tasks).
 #[tokio::test]
@@ -179,7 +179,7 @@ async fn operations_start_no_faster_than_the_api_server_takes_their_journals() {
         return;
     };
     let proxy = ApiProxy::start().await;
-    proxy.fail("PATCH", "/status", u32::MAX, FaultMode::Delay(Duration::from_secs(1)));
+    proxy.fail("PATCH", "/status", u32::MAX, FaultMode::Delay(Duration::from_secs(2)));
     let mut tasks = Vec::new();
     for i in 0..12 {
         tasks.push(changed_running_task(&setup, &format!("slow{i}")).await);
@@ -204,7 +204,7 @@ async fn operations_start_no_faster_than_the_api_server_takes_their_journals() {
         proxy.count("PATCH", "/outboundtasks/slow").0 > 0
     })
     .await;
-    // Well inside the second the first journals are held: whatever was to be read is read.
+    // Well inside the 2 s the first journals are held: whatever was to be read is read.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let early = reads();
     assert!(early <= 2, "{early} tasks read while two journals were being written");

@@ -153,15 +153,10 @@ fn key<K: Resource>(object: &K) -> String {
     )
 }
 
-/// Without the uid and resourceVersion `ObjectRef::from_obj` would keep: the store is looked up
-/// by namespace and name.
+/// By namespace and name only (`ObjectRef::from_obj` would also keep the uid and
+/// resourceVersion): the store is looked up by those.
 fn object_ref<K: Resource<DynamicType = ()>>(object: &K) -> ObjectRef<K> {
-    let meta = object.meta();
-    let name = ObjectRef::new(meta.name.as_deref().unwrap_or_default());
-    match meta.namespace.as_deref() {
-        Some(namespace) if !namespace.is_empty() => name.within(namespace),
-        _ => name,
-    }
+    ref_of_key(&key(object))
 }
 
 fn ref_of_key<K: Resource<DynamicType = ()>>(key: &str) -> ObjectRef<K> {
