@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use super::manifests::Manifests;
-use crate::controller::session;
+use crate::controller::reconcile::remote;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_core::planner::{self, PlanInput, PlanOptions, Verdict};
 use outbound_platform::{AccountKey, ClientPool, RemoteMetrics, Token};
@@ -125,8 +125,8 @@ async fn plan_one(pool: &ClientPool, account: &OutboundAccount, task: &OutboundT
     }
     let observed = if planner::needs_remote_read(&task.spec, &status) {
         let key = AccountKey::new(account.namespace().unwrap_or_default(), account.name_any());
-        let read = match session::remote_for(pool, key, &account.spec, token.clone()) {
-            Ok(remote) => session::read(&remote, task).await.map_err(|error| error.to_string()),
+        let read = match remote::remote_for(pool, key, &account.spec, token.clone()) {
+            Ok(remote) => remote::read(&remote, task).await.map_err(|error| error.to_string()),
             Err(failure) => Err(failure.to_string()),
         };
         match read {

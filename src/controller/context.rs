@@ -10,9 +10,12 @@ use kube::runtime::reflector::Store;
 use tokio::sync::watch;
 
 use super::RunArgs;
-use super::admission::Admission;
-use super::metrics::ControllerMetrics;
-use super::token_cache::TokenCache;
+use super::accounts::credentials::AccountReporter;
+use super::accounts::pause_slots::PauseSlots;
+use super::accounts::settle_times::SettleTimes;
+use super::accounts::tokens::TokenCache;
+use super::intake::queue::Admission;
+use super::metrics::controller::ControllerMetrics;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_platform::ClientPool;
 
@@ -66,14 +69,14 @@ pub struct Context {
     /// Which due reconcile gets the next worker.
     pub admission: Arc<Admission>,
     /// Campaigns held paused per account (`maxPaused`).
-    pub pauses: super::pause_slots::PauseSlots,
+    pub pauses: PauseSlots,
     /// How long each account's pauses take to take effect, as learned.
-    pub settle: super::settle_times::SettleTimes,
+    pub settle: SettleTimes,
     /// True once the account cache has listed. (A watch channel rather than
     /// `Store::wait_until_ready`, whose concurrent waiters were seen not to be woken.)
     accounts_listed: watch::Receiver<bool>,
     /// Writes the accounts' status (Ready: the token was accepted).
-    pub account_reports: super::account_status::AccountReporter,
+    pub account_reports: AccountReporter,
     /// Consecutive failed reconciles per task (namespace/name), for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// The failure last logged at WARN per task, and when: the same one is repeated at most
@@ -88,7 +91,7 @@ impl Context {
     pub fn new(parts: Parts, settings: Settings, reporter_instance: Option<String>) -> Self {
         Context {
             instance: reporter_instance.unwrap_or_else(super::leader::default_identity),
-            account_reports: super::account_status::AccountReporter::new(parts.client.clone(), parts.accounts.clone()),
+            account_reports: AccountReporter::new(parts.client.clone(), parts.accounts.clone()),
             client: parts.client,
             settings,
             metrics: parts.metrics,

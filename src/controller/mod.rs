@@ -1,29 +1,14 @@
 //! The imperative shell: watches OutboundTasks (and the accounts and Secrets they use), reads the
 //! remote task, asks the planner what to do, executes it crash-safely and reports.
 
-mod account_status;
-mod admission;
+mod accounts;
 mod context;
-mod creator;
-mod events;
-mod executor;
-mod finalizer;
-pub mod fleet_metrics;
-pub mod kube_metrics;
-mod kube_writes;
+mod intake;
 mod leader;
 pub mod metrics;
-pub mod metrics_server;
-mod pause_slots;
-mod reconcile;
-mod rolling;
-pub mod session;
-mod settle_times;
+pub mod reconcile;
 pub mod shard;
-mod status;
-mod token_cache;
-mod triggers;
-mod watches;
+mod writes;
 
 pub use context::{Context, Settings};
 
@@ -105,7 +90,7 @@ pub struct RunArgs {
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     outbound_platform::install_crypto_provider();
     let mut registry = Registry::default();
-    let kube_requests = kube_metrics::KubeRequestMetrics::default();
+    let kube_requests = metrics::kube_client::KubeRequestMetrics::default();
     kube_requests.register(&mut registry);
     let config = kube::Config::infer()
         .await
@@ -119,11 +104,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             },
         ))
         .build();
-    let metrics = Arc::new(metrics::ControllerMetrics::default());
+    let metrics = Arc::new(metrics::controller::ControllerMetrics::default());
     metrics.register(&mut registry);
     let remote_metrics = Arc::new(outbound_platform::RemoteMetrics::new());
     remote_metrics.register(&mut registry);
-    let fleet = fleet_metrics::FleetMetrics::default();
+    let fleet = metrics::fleet::FleetMetrics::default();
     fleet.register(&mut registry);
     let identity = args.identity.clone().unwrap_or_else(leader::default_identity);
     // With leader election every platform write waits for the Lease (and stops with it).
@@ -134,8 +119,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let pool = outbound_platform::ClientPool::fenced(remote_metrics, fence.clone(), Some(&identity))
         .context("building the platform HTTP client")?;
-    let readiness = metrics_server::Readiness::default();
-    let server = tokio::spawn(metrics_server::serve(
+    let readiness = metrics::server::Readiness::default();
+    let server = tokio::spawn(metrics::server::serve(
         args.metrics_addr,
         Arc::new(registry),
         readiness.clone(),
@@ -156,14 +141,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     fleet.set_leader(true);
 
-    let (admission, starts) = admission::Admission::new(args.concurrency.into(), metrics.clone());
+    let (admission, starts) = intake::queue::Admission::new(args.concurrency.into(), metrics.clone());
     let admission = Arc::new(admission);
     let shard = args.watch_label_selector.as_ref();
     if let Some(selector) = shard {
         tracing::info!(%selector, "reconciling only the OutboundTasks this shard's selector matches");
     }
-    let tokens = Arc::new(token_cache::TokenCache::default());
-    let watched = watches::Watched::start(
+    let tokens = Arc::new(accounts::tokens::TokenCache::default());
+    let watched = intake::watches::Watched::start(
         &client,
         args.namespace.as_deref(),
         shard,
@@ -202,10 +187,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 /// lets reconciles in flight finish their pause/update/resume.
 async fn controller(
     ctx: Arc<Context>,
-    watched: watches::Watched,
-    starts: admission::Starts,
+    watched: intake::watches::Watched,
+    starts: intake::queue::Starts,
     accounts_listed: tokio::sync::watch::Sender<bool>,
-    readiness: metrics_server::Readiness,
+    readiness: metrics::server::Readiness,
 ) {
     // No limit in kube-runtime: at its limit it parks due work in a HashSet and serves it in hash
     // order, starving some tasks for good (tests/kube_runtime_scheduler.rs). Triggers go to

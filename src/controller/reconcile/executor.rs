@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::admission::Permit;
-use super::context::Context;
-use super::session::{Remote, failure_of};
-use super::{finalizer, rolling, status};
+use super::remote::{Remote, failure_of};
+use super::{deletion, rolling};
+use crate::controller::context::Context;
+use crate::controller::intake::queue::Permit;
+use crate::controller::writes::task_status;
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
     Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
@@ -61,12 +62,12 @@ pub async fn execute(
                 let in_progress =
                     outbound_core::planner::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
                 // The finalizer first, so that the object cannot go away with the journal.
-                let finalizer = match finalizer::has(task) {
+                let finalizer = match deletion::has(task) {
                     true => Ok(()),
-                    false => finalizer::add(api, task).await,
+                    false => deletion::add(api, task).await,
                 };
                 let written = match finalizer {
-                    Ok(()) => status::apply(api, &task.name_any(), &in_progress).await,
+                    Ok(()) => task_status::apply(api, &task.name_any(), &in_progress).await,
                     Err(error) => Err(error),
                 };
                 if rolling::holds_paused(plan) {

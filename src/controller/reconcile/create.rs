@@ -10,10 +10,12 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 
-use super::context::Context;
-use super::metrics::ReconcileResult;
-use super::session::{self, Error, Remote, failure_of};
-use super::{account_status, events, status, watches::REQUESTED_AT};
+use super::remote::{self, Error, Remote, failure_of};
+use crate::controller::accounts::credentials;
+use crate::controller::context::Context;
+use crate::controller::intake::watches::REQUESTED_AT;
+use crate::controller::metrics::controller::ReconcileResult;
+use crate::controller::writes::{events, task_status};
 use outbound_api::OutboundTask;
 use outbound_core::planner::{
     Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateResult, CreateSteps, Failure,
@@ -36,7 +38,7 @@ pub async fn reconcile_create(
     let remote = if task.spec.suspend {
         None
     } else {
-        match session::connect(ctx, task, namespace).await? {
+        match remote::connect(ctx, task, namespace).await? {
             Ok(remote) => Some(remote),
             Err(failure) => {
                 let result = CreateResult::Failed {
@@ -72,7 +74,7 @@ pub async fn reconcile_create(
                     retry_after: Duration::ZERO,
                 };
                 let in_progress = report(task, &pending);
-                match status::apply(api, &task.name_any(), &in_progress).await {
+                match task_status::apply(api, &task.name_any(), &in_progress).await {
                     Ok(()) => CreateOutcome::IntentWritten,
                     Err(error) => {
                         tracing::warn!(task = %key, %error, "could not write the create intent");
@@ -151,7 +153,7 @@ async fn finish(
     let previous = task.status.clone().unwrap_or_default();
     let new_status = report(task, result);
     if new_status != previous {
-        status::apply(api, &task.name_any(), &new_status).await?;
+        task_status::apply(api, &task.name_any(), &new_status).await?;
     }
     if let Some(event) = create_event(result) {
         events::publish(ctx, task, &event).await;
@@ -161,14 +163,14 @@ async fn finish(
         _ => None,
     };
     if let Some(failure) = &failure {
-        if session::failure_is_new(&previous, &new_status) {
+        if remote::failure_is_new(&previous, &new_status) {
             events::publish(ctx, task, &failure.event()).await;
         }
         if let Some(remote) = remote {
-            session::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);
+            remote::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);
         }
     }
-    if let Some(credentials) = account_status::Credentials::from_outcome(reached_platform, failure.as_ref()) {
+    if let Some(credentials) = credentials::Credentials::from_outcome(reached_platform, failure.as_ref()) {
         let namespace = task.namespace().unwrap_or_default();
         ctx.account_reports
             .report(&namespace, &task.spec.account_ref.name, credentials)

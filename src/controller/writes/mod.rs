@@ -1,4 +1,7 @@
-//! At most [`MAX_IN_FLIGHT`] writes of task status, finalizers and Events in flight at once.
+//! The operator's writes to the Kubernetes API server for a task: its status, its Events (and,
+//! in their modules, how each is made). Nothing here decides what to write.
+//!
+//! At most [`MAX_IN_FLIGHT`] writes of task status, finalizers and Events are in flight at once.
 //!
 //! Operations in flight are bounded by `maxPaused`, not by the workers, so a change to thousands
 //! of tasks can have thousands of result writes ready together (journal writes are bounded by the
@@ -9,6 +12,9 @@
 //! semaphore instead, and the connections stay few. Lease renewals do not pass through it.
 
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+pub mod events;
+pub mod task_status;
 
 /// Enough to keep a busy API server's CPUs fed (the bench's floor writes 64 at once).
 pub const MAX_IN_FLIGHT: usize = 64;

@@ -12,9 +12,9 @@ use serde_json::json;
 
 use kube::runtime::controller::Action;
 
-use super::context::Context;
-use super::events;
-use super::session::{self, Remote};
+use super::remote::{self, Remote};
+use crate::controller::context::Context;
+use crate::controller::writes::events;
 use outbound_api::{DeletionPolicy, OutboundTask, RemoteState};
 use outbound_core::planner::{EventType, Failure, PlannedEvent, reasons};
 
@@ -56,7 +56,7 @@ pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<(
         json!([{"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
     };
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
-    let _place = super::kube_writes::permit().await;
+    let _place = crate::controller::writes::permit().await;
     api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;
     Ok(())
@@ -74,7 +74,7 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
         {"op": "remove", "path": path},
     ]);
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
-    let _place = super::kube_writes::permit().await;
+    let _place = crate::controller::writes::permit().await;
     api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;
     Ok(())
@@ -88,7 +88,7 @@ pub async fn finalize(
     api: &Api<OutboundTask>,
     task: &OutboundTask,
     namespace: &str,
-) -> Result<Action, session::Error> {
+) -> Result<Action, remote::Error> {
     if !has(task) {
         return Ok(Action::await_change());
     }
@@ -104,7 +104,7 @@ pub async fn finalize(
         None
     };
     if let Some(state) = owed.filter(|_| task.remote_id().is_some()) {
-        let outcome = match session::connect(ctx, task, namespace).await? {
+        let outcome = match remote::connect(ctx, task, namespace).await? {
             Ok(remote) => match set_run_state(ctx, task, &remote, state).await {
                 Ok(()) if deleting => delete_remote(ctx, task, &remote).await,
                 done => done,
@@ -147,7 +147,7 @@ async fn set_run_state(
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
-        Err(error) => return Err(session::failure_of(&error)),
+        Err(error) => return Err(remote::failure_of(&error)),
     };
     let state = outbound_core::mapping::remote_state(&detail);
     let pausing = wanted == RemoteState::Paused;
@@ -177,7 +177,7 @@ async fn set_run_state(
             events::publish(ctx, task, &event).await;
             Ok(())
         }
-        Err(error) => Err(session::failure_of(&error)),
+        Err(error) => Err(remote::failure_of(&error)),
     }
 }
 
@@ -195,6 +195,6 @@ async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> R
             events::publish(ctx, task, &event).await;
             Ok(())
         }
-        Err(error) => Err(session::failure_of(&error)),
+        Err(error) => Err(remote::failure_of(&error)),
     }
 }

@@ -18,7 +18,7 @@ use futures::channel::mpsc;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
-use super::metrics::ControllerMetrics;
+use crate::controller::metrics::controller::ControllerMetrics;
 use outbound_api::OutboundTask;
 use outbound_core::queue::{Backlog, Priority};
 
@@ -209,5 +209,5 @@ fn key_of(task: &OutboundTask) -> Option<Key> {
 }
 
 #[cfg(test)]
-#[path = "admission_tests.rs"]
+#[path = "queue_tests.rs"]
 mod tests;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
-use super::context::Context;
-use super::token_cache::TokenError;
+use crate::controller::accounts::tokens::TokenError;
+use crate::controller::context::Context;
 use outbound_api::{OutboundAccountSpec, OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{Failure, Observed};
 use outbound_platform::{AccountKey, ClientPool, ErrorKind, PlatformClient, RemoteError, Token};

@@ -280,5 +280,5 @@ fn seconds_since(now: Timestamp, then: Timestamp) -> f64 {
 }
 
 #[cfg(test)]
-#[path = "fleet_metrics_tests.rs"]
+#[path = "fleet_tests.rs"]
 mod tests;

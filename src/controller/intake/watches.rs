@@ -15,10 +15,10 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
-use super::admission::Admission;
-use super::shard::{self, ShardSelector};
-use super::token_cache::TokenCache;
+use super::queue::Admission;
 use super::triggers::{Deleted, Listed, Named, changes};
+use crate::controller::accounts::tokens::TokenCache;
+use crate::controller::shard::{self, ShardSelector};
 use outbound_api::{OutboundAccount, OutboundTask};
 
 pub use outbound_api::REQUESTED_AT;

@@ -14,7 +14,7 @@ pub async fn apply(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskSta
         "kind": "OutboundTask",
         "status": status,
     });
-    let _place = super::kube_writes::permit().await;
+    let _place = super::permit().await;
     api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
         .await?;
     Ok(())

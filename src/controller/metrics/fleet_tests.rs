@@ -15,7 +15,7 @@ fn condition(type_: &str, status: &str, reason: &str, since: i64) -> Value {
 /// The example task of the README, in `namespace`, with this status.
 fn task(namespace: &str, name: &str, status: Value) -> Arc<OutboundTask> {
     let mut task: OutboundTask =
-        serde_yaml::from_str(include_str!("../../manifests/examples/task-legacy.yaml")).unwrap();
+        serde_yaml::from_str(include_str!("../../../manifests/examples/task-legacy.yaml")).unwrap();
     task.metadata.name = Some(name.into());
     task.metadata.namespace = Some(namespace.into());
     task.status = serde_json::from_value(status).unwrap();
@@ -24,7 +24,7 @@ fn task(namespace: &str, name: &str, status: Value) -> Arc<OutboundTask> {
 
 fn account(namespace: &str, ready: Option<Value>) -> Arc<OutboundAccount> {
     let mut account: OutboundAccount =
-        serde_yaml::from_str(include_str!("../../manifests/examples/account.yaml")).unwrap();
+        serde_yaml::from_str(include_str!("../../../manifests/examples/account.yaml")).unwrap();
     account.metadata.namespace = Some(namespace.into());
     account.status = serde_json::from_value(json!({"conditions": ready.into_iter().collect::<Vec<_>>()})).unwrap();
     Arc::new(account)

@@ -10,11 +10,19 @@ use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use rand::Rng;
 
-use super::admission::Permit;
-use super::context::Context;
-use super::metrics::ReconcileResult;
-use super::session::{Error, connect, failure_is_new, failure_of, forget_refused_token};
-use super::{account_status, creator, events, executor, finalizer, rolling, status, watches::REQUESTED_AT};
+pub mod create;
+pub mod deletion;
+pub mod executor;
+pub mod remote;
+pub mod rolling;
+
+use self::remote::{Error, connect, failure_is_new, failure_of, forget_refused_token};
+use crate::controller::accounts::credentials;
+use crate::controller::context::Context;
+use crate::controller::intake::queue::Permit;
+use crate::controller::intake::watches::REQUESTED_AT;
+use crate::controller::metrics::controller::ReconcileResult;
+use crate::controller::writes::{events, task_status};
 use outbound_api::OutboundTask;
 use outbound_core::planner::{self, Execution, Failure, PlanInput, PlanOptions, ReportInput};
 
@@ -48,15 +56,15 @@ async fn reconcile_admitted(
     tracing::debug!(task = %key, generation = ?task.meta().generation, "reconciling");
 
     if task.meta().deletion_timestamp.is_some() {
-        return finalizer::finalize(&ctx, &api, &task, &namespace).await;
+        return deletion::finalize(&ctx, &api, &task, &namespace).await;
     }
     // Once there, the finalizer stays until deletion (removing it would cost a write after
     // every operation of an Orphan task); the executor adds it before a journal.
-    if finalizer::wanted(&task) && !finalizer::has(&task) {
-        finalizer::add(&api, &task).await?;
+    if deletion::wanted(&task) && !deletion::has(&task) {
+        deletion::add(&api, &task).await?;
     }
     if task.remote_id().is_none() {
-        return creator::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
+        return create::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
     }
 
     let previous = task.status.clone().unwrap_or_default();
@@ -151,9 +159,9 @@ async fn reconcile_admitted(
     }
     let worth_writing = on_server
         .as_ref()
-        .is_none_or(|written| status::worth_writing(written, &new_status, ctx.settings.sync_time_refresh));
+        .is_none_or(|written| task_status::worth_writing(written, &new_status, ctx.settings.sync_time_refresh));
     if worth_writing {
-        status::apply_with_retries(&api, &name, &new_status).await?;
+        task_status::apply_with_retries(&api, &name, &new_status).await?;
     }
     drop(pause_slot);
     // After the status: Ready does not wait for them (see `executor`).
@@ -166,7 +174,7 @@ async fn reconcile_admitted(
         events::publish(&ctx, &task, &failure.event()).await;
     }
     ctx.metrics.remote_state(&key, new_status.remote_state);
-    if let Some(credentials) = account_status::Credentials::from_outcome(reached_platform, failure.as_ref()) {
+    if let Some(credentials) = credentials::Credentials::from_outcome(reached_platform, failure.as_ref()) {
         ctx.account_reports
             .report(&namespace, &task.spec.account_ref.name, credentials)
             .await;

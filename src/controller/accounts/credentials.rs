@@ -109,7 +109,7 @@ impl AccountReporter {
             "status": {"observedGeneration": generation, "conditions": [ready]},
         });
         let api: Api<OutboundAccount> = Api::namespaced(self.client.clone(), namespace);
-        let params = PatchParams::apply(super::status::FIELD_MANAGER).force();
+        let params = PatchParams::apply(crate::controller::writes::task_status::FIELD_MANAGER).force();
         if let Err(error) = api.patch_status(name, &params, &Patch::Apply(&patch)).await {
             // Forget it, so that the next reconcile tries again.
             self.written.lock().expect("account report lock").remove(&(

@@ -12,10 +12,10 @@
 //! after the read, a change to 10,000 tasks on a busy API server had 3,400 operations waiting for
 //! their journal write at once, each holding its plan, its read and its future (RSS 213 MiB).
 
-use super::admission::Permit;
-use super::context::Context;
-use super::pause_slots::PauseSlot;
-use super::session::{Remote, read};
+use super::remote::{Remote, read};
+use crate::controller::accounts::pause_slots::PauseSlot;
+use crate::controller::context::Context;
+use crate::controller::intake::queue::Permit;
 use outbound_api::OutboundTask;
 use outbound_core::planner::{Action, Observed, Plan};
 use outbound_platform::RemoteError;

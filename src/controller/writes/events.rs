@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt};
 
-use super::context::Context;
+use crate::controller::context::Context;
 use outbound_api::OutboundTask;
 use outbound_core::planner::{self, PlannedEvent};
 
@@ -46,7 +46,7 @@ pub async fn publish(ctx: &Context, task: &OutboundTask, planned: &PlannedEvent)
         ..Default::default()
     };
     let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
-    let place = super::kube_writes::permit().await;
+    let place = super::permit().await;
     let created = api.create(&PostParams::default(), &event).await;
     drop(place);
     if let Err(error) = created {
