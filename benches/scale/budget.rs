@@ -1,19 +1,37 @@
 //! The budget run: M tasks against a rate-limited simulator, and the most calls in any second.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use kube::api::Api;
 use outbound_api::OutboundTask;
 use outbound_sim::{FaultConfig, STATUS_RUNNING};
+use serde::Serialize;
 
 use crate::Env;
 use crate::calls::{max_in_window, millis, summarise};
 use crate::cluster::{create_all, setup_namespace};
 use crate::fixtures::{remote_task, simulator, task};
 use crate::operator::Operator;
-use crate::results::BudgetResult;
 use crate::tracker::Tracker;
+
+/// One budget run's figures (`results.json` `budget`), with the run that measures them.
+#[derive(Debug, Serialize)]
+pub struct BudgetResult {
+    pub tasks: usize,
+    pub simulator_rate_limit_rps: u32,
+    pub account_rps: u32,
+    pub account_burst: u32,
+    pub concurrency: u16,
+    pub ready_s: f64,
+    pub calls: u64,
+    pub answered_429: u64,
+    pub max_calls_in_1s_window: usize,
+    pub budget_plus_burst: u32,
+    pub within_budget_plus_burst: bool,
+    pub within_budget: bool,
+    pub calls_per_task: BTreeMap<String, f64>,
+}
 
 pub async fn budget_run(env: &Env, burst: u32) -> anyhow::Result<BudgetResult> {
     let run_id: u32 = rand::random();

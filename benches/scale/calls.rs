@@ -4,8 +4,23 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context as _;
 use outbound_sim::JournalEntry;
+use serde::Serialize;
 
-use crate::results::CallSummary;
+/// What `summarise` makes of a journal. It lives here, with the code that fills it, so that the
+/// runs that measure calls need only this module, and not the results file that holds every run.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CallSummary {
+    pub total: u64,
+    /// Calls per task by endpoint (all answers).
+    pub per_task: BTreeMap<String, f64>,
+    /// Answers other than 200, by `endpoint:code`.
+    pub not_ok: BTreeMap<String, u64>,
+    /// The expected per-task sequence and how many tasks had exactly it.
+    pub expected: String,
+    pub tasks_exact: usize,
+    /// Per-task call sequences seen (most frequent first, at most 8).
+    pub sequences: Vec<(String, usize)>,
+}
 
 /// The largest number of instants (ms) within any half-open window of `width` ms, and its start.
 pub fn max_in_window(mut times: Vec<i64>, width: i64) -> (usize, i64) {

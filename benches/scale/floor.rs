@@ -7,15 +7,37 @@ use futures::{StreamExt, TryStreamExt, stream};
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::Env;
 use crate::cluster::{create_all, create_namespace};
-use crate::procs::Procs;
-use crate::results::FloorResult;
+use crate::procs::{CpuSeconds, Procs};
 
 /// Patches in flight for the "what the cluster can do" floor.
 pub const FLOOR_PARALLELISM: usize = 64;
+
+/// Phase 2's figures, kept with the phase (a run's `floor` in `results.json`).
+#[derive(Debug, Serialize)]
+pub struct FloorResult {
+    pub patches: usize,
+    /// First status write of the N objects, FLOOR_PARALLELISM in flight (not used as the floor).
+    pub first_write_s: f64,
+    /// N patches with the operator's --concurrency in flight.
+    pub same_parallelism_s: f64,
+    /// N patches with FLOOR_PARALLELISM in flight.
+    pub parallel_s: f64,
+    /// The lower of the two: what the cluster can do.
+    pub best_s: f64,
+    /// N creates of the floor objects, CLIENT_PARALLELISM in flight.
+    pub create_s: f64,
+    /// CPU seconds during the timed pass of `best_s` (the operator idles meanwhile).
+    pub cpu: CpuSeconds,
+    /// For comparison, not the floor: the same N writes as JSON merge patches (no server-side
+    /// apply), FLOOR_PARALLELISM in flight, and their CPU seconds.
+    pub merge_patch_s: f64,
+    pub merge_patch_cpu: CpuSeconds,
+}
 
 pub async fn floor(
     env: &Env,

@@ -1,21 +1,43 @@
 //! Phase 5, idle: one resync period with nothing to do, and the calls of each task in it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use outbound_sim::{JournalEntry, SimHandle};
+use serde::Serialize;
 
-use crate::calls::{millis, summarise};
+use crate::calls::{CallSummary, millis, summarise};
 use crate::mark::Mark;
 use crate::operator::Operator;
-use crate::procs::{MIB, Procs};
-use crate::results::IdleResult;
+use crate::procs::{CpuSeconds, MIB, Procs};
 use crate::tracker::Ready;
 
 /// The resync interval of phase 5 (the CRD's minimum) and the operator's jitter on it.
 const RESYNC: Duration = Duration::from_secs(30);
 const JITTER: f64 = 0.10;
 const IDLE_SLACK: Duration = Duration::from_secs(3);
+
+/// Phase 5's figures, kept with the phase (a run's `idle` in `results.json`).
+#[derive(Debug, Serialize)]
+pub struct IdleResult {
+    pub resync_interval_s: f64,
+    /// Per task: from its last read to that read + interval * 1.1 + slack.
+    pub window_s: f64,
+    pub wall_s: f64,
+    pub reads_per_task: f64,
+    pub writes_per_task: f64,
+    pub tasks_with_one_read: usize,
+    pub tasks_without_read: usize,
+    pub tasks_with_more_reads: usize,
+    pub tasks_with_writes: usize,
+    pub calls: CallSummary,
+    pub kube_requests_per_task: BTreeMap<String, f64>,
+    pub cpu: CpuSeconds,
+    pub operator_cpu_percent: f64,
+    /// Operator CPU per in-sync resync.
+    pub operator_cpu_ms_per_resync: f64,
+    pub operator_rss_mib: f64,
+}
 
 pub async fn idle_phase(
     sim: &SimHandle,

@@ -3,11 +3,36 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::Serialize;
+
+use crate::calls::CallSummary;
 use crate::operator::Operator;
-use crate::procs::{CpuSeconds, MIB, Procs};
-use crate::results::{CallSummary, PhaseResult};
+use crate::procs::{CpuSeconds, MIB, Procs, opt};
 use crate::scrape::{Scrape, label};
 use crate::tracker::Ready;
+
+/// One phase's figures, as `Mark::finish` measures them (the caller adds the calls from the
+/// simulator's journal). Kept with `Mark`, which makes it, so that every run that times a phase
+/// depends on this module only.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct PhaseResult {
+    pub name: String,
+    /// From the first create/patch sent to the last task Ready at the phase's generation.
+    pub ready_s: f64,
+    /// Time to send the N creates/patches (64 in flight).
+    pub requests_s: f64,
+    /// Per-task time from phase start to Ready.
+    pub ready_p50_s: f64,
+    pub ready_p99_s: f64,
+    pub calls: CallSummary,
+    /// The operator's apiserver requests per task, by "verb resource".
+    pub kube_requests_per_task: BTreeMap<String, f64>,
+    pub kube_requests_total: f64,
+    pub reconciles: f64,
+    pub reconcile_errors: f64,
+    pub cpu: CpuSeconds,
+    pub operator_rss_peak_mib: f64,
+}
 
 /// Counters and CPU at the start of a phase.
 pub struct Mark {
@@ -72,4 +97,29 @@ impl Mark {
             operator_rss_peak_mib: operator.take_sampled_peak_kib() as f64 * 1024.0 / MIB,
         })
     }
+}
+
+/// The progress line of a phase on stderr.
+pub fn phase_line(p: &PhaseResult) -> String {
+    format!(
+        "{}: all Ready in {:.2}s (p50 {:.2}s, p99 {:.2}s; requests sent in {:.2}s); calls/task {:?}, {}/{} tasks exactly [{}]; apiserver requests/task {:?}; CPU-s operator {:.2}, apiserver {}, etcd {}, bench {:.2}, others {:.2}; operator RSS peak {:.1} MiB; reconciles {} ({} errors)",
+        p.name,
+        p.ready_s,
+        p.ready_p50_s,
+        p.ready_p99_s,
+        p.requests_s,
+        p.calls.per_task,
+        p.calls.tasks_exact,
+        p.calls.sequences.iter().map(|(_, c)| c).sum::<usize>(),
+        p.calls.expected,
+        p.kube_requests_per_task,
+        p.cpu.operator,
+        opt(p.cpu.apiserver),
+        opt(p.cpu.etcd),
+        p.cpu.bench,
+        p.cpu.others(),
+        p.operator_rss_peak_mib,
+        p.reconciles,
+        p.reconcile_errors
+    )
 }

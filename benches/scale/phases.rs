@@ -7,20 +7,49 @@ use kube::ResourceExt;
 use kube::api::Api;
 use outbound_api::OutboundTask;
 use outbound_sim::{FaultConfig, STATUS_RUNNING};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::Env;
 use crate::calls::summarise;
 use crate::cluster::{create_all, patch_all, rename_every_task, setup_namespace};
 use crate::fixtures::{in_sync_fleet, remote_config, simulator};
-use crate::floor::{FLOOR_PARALLELISM, floor};
-use crate::idle::idle_phase;
-use crate::mark::Mark;
+use crate::floor::{FLOOR_PARALLELISM, FloorResult, floor};
+use crate::idle::{IdleResult, idle_phase};
+use crate::mark::{Mark, PhaseResult, phase_line};
 use crate::operator::Operator;
-use crate::procs::{MIB, Procs};
-use crate::report::{opt, phase_line};
-use crate::results::{RunResult, Target};
+use crate::procs::{MIB, Procs, opt};
 use crate::tracker::Tracker;
+
+/// One scale run's figures (`results.json` `runs`), with the run that measures them.
+#[derive(Debug, Serialize)]
+pub struct RunResult {
+    pub tasks: usize,
+    pub concurrency: u16,
+    pub namespace: String,
+    pub phases: Vec<PhaseResult>,
+    pub floor: FloorResult,
+    pub idle: Option<IdleResult>,
+    /// change / floor.best_s (target: at most 2).
+    pub change_vs_floor: f64,
+    pub initial_vs_floor: f64,
+    /// VmHWM of the operator at the end of the run.
+    pub operator_peak_rss_mib: f64,
+    /// VmRSS at the end of the idle phase (or of the last phase).
+    pub operator_steady_rss_mib: f64,
+    pub operator_cpu_total_s: f64,
+    /// Every remote task holds the changed settings and runs.
+    pub remote_verified: bool,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub target: String,
+    pub measured: String,
+    pub met: bool,
+}
 
 pub async fn scale_run(env: &Env, n: usize, concurrency: u16) -> anyhow::Result<RunResult> {
     let run_id: u32 = rand::random();

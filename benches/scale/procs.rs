@@ -18,6 +18,12 @@ pub struct CpuSeconds {
     pub machine: f64,
 }
 
+/// CPU seconds of a process that may not have been found (`apiserver`, `etcd`): "-" when absent.
+/// Here, with `CpuSeconds`, for the progress lines of the runs and the report's tables alike.
+pub fn opt(value: Option<f64>) -> String {
+    value.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
 /// A `Vm*` line of /proc/PID/status, in KiB.
 pub fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

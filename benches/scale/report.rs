@@ -2,35 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::{CallSummary, PhaseResult, Results, RunResult};
-
-pub fn phase_line(p: &PhaseResult) -> String {
-    format!(
-        "{}: all Ready in {:.2}s (p50 {:.2}s, p99 {:.2}s; requests sent in {:.2}s); calls/task {:?}, {}/{} tasks exactly [{}]; apiserver requests/task {:?}; CPU-s operator {:.2}, apiserver {}, etcd {}, bench {:.2}, others {:.2}; operator RSS peak {:.1} MiB; reconciles {} ({} errors)",
-        p.name,
-        p.ready_s,
-        p.ready_p50_s,
-        p.ready_p99_s,
-        p.requests_s,
-        p.calls.per_task,
-        p.calls.tasks_exact,
-        p.calls.sequences.iter().map(|(_, c)| c).sum::<usize>(),
-        p.calls.expected,
-        p.kube_requests_per_task,
-        p.cpu.operator,
-        opt(p.cpu.apiserver),
-        opt(p.cpu.etcd),
-        p.cpu.bench,
-        p.cpu.others(),
-        p.operator_rss_peak_mib,
-        p.reconciles,
-        p.reconcile_errors
-    )
-}
-
-pub fn opt(value: Option<f64>) -> String {
-    value.map_or("-".into(), |v| format!("{v:.2}"))
-}
+use crate::calls::CallSummary;
+use crate::phases::RunResult;
+use crate::procs::opt;
+use crate::results::Results;
 
 pub fn print_run(run: &RunResult) {
     for target in &run.targets {
