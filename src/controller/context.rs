@@ -9,7 +9,7 @@ use kube::Client;
 use kube::runtime::reflector::Store;
 use tokio::sync::watch;
 
-use super::RunArgs;
+use super::Settings;
 use super::accounts::credentials::AccountReporter;
 use super::accounts::pause_slots::PauseSlots;
 use super::accounts::settle_times::SettleTimes;
@@ -18,30 +18,6 @@ use super::intake::queue::Admission;
 use super::metrics::controller::ControllerMetrics;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_platform::ClientPool;
-
-/// Settings of the reconcile loop, from the command line.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Successful updates leaving the same difference before the task is Stalled.
-    pub convergence_attempts: u32,
-    /// Consecutive reconciles refused as "task started" after every retry before the task is Stalled.
-    pub started_stall_after: u32,
-    /// Longest retry delay after failures.
-    pub max_backoff: Duration,
-    /// How old `status.lastSyncTime` may grow before an otherwise unchanged status is written.
-    pub sync_time_refresh: Duration,
-}
-
-impl From<&RunArgs> for Settings {
-    fn from(args: &RunArgs) -> Self {
-        Settings {
-            convergence_attempts: args.convergence_attempts,
-            started_stall_after: args.started_stall_after,
-            max_backoff: args.max_backoff,
-            sync_time_refresh: args.sync_time_refresh,
-        }
-    }
-}
 
 /// The shared pieces a Context is built from.
 pub struct Parts {
