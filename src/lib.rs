@@ -1,8 +1,9 @@
 //! outbound-operator: keeps AI outbound-calling campaigns (tasks on the calling platform) in the
 //! state declared in Kubernetes objects.
 //!
-//! The imperative shell of the workspace: `controller` (watches, admission, reconcile, the
-//! executor's driver, status, leader election) and `cli` (`plan`). What it decides comes from
+//! The imperative shell of the workspace: `controller` (grouped by job: `intake` of work,
+//! `reconcile`, per-`accounts` state, Kubernetes `writes`, `metrics`, leader election and shards)
+//! and `cli` (`plan`). What it decides comes from
 //! `outbound_core` (pure), the platform calls from `outbound_platform`, the API types from
 //! `outbound_api`; `outbound_sim` is a dev-dependency only.
 

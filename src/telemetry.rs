@@ -25,7 +25,7 @@ pub fn init(format: LogFormat) {
 
 /// kube-runtime opens an INFO span for each reconcile it starts. When every due reconcile started
 /// at once and waited for a place, 10,000 spans were alive after a start at 10,000 tasks, about
-/// 3 MB of heap (docs/performance.md, "Memory"); work now waits as keys (`controller::admission`),
+/// 3 MB of heap (docs/performance.md, "Memory"); work now waits as keys (`controller::intake::queue`),
 /// but the span still costs per reconcile. Our own log lines name the task, so the span is off
 /// unless `RUST_LOG` names kube_runtime or asks for debug or trace.
 const QUIET_RECONCILE_SPANS: &str = "kube_runtime::controller=warn";

@@ -14,8 +14,9 @@ use super::accounts::credentials::AccountReporter;
 use super::accounts::pause_slots::PauseSlots;
 use super::accounts::settle_times::SettleTimes;
 use super::accounts::tokens::TokenCache;
-use super::intake::queue::Admission;
+use super::intake::queue::WorkQueue;
 use super::metrics::controller::ControllerMetrics;
+use super::writes::events::EventRecorder;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_platform::ClientPool;
 
@@ -28,7 +29,7 @@ pub struct Parts {
     pub accounts: Store<OutboundAccount>,
     pub accounts_listed: watch::Receiver<bool>,
     pub tasks: Store<OutboundTask>,
-    pub admission: Arc<Admission>,
+    pub queue: Arc<WorkQueue>,
 }
 
 pub struct Context {
@@ -37,13 +38,13 @@ pub struct Context {
     pub metrics: Arc<ControllerMetrics>,
     pub pool: ClientPool,
     pub tokens: Arc<TokenCache>,
-    /// `reportingInstance` of the Events this process publishes.
-    pub instance: String,
+    /// Publishes the tasks' Events, as this process.
+    pub events: EventRecorder,
     pub accounts: Store<OutboundAccount>,
     /// The task cache: a reconcile that waited for its worker acts on the latest object.
     pub tasks: Store<OutboundTask>,
     /// Which due reconcile gets the next worker.
-    pub admission: Arc<Admission>,
+    pub queue: Arc<WorkQueue>,
     /// Campaigns held paused per account (`maxPaused`).
     pub pauses: PauseSlots,
     /// How long each account's pauses take to take effect, as learned.
@@ -66,7 +67,10 @@ const WARN_EVERY: Duration = Duration::from_secs(300);
 impl Context {
     pub fn new(parts: Parts, settings: Settings, reporter_instance: Option<String>) -> Self {
         Context {
-            instance: reporter_instance.unwrap_or_else(super::leader::default_identity),
+            events: EventRecorder::new(
+                parts.client.clone(),
+                reporter_instance.unwrap_or_else(super::leader::default_identity),
+            ),
             account_reports: AccountReporter::new(parts.client.clone(), parts.accounts.clone()),
             client: parts.client,
             settings,
@@ -76,7 +80,7 @@ impl Context {
             accounts: parts.accounts,
             accounts_listed: parts.accounts_listed,
             tasks: parts.tasks,
-            admission: parts.admission,
+            queue: parts.queue,
             pauses: Default::default(),
             settle: Default::default(),
             failures: Mutex::new(HashMap::new()),

@@ -81,8 +81,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     fleet.set_leader(true);
 
-    let (admission, starts) = intake::queue::Admission::new(args.concurrency.into(), metrics.clone());
-    let admission = Arc::new(admission);
+    let (queue, starts) = intake::queue::WorkQueue::new(args.concurrency.into(), metrics.clone());
+    let queue = Arc::new(queue);
     let shard = args.watch_label_selector.as_ref();
     if let Some(selector) = shard {
         tracing::info!(%selector, "reconciling only the OutboundTasks this shard's selector matches");
@@ -105,7 +105,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         accounts: watched.accounts.clone(),
         accounts_listed,
         tasks: watched.tasks.clone(),
-        admission,
+        queue,
     };
     let ctx = Arc::new(Context::new(parts, Settings::from(&args), Some(identity)));
     let controller = controller(ctx, watched, starts, accounts_listed_tx, readiness.clone());
@@ -134,24 +134,24 @@ async fn controller(
 ) {
     // No limit in kube-runtime: at its limit it parks due work in a HashSet and serves it in hash
     // order, starving some tasks for good (tests/kube_runtime_scheduler.rs). Triggers go to
-    // `admission` instead, which asks kube-runtime to start a task once one of `--concurrency`
+    // `queue` instead, which asks kube-runtime to start a task once one of `--concurrency`
     // workers is free for it (`starts`); kube-runtime's own triggers are only its requeues.
     let config = ControllerConfig::default().concurrency(0);
-    let admission = ctx.admission.clone();
+    let queue = ctx.queue.clone();
     let feed = watched
         .triggers
-        .offer_all(watched.tasks.clone(), watched.accounts.clone(), admission.clone());
+        .offer_all(watched.tasks.clone(), watched.accounts.clone(), queue.clone());
     let controller = Controller::for_stream(futures::stream::empty(), watched.tasks.clone())
         .with_config(config)
         .reconcile_on(starts)
         .graceful_shutdown_on(async move {
             shutdown_signal().await;
-            admission.close();
+            queue.close();
         })
         .run(reconcile::reconcile, reconcile::error_policy, ctx.clone());
     let controller = controller.for_each(|outcome| {
         if let Err(kube::runtime::controller::Error::ObjectNotFound(gone)) = outcome {
-            ctx.admission
+            ctx.queue
                 .forget(gone.namespace.as_deref().unwrap_or_default(), &gone.name);
         }
         futures::future::ready(())

@@ -1,13 +1,13 @@
-//! The operator's own admission of reconciles: which task gets one of `workers` places next, by
+//! The work queue of reconciles: which task gets one of `workers` places next, by
 //! [`Priority`] and arrival (the ordering is the pure [`Backlog`]; this file hands places over).
 //!
 //! Work waits here as a key, not as a started reconcile: every trigger (a watch event, a change
-//! of the account or Secret a task uses) is [`Admission::offer`]ed, and kube-runtime is asked to
+//! of the account or Secret a task uses) is [`WorkQueue::offer`]ed, and kube-runtime is asked to
 //! run a task (the [`Starts`] stream, `Controller::reconcile_on`) only once a place is reserved
 //! for it. kube-runtime's own concurrency limit stays off: at its limit it serves parked work in
 //! hash order and starves the rest (see `outbound_core::queue`); here it never has more than `workers`
 //! starts plus its own requeues (resyncs, retries) to run, and a requeue that finds no free place
-//! joins the backlog with [`Admission::enter`] and ends at once. So 10,000 tasks listed at start
+//! joins the backlog with [`WorkQueue::enter`] and ends at once. So 10,000 tasks listed at start
 //! cost 10,000 keys, not 10,000 reconcile futures.
 
 use std::collections::{HashMap, HashSet};
@@ -30,7 +30,7 @@ type Key = Arc<str>;
 /// running one ends).
 pub type Starts = mpsc::UnboundedReceiver<ObjectRef<OutboundTask>>;
 
-pub struct Admission {
+pub struct WorkQueue {
     state: Mutex<State>,
     starts: mpsc::UnboundedSender<ObjectRef<OutboundTask>>,
     metrics: Arc<ControllerMetrics>,
@@ -55,31 +55,31 @@ struct State {
 
 /// One place among the workers; an operation that holds a campaign paused gives it back early.
 pub struct Permit<'a> {
-    admission: &'a Admission,
+    queue: &'a WorkQueue,
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let mut state = self.admission.lock();
+        let mut state = self.queue.lock();
         state.taken -= 1;
-        self.admission.dispatch(&mut state);
+        self.queue.dispatch(&mut state);
     }
 }
 
 /// Held for the whole admitted reconcile: while it lives, a new trigger of the same task asks
 /// kube-runtime for a reconcile to follow it instead of reserving a second place.
 pub struct Running<'a> {
-    admission: &'a Admission,
+    queue: &'a WorkQueue,
     key: Key,
 }
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.admission.lock().running.remove(&self.key);
+        self.queue.lock().running.remove(&self.key);
     }
 }
 
-impl Admission {
+impl WorkQueue {
     pub fn new(workers: usize, metrics: Arc<ControllerMetrics>) -> (Self, Starts) {
         let (starts, receiver) = mpsc::unbounded();
         let state = State {
@@ -92,12 +92,12 @@ impl Admission {
             seen: HashSet::new(),
             closed: false,
         };
-        let admission = Self {
+        let queue = Self {
             state: Mutex::new(state),
             starts,
             metrics,
         };
-        (admission, receiver)
+        (queue, receiver)
     }
 
     /// `task` (as now in the cache) wants a reconcile: it waits in line, keeping its place if it
@@ -142,8 +142,8 @@ impl Admission {
         };
         state.running.insert(key.clone());
         self.metrics.admitted(priority, since.elapsed());
-        let running = Running { admission: self, key };
-        Some((running, Permit { admission: self }))
+        let running = Running { queue: self, key };
+        Some((running, Permit { queue: self }))
     }
 
     /// kube-runtime found no object for a start (the task was deleted after its place was
@@ -188,7 +188,7 @@ impl Admission {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().expect("admission lock")
+        self.state.lock().expect("queue lock")
     }
 }
 

@@ -28,8 +28,8 @@ fn paused_by_us(name: &str) -> OutboundTask {
     )
 }
 
-fn admission(workers: usize) -> (Admission, Starts) {
-    Admission::new(workers, Arc::new(ControllerMetrics::default()))
+fn queue(workers: usize) -> (WorkQueue, Starts) {
+    WorkQueue::new(workers, Arc::new(ControllerMetrics::default()))
 }
 
 /// The names kube-runtime has been asked to start since the last call.
@@ -39,16 +39,16 @@ fn started(starts: &mut Starts) -> Vec<String> {
 
 #[test]
 fn places_go_to_the_most_urgent_waiter_and_never_exceed_the_workers() {
-    let (admission, mut starts) = admission(1);
+    let (queue, mut starts) = queue(1);
     // A resync finds the only place free and takes it.
-    let busy = admission.enter(&in_sync("busy")).expect("a free place");
-    admission.offer(&in_sync("new-1"));
-    admission.offer(&changed("changed"));
-    admission.offer(&paused_by_us("journal"));
-    admission.offer(&in_sync("new-2"));
+    let busy = queue.enter(&in_sync("busy")).expect("a free place");
+    queue.offer(&in_sync("new-1"));
+    queue.offer(&changed("changed"));
+    queue.offer(&paused_by_us("journal"));
+    queue.offer(&in_sync("new-2"));
     assert!(started(&mut starts).is_empty(), "one worker: nobody else starts yet");
     // A requeue due meanwhile is not run: it joins the line, last.
-    assert!(admission.enter(&in_sync("busy-again")).is_none());
+    assert!(queue.enter(&in_sync("busy-again")).is_none());
     drop(busy);
 
     let mut order = Vec::new();
@@ -56,7 +56,7 @@ fn places_go_to_the_most_urgent_waiter_and_never_exceed_the_workers() {
         let next = started(&mut starts);
         assert!(next.len() <= 1, "at most one place: {next:?}");
         let Some(name) = next.into_iter().next() else { break };
-        let entered = admission.enter(&in_sync(&name)).expect("its place was reserved");
+        let entered = queue.enter(&in_sync(&name)).expect("its place was reserved");
         order.push(name);
         drop(entered);
     }
@@ -65,22 +65,22 @@ fn places_go_to_the_most_urgent_waiter_and_never_exceed_the_workers() {
 
 #[test]
 fn a_spec_change_moves_a_waiting_resync_up_and_it_waits_only_once() {
-    let (admission, mut starts) = admission(1);
+    let (queue, mut starts) = queue(1);
     // Reconciled once while nothing waited: their next reconciles are resyncs.
     for name in ["a", "b"] {
-        drop(admission.enter(&in_sync(name)).unwrap());
+        drop(queue.enter(&in_sync(name)).unwrap());
     }
-    let busy = admission.enter(&in_sync("busy")).unwrap();
+    let busy = queue.enter(&in_sync("busy")).unwrap();
     for name in ["a", "b"] {
-        assert!(admission.enter(&in_sync(name)).is_none());
+        assert!(queue.enter(&in_sync(name)).is_none());
     }
-    admission.offer(&in_sync("first"));
-    admission.offer(&in_sync("b"));
-    admission.offer(&changed("b"));
+    queue.offer(&in_sync("first"));
+    queue.offer(&in_sync("b"));
+    queue.offer(&changed("b"));
     drop(busy);
     let mut order = Vec::new();
     while let Some(name) = started(&mut starts).pop() {
-        drop(admission.enter(&in_sync(&name)).unwrap());
+        drop(queue.enter(&in_sync(&name)).unwrap());
         order.push(name);
     }
     assert_eq!(order, ["b", "first", "a"]);
@@ -88,15 +88,15 @@ fn a_spec_change_moves_a_waiting_resync_up_and_it_waits_only_once() {
 
 #[test]
 fn a_trigger_of_a_running_task_follows_it_instead_of_taking_a_second_place() {
-    let (admission, mut starts) = admission(2);
-    let (running, worker) = admission.enter(&in_sync("t")).unwrap();
+    let (queue, mut starts) = queue(2);
+    let (running, worker) = queue.enter(&in_sync("t")).unwrap();
     // The worker is given back early (an operation holding a campaign paused) and the spec
     // changes while the reconcile still runs.
     drop(worker);
-    admission.offer(&changed("t"));
+    queue.offer(&changed("t"));
     assert_eq!(started(&mut starts), ["t"], "a follow-up start, held by kube-runtime");
-    admission.offer(&in_sync("other"));
-    admission.offer(&in_sync("third"));
+    queue.offer(&in_sync("other"));
+    queue.offer(&in_sync("third"));
     assert_eq!(
         started(&mut starts),
         ["other", "third"],
@@ -104,28 +104,28 @@ fn a_trigger_of_a_running_task_follows_it_instead_of_taking_a_second_place() {
     );
     drop(running);
     // The follow-up begins once the running reconcile ended; both places are reserved.
-    assert!(admission.enter(&changed("t")).is_none(), "it waits in line");
-    drop(admission.enter(&in_sync("other")).unwrap());
+    assert!(queue.enter(&changed("t")).is_none(), "it waits in line");
+    drop(queue.enter(&in_sync("other")).unwrap());
     assert_eq!(started(&mut starts), ["t"]);
 }
 
 #[test]
 fn a_start_of_a_deleted_task_hands_its_place_on_and_close_stops_everything() {
-    let (admission, mut starts) = admission(1);
-    let busy = admission.enter(&in_sync("busy")).unwrap();
-    admission.offer(&in_sync("deleted"));
-    admission.offer(&in_sync("later"));
+    let (queue, mut starts) = queue(1);
+    let busy = queue.enter(&in_sync("busy")).unwrap();
+    queue.offer(&in_sync("deleted"));
+    queue.offer(&in_sync("later"));
     drop(busy);
     assert_eq!(started(&mut starts), ["deleted"]);
     // Offered again while its start is on the way: nothing more to do.
-    admission.offer(&changed("deleted"));
+    queue.offer(&changed("deleted"));
     assert!(started(&mut starts).is_empty());
-    admission.forget("ns", "deleted");
+    queue.forget("ns", "deleted");
     assert_eq!(started(&mut starts), ["later"]);
-    admission.forget("ns", "later-never-granted");
-    admission.offer(&in_sync("waiting"));
-    admission.close();
-    assert!(admission.enter(&in_sync("later")).is_none());
-    admission.offer(&changed("x"));
+    queue.forget("ns", "later-never-granted");
+    queue.offer(&in_sync("waiting"));
+    queue.close();
+    assert!(queue.enter(&in_sync("later")).is_none());
+    queue.offer(&changed("x"));
     assert!(started(&mut starts).is_empty());
 }

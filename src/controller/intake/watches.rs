@@ -1,6 +1,6 @@
 //! What triggers a reconcile: a task's spec (generation), its `reconcile.fluxcd.io/requestedAt`
 //! annotation or deletion — never our own status writes; a change of the account it uses; a
-//! change of that account's token Secret. Each trigger is offered to the admission, which starts
+//! change of that account's token Secret. Each trigger is offered to the queue, which starts
 //! the reconcile when a place is free; the objects of a list are offered at its end (`triggers`).
 //! Objects are kept in memory without managedFields and the last-applied annotation, which are
 //! large and never read.
@@ -15,7 +15,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
-use super::queue::Admission;
+use super::queue::WorkQueue;
 use super::triggers::{Deleted, Listed, Named, changes};
 use crate::controller::accounts::tokens::TokenCache;
 use crate::controller::shard::{self, ShardSelector};
@@ -126,15 +126,10 @@ impl Watched {
 }
 
 impl TriggerStreams {
-    /// Offers every task a trigger names to `admission` (a watch error is retried with backoff
+    /// Offers every task a trigger names to `queue` (a watch error is retried with backoff
     /// by the watcher itself), as long as the watches run. Named tasks are looked up in the
     /// cache, which by then holds what the watch saw (see `triggers`).
-    pub async fn offer_all(
-        self,
-        tasks: Store<OutboundTask>,
-        accounts: Store<OutboundAccount>,
-        admission: Arc<Admission>,
-    ) {
+    pub async fn offer_all(self, tasks: Store<OutboundTask>, accounts: Store<OutboundAccount>, queue: Arc<WorkQueue>) {
         let cached = tasks.clone();
         let of_task = move |named: Vec<ObjectRef<OutboundTask>>| -> Vec<Arc<OutboundTask>> {
             named.iter().filter_map(|task| cached.get(task)).collect()
@@ -149,7 +144,7 @@ impl TriggerStreams {
         named
             .for_each(|named| {
                 match named {
-                    Ok(named) => named.iter().for_each(|task| admission.offer(task)),
+                    Ok(named) => named.iter().for_each(|task| queue.offer(task)),
                     Err(error) => tracing::debug!(%error, "watch failed; retrying"),
                 }
                 futures::future::ready(())

@@ -15,7 +15,7 @@ use crate::controller::accounts::credentials;
 use crate::controller::context::Context;
 use crate::controller::intake::watches::REQUESTED_AT;
 use crate::controller::metrics::controller::ReconcileResult;
-use crate::controller::writes::{events, task_status};
+use crate::controller::writes::task_status;
 use outbound_api::OutboundTask;
 use outbound_core::planner::{
     Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateResult, CreateSteps, Failure,
@@ -156,7 +156,7 @@ async fn finish(
         task_status::apply(api, &task.name_any(), &new_status).await?;
     }
     if let Some(event) = create_event(result) {
-        events::publish(ctx, task, &event).await;
+        ctx.events.publish(task, &event).await;
     }
     let failure = match result {
         CreateResult::Failed { failure, .. } => Some(failure.clone()),
@@ -164,7 +164,7 @@ async fn finish(
     };
     if let Some(failure) = &failure {
         if remote::failure_is_new(&previous, &new_status) {
-            events::publish(ctx, task, &failure.event()).await;
+            ctx.events.publish(task, &failure.event()).await;
         }
         if let Some(remote) = remote {
             remote::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);

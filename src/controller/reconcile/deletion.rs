@@ -1,36 +1,20 @@
-//! The operator's finalizer: it holds the object while the operator still owes the remote task
-//! something at deletion. With `deletionPolicy: Pause` it is always there, and deletion pauses
+//! Deletion of an OutboundTask: what the operator owes the remote task before it lets the object
+//! go. The finalizer (`writes::finalizer`) holds the object while it owes something. With `deletionPolicy: Pause` it is always there, and deletion pauses
 //! the remote task; with `Delete` likewise, and deletion pauses the task, then deletes it. With `Orphan` it is added before the first operation's journal (by the
 //! executor) and kept, so that deleting a task whose campaign the operator paused (a journal in
 //! status, an operator killed mid-operation) first resumes the campaign; without a journal,
 //! deletion removes it without calling the platform. A task with no id (never created) has
 //! nothing to pause or delete.
 
-use kube::api::{Api, Patch, PatchParams};
-use kube::{Resource, ResourceExt};
-use serde_json::json;
-
+use kube::ResourceExt;
+use kube::api::Api;
 use kube::runtime::controller::Action;
 
 use super::remote::{self, Remote};
 use crate::controller::context::Context;
-use crate::controller::writes::events;
+use crate::controller::writes::finalizer::{has, remove};
 use outbound_api::{DeletionPolicy, OutboundTask, RemoteState};
 use outbound_core::planner::{EventType, Failure, PlannedEvent, reasons};
-
-pub const FINALIZER: &str = "outbound.dev/finalizer";
-/// The name 0.1.0 used (for `deletionPolicy: Pause` only); still recognised as ours.
-const LEGACY_FINALIZER: &str = "outbound.dev/pause-on-delete";
-
-pub fn has(task: &OutboundTask) -> bool {
-    position(task).is_some()
-}
-
-fn position(task: &OutboundTask) -> Option<usize> {
-    task.finalizers()
-        .iter()
-        .position(|f| f == FINALIZER || f == LEGACY_FINALIZER)
-}
 
 /// Whether the finalizer must be on the object before anything else is done.
 pub fn wanted(task: &OutboundTask) -> bool {
@@ -46,38 +30,6 @@ fn journal_resumes(task: &OutboundTask) -> bool {
         .as_ref()
         .and_then(|s| s.operation.as_ref())
         .is_some_and(|journal| journal.resume_after)
-}
-
-/// Adds the finalizer (JSON patch, so finalizers of others are kept).
-pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let patch = if task.meta().finalizers.is_none() {
-        json!([{"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}])
-    } else {
-        json!([{"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
-    };
-    let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
-    let _place = crate::controller::writes::permit().await;
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
-        .await?;
-    Ok(())
-}
-
-/// Removes the finalizer; the `test` op makes the patch fail rather than remove another
-/// finalizer if the list changed since we read it.
-pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let Some(index) = position(task) else {
-        return Ok(());
-    };
-    let path = format!("/metadata/finalizers/{index}");
-    let patch = json!([
-        {"op": "test", "path": path, "value": task.finalizers()[index]},
-        {"op": "remove", "path": path},
-    ]);
-    let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
-    let _place = crate::controller::writes::permit().await;
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
-        .await?;
-    Ok(())
 }
 
 /// Deletion: with `Pause`, pause the remote task (if started) before letting the object go; with
@@ -126,7 +78,7 @@ pub async fn finalize(
                     note,
                     after_action: None,
                 };
-                events::publish(ctx, task, &event).await;
+                ctx.events.publish(task, &event).await;
                 return Ok(Action::requeue(
                     ctx.backoff_after_failure(&format!("{namespace}/{}", task.name_any())),
                 ));
@@ -174,7 +126,7 @@ async fn set_run_state(
                 note: note.into(),
                 after_action: None,
             };
-            events::publish(ctx, task, &event).await;
+            ctx.events.publish(task, &event).await;
             Ok(())
         }
         Err(error) => Err(remote::failure_of(&error)),
@@ -192,7 +144,7 @@ async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> R
                 note: format!("deleted the remote task {id} (deletionPolicy: Delete)"),
                 after_action: None,
             };
-            events::publish(ctx, task, &event).await;
+            ctx.events.publish(task, &event).await;
             Ok(())
         }
         Err(error) => Err(remote::failure_of(&error)),

@@ -14,10 +14,10 @@ use kube::ResourceExt;
 use kube::api::Api;
 
 use super::remote::{Remote, failure_of};
-use super::{deletion, rolling};
+use super::rolling;
 use crate::controller::context::Context;
 use crate::controller::intake::queue::Permit;
-use crate::controller::writes::task_status;
+use crate::controller::writes::{finalizer, task_status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
     Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
@@ -62,9 +62,9 @@ pub async fn execute(
                 let in_progress =
                     outbound_core::planner::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
                 // The finalizer first, so that the object cannot go away with the journal.
-                let finalizer = match deletion::has(task) {
+                let finalizer = match finalizer::has(task) {
                     true => Ok(()),
-                    false => deletion::add(api, task).await,
+                    false => finalizer::add(api, task).await,
                 };
                 let written = match finalizer {
                     Ok(()) => task_status::apply(api, &task.name_any(), &in_progress).await,

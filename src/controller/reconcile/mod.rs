@@ -22,17 +22,17 @@ use crate::controller::context::Context;
 use crate::controller::intake::queue::Permit;
 use crate::controller::intake::watches::REQUESTED_AT;
 use crate::controller::metrics::controller::ReconcileResult;
-use crate::controller::writes::{events, task_status};
+use crate::controller::writes::{finalizer, task_status};
 use outbound_api::OutboundTask;
 use outbound_core::planner::{self, Execution, Failure, PlanInput, PlanOptions, ReportInput};
 
-/// kube-runtime calls this for every reconcile it begins: one the admission reserved a place
+/// kube-runtime calls this for every reconcile it begins: one the queue reserved a place
 /// for, or a requeue of its own. A requeue that finds others waiting for a place joins them and
-/// ends here; the admission starts it again when its turn comes (by priority: see
+/// ends here; the queue starts it again when its turn comes (by priority: see
 /// `outbound_core::queue`).
 pub async fn reconcile(task: Arc<OutboundTask>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = task.namespace().ok_or(Error::NoNamespace)?;
-    let Some((_running, place)) = ctx.admission.enter(&task) else {
+    let Some((_running, place)) = ctx.queue.enter(&task) else {
         return Ok(Action::await_change()); // waiting, or shutting down
     };
     let key = format!("{namespace}/{}", task.name_any());
@@ -60,8 +60,8 @@ async fn reconcile_admitted(
     }
     // Once there, the finalizer stays until deletion (removing it would cost a write after
     // every operation of an Orphan task); the executor adds it before a journal.
-    if deletion::wanted(&task) && !deletion::has(&task) {
-        deletion::add(&api, &task).await?;
+    if deletion::wanted(&task) && !finalizer::has(&task) {
+        finalizer::add(&api, &task).await?;
     }
     if task.remote_id().is_none() {
         return create::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
@@ -166,12 +166,12 @@ async fn reconcile_admitted(
     drop(pause_slot);
     // After the status: Ready does not wait for them (see `executor`).
     for event in &operation_events {
-        events::publish(&ctx, &task, event).await;
+        ctx.events.publish(&task, event).await;
     }
     if let Some(failure) = &failure
         && failure_is_new(&previous, &new_status)
     {
-        events::publish(&ctx, &task, &failure.event()).await;
+        ctx.events.publish(&task, &failure.event()).await;
     }
     ctx.metrics.remote_state(&key, new_status.remote_state);
     if let Some(credentials) = credentials::Credentials::from_outcome(reached_platform, failure.as_ref()) {

@@ -7,9 +7,8 @@
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
-use kube::{Resource, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 
-use crate::controller::context::Context;
 use outbound_api::OutboundTask;
 use outbound_core::planner::{self, PlannedEvent};
 
@@ -24,7 +23,23 @@ fn event_name(object: &str) -> String {
 /// `reportingController` of our Events.
 pub const REPORTING_CONTROLLER: &str = "outbound.dev/outbound-operator";
 
-pub async fn publish(ctx: &Context, task: &OutboundTask, planned: &PlannedEvent) {
+/// Publishes Events as this process (`reportingInstance`).
+pub struct EventRecorder {
+    client: Client,
+    instance: String,
+}
+
+impl EventRecorder {
+    pub fn new(client: Client, instance: String) -> Self {
+        EventRecorder { client, instance }
+    }
+
+    pub async fn publish(&self, task: &OutboundTask, planned: &PlannedEvent) {
+        publish(&self.client, &self.instance, task, planned).await;
+    }
+}
+
+async fn publish(client: &Client, instance: &str, task: &OutboundTask, planned: &PlannedEvent) {
     let namespace = task.namespace().unwrap_or_default();
     let event = Event {
         metadata: ObjectMeta {
@@ -41,11 +56,11 @@ pub async fn publish(ctx: &Context, task: &OutboundTask, planned: &PlannedEvent)
         action: Some("Reconcile".into()),
         regarding: Some(task.object_ref(&())),
         reporting_controller: Some(REPORTING_CONTROLLER.into()),
-        reporting_instance: Some(ctx.instance.chars().take(128).collect()),
+        reporting_instance: Some(instance.chars().take(128).collect()),
         event_time: Some(MicroTime(jiff::Timestamp::now())),
         ..Default::default()
     };
-    let api: Api<Event> = Api::namespaced(ctx.client.clone(), &namespace);
+    let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
     let place = super::permit().await;
     let created = api.create(&PostParams::default(), &event).await;
     drop(place);

@@ -14,6 +14,7 @@
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub mod events;
+pub mod finalizer;
 pub mod task_status;
 
 /// Enough to keep a busy API server's CPUs fed (the bench's floor writes 64 at once).
