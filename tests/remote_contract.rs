@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use outbound_api::{Endpoints, OutboundAccountSpec, PlatformBehaviour, RateLimit, SecretKeyRef, SubUserIdPlacement};
 use outbound_core::wire::UpdateBody;
-use outbound_platform::{
-    AccountKey, ClientConfig, ClientPool, ErrorKind, PlatformClient, RemoteError, RemoteMetrics, Token,
-};
+use outbound_platform::{AccountKey, ClientConfig, ClientPool, ErrorKind, PlatformClient, RemoteMetrics, Token};
 use outbound_sim::{
     CreateAnswer, CreateBehaviour, FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator,
     TaskFixture,
@@ -167,15 +165,9 @@ async fn business_errors_are_classified_and_not_retried() {
 
     // 6007, answered with HTTP 200: update of a running task.
     let started = c.update(&t, RUNNING, None, &update_body("x", 2)).await.unwrap_err();
-    assert!(
-        matches!(
-            started,
-            RemoteError::TaskStarted {
-                code: Some(6007),
-                status: Some(200),
-                ..
-            }
-        ),
+    assert_eq!(
+        (started.kind(), started.code(), started.http_status()),
+        (ErrorKind::TaskStarted, Some(6007), Some(200)),
         "{started:?}"
     );
     assert_eq!(started.message(), "2.0任务启动中,请先停止任务");
@@ -188,16 +180,18 @@ async fn business_errors_are_classified_and_not_retried() {
     // Unauthorized: wrong token, on a read and on the token check.
     let wrong = Token::new("wrong-token-value");
     let unauthorized = c.detail(&wrong, PAUSED, None).await.unwrap_err();
-    assert!(
-        matches!(unauthorized, RemoteError::Unauthorized { status: Some(401), .. }),
+    assert_eq!(
+        (unauthorized.kind(), unauthorized.http_status()),
+        (ErrorKind::Unauthorized, Some(401)),
         "{unauthorized:?}"
     );
     assert_eq!(c.check_token(&wrong).await.unwrap_err().kind(), ErrorKind::Unauthorized);
 
     // NotFound: unknown id, and a sub-account's task read without its sub_user_id.
     let missing = c.detail(&t, UNKNOWN, None).await.unwrap_err();
-    assert!(
-        matches!(missing, RemoteError::NotFound { status: Some(404), .. }),
+    assert_eq!(
+        (missing.kind(), missing.http_status()),
+        (ErrorKind::NotFound, Some(404)),
         "{missing:?}"
     );
     assert_eq!(
@@ -242,8 +236,9 @@ async fn throttling_honours_retry_after_inline_or_returns_it() {
     config.retry.max_inline_retry_after = Duration::from_millis(500);
     let impatient = PlatformClient::new(config, Arc::new(RemoteMetrics::new())).unwrap();
     let throttled = impatient.pause(&t, PAUSED, None).await.unwrap_err();
-    assert!(
-        matches!(throttled, RemoteError::Throttled { status: Some(429), .. }),
+    assert_eq!(
+        (throttled.kind(), throttled.http_status()),
+        (ErrorKind::Throttled, Some(429)),
         "{throttled:?}"
     );
     assert_eq!(throttled.retry_after(), Some(Duration::from_secs(1)));
@@ -292,8 +287,9 @@ async fn transient_failures_are_retried_within_bounds() {
     // Malformed (cut) JSON with HTTP 200.
     faults(SimEndpoint::Update, |f| f.malformed_rate = 1.0);
     let error = c.update(&t, PAUSED, None, &update_body("m", 2)).await.unwrap_err();
-    assert!(
-        matches!(error, RemoteError::Transient { status: Some(200), .. }),
+    assert_eq!(
+        (error.kind(), error.http_status()),
+        (ErrorKind::Transient, Some(200)),
         "{error:?}"
     );
     assert_eq!(calls(&sim, "update").len(), 3);
@@ -303,8 +299,9 @@ async fn transient_failures_are_retried_within_bounds() {
     let begun = Instant::now();
     let error = c.resume(&t, PAUSED, None).await.unwrap_err();
     let elapsed = begun.elapsed();
-    assert!(
-        matches!(error, RemoteError::Transient { status: None, .. }),
+    assert_eq!(
+        (error.kind(), error.http_status()),
+        (ErrorKind::Transient, None),
         "{error:?}"
     );
     assert!(error.message().contains("no complete response within 300ms"), "{error}");

@@ -19,9 +19,8 @@
 //! task up before creating again.
 //!
 //! Leader fencing: right before each attempt of a write (update, pause, resume, create, delete)
-//! is sent, the
-//! client asks its `Fence`; a refused write is `RemoteError::Fenced`, returned at once, never
-//! retried and not counted as a platform answer in the metrics.
+//! is sent, the client asks its `Fence`; a refused write is a `RemoteError` of kind `Fenced`,
+//! returned at once, never retried and not counted as a platform answer in the metrics.
 //!
 //! The token is passed to every call and lives only in the `Authorization` header value, which
 //! is marked sensitive; the client keeps no copy.
@@ -307,12 +306,9 @@ impl PlatformClient {
             if attempt >= max_attempts {
                 return Err(error);
             }
-            let delay = match &error {
-                RemoteError::Transient { .. } => policy.backoff(attempt),
-                RemoteError::Throttled {
-                    retry_after: Some(d), ..
-                } if *d <= policy.max_inline_retry_after => *d,
-                RemoteError::Throttled { retry_after: None, .. } => policy.backoff(attempt),
+            let delay = match (error.kind(), error.retry_after()) {
+                (ErrorKind::Transient, _) | (ErrorKind::Throttled, None) => policy.backoff(attempt),
+                (ErrorKind::Throttled, Some(d)) if d <= policy.max_inline_retry_after => d,
                 _ => return Err(error),
             };
             tracing::debug!(

@@ -1,5 +1,5 @@
-//! What the platform client returns when a call fails: a small enum the controller acts on, and
-//! the `Token` newtype that keeps the partner token out of every log line.
+//! What the platform client returns when a call fails: a small struct whose `ErrorKind` the
+//! controller acts on, and the `Token` newtype that keeps the partner token out of every log line.
 //!
 //! Nothing here ever holds the token or a request header: `Display` and `Debug` are written by
 //! hand (or derived from fields that cannot contain it), and the classifier redacts the token
@@ -98,14 +98,23 @@ impl fmt::Display for Endpoint {
 /// metrics (`ok` is the label of a success).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
+    /// Code 6007: the task is started (running or waiting); pause it before updating.
     TaskStarted,
+    /// The platform refused the request (validation or business rule); retrying the same
+    /// request will not help. The message is the platform's explanation.
     Rejected,
+    /// HTTP 401/403 or envelope code 401/403: the token is wrong, expired or not allowed.
     Unauthorized,
+    /// HTTP 404 or envelope code 404: no such task (or path) for this account/sub-account.
     NotFound,
+    /// HTTP 429 or envelope code 429. The error carries the server's `Retry-After` when given.
     Throttled,
+    /// 5xx, timeout, connection failure, or a body that is not the expected JSON: worth retrying
+    /// later.
     Transient,
     /// Not an answer of the platform: the write was refused here, before sending, because the
-    /// leader Lease may no longer be ours (see `Fence`).
+    /// leader Lease may no longer be ours (see `Fence`). Never retried, never sent; status and
+    /// code are always `None`.
     Fenced,
 }
 
@@ -121,165 +130,35 @@ impl ErrorKind {
             ErrorKind::Fenced => "fenced",
         }
     }
+
+    /// Whether trying again later can succeed without a change of spec or credentials.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Transient | ErrorKind::Throttled | ErrorKind::TaskStarted
+        )
+    }
 }
 
-/// A failed platform call, classified for the controller. Every variant carries the endpoint,
-/// the HTTP status (`None` when no response arrived), the envelope's business code (`None` when
-/// the body was not an envelope) and a message (the platform's own text where it gave one).
+/// A failed platform call, classified for the controller: its `kind`, the endpoint, the HTTP
+/// status (`None` when no response arrived), the envelope's business code (`None` when the body
+/// was not an envelope), a message (the platform's own text where it gave one) and, for
+/// Throttled only, the server's `Retry-After`.
+///
+/// `Debug` is derived: no field can hold the token (every message built from a response is
+/// redacted by `response_text` first).
 #[derive(Debug, Clone, PartialEq)]
-pub enum RemoteError {
-    /// Code 6007: the task is started (running or waiting); pause it before updating.
-    TaskStarted {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-    },
-    /// The platform refused the request (validation or business rule); retrying the same
-    /// request will not help. `message` is the platform's explanation.
-    Rejected {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-    },
-    /// HTTP 401/403 or envelope code 401/403: the token is wrong, expired or not allowed.
-    Unauthorized {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-    },
-    /// HTTP 404 or envelope code 404: no such task (or path) for this account/sub-account.
-    NotFound {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-    },
-    /// HTTP 429 or envelope code 429. `retry_after` is the server's `Retry-After` when given.
-    Throttled {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-        retry_after: Option<Duration>,
-    },
-    /// 5xx, timeout, connection failure, or a body that is not the expected JSON: worth retrying
-    /// later.
-    Transient {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-    },
-    /// A write refused before it was sent: this replica may have lost the leader Lease. Never
-    /// retried, never sent; `status` and `code` are always `None`.
-    Fenced {
-        endpoint: Endpoint,
-        status: Option<u16>,
-        code: Option<i64>,
-        message: String,
-    },
+pub struct RemoteError {
+    kind: ErrorKind,
+    endpoint: Endpoint,
+    status: Option<u16>,
+    code: Option<i64>,
+    message: String,
+    retry_after: Option<Duration>,
 }
 
 impl RemoteError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            RemoteError::TaskStarted { .. } => ErrorKind::TaskStarted,
-            RemoteError::Rejected { .. } => ErrorKind::Rejected,
-            RemoteError::Unauthorized { .. } => ErrorKind::Unauthorized,
-            RemoteError::NotFound { .. } => ErrorKind::NotFound,
-            RemoteError::Throttled { .. } => ErrorKind::Throttled,
-            RemoteError::Transient { .. } => ErrorKind::Transient,
-            RemoteError::Fenced { .. } => ErrorKind::Fenced,
-        }
-    }
-
-    fn parts(&self) -> (Endpoint, Option<u16>, Option<i64>, &str) {
-        match self {
-            RemoteError::TaskStarted {
-                endpoint,
-                status,
-                code,
-                message,
-            }
-            | RemoteError::Rejected {
-                endpoint,
-                status,
-                code,
-                message,
-            }
-            | RemoteError::Unauthorized {
-                endpoint,
-                status,
-                code,
-                message,
-            }
-            | RemoteError::NotFound {
-                endpoint,
-                status,
-                code,
-                message,
-            }
-            | RemoteError::Throttled {
-                endpoint,
-                status,
-                code,
-                message,
-                ..
-            }
-            | RemoteError::Transient {
-                endpoint,
-                status,
-                code,
-                message,
-            }
-            | RemoteError::Fenced {
-                endpoint,
-                status,
-                code,
-                message,
-            } => (*endpoint, *status, *code, message),
-        }
-    }
-
-    pub fn endpoint(&self) -> Endpoint {
-        self.parts().0
-    }
-
-    /// HTTP status of the response, `None` when none arrived (timeout, connection error).
-    pub fn http_status(&self) -> Option<u16> {
-        self.parts().1
-    }
-
-    /// The envelope's business `code`, `None` when the body was not an envelope.
-    pub fn code(&self) -> Option<i64> {
-        self.parts().2
-    }
-
-    /// The platform's message, or a description of what went wrong on our side.
-    pub fn message(&self) -> &str {
-        self.parts().3
-    }
-
-    /// The server's requested delay (Throttled only).
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            RemoteError::Throttled { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
-    /// Whether trying again later can succeed without a change of spec or credentials.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            RemoteError::Transient { .. } | RemoteError::Throttled { .. } | RemoteError::TaskStarted { .. }
-        )
-    }
-
-    /// Builds the variant of `kind` (`retry_after` is kept for Throttled only).
+    /// An error of `kind` (`retry_after` is kept for Throttled only).
     pub fn new(
         kind: ErrorKind,
         endpoint: Endpoint,
@@ -288,59 +167,53 @@ impl RemoteError {
         message: impl Into<String>,
         retry_after: Option<Duration>,
     ) -> Self {
-        let message = message.into();
-        match kind {
-            ErrorKind::TaskStarted => RemoteError::TaskStarted {
-                endpoint,
-                status,
-                code,
-                message,
-            },
-            ErrorKind::Rejected => RemoteError::Rejected {
-                endpoint,
-                status,
-                code,
-                message,
-            },
-            ErrorKind::Unauthorized => RemoteError::Unauthorized {
-                endpoint,
-                status,
-                code,
-                message,
-            },
-            ErrorKind::NotFound => RemoteError::NotFound {
-                endpoint,
-                status,
-                code,
-                message,
-            },
-            ErrorKind::Throttled => RemoteError::Throttled {
-                endpoint,
-                status,
-                code,
-                message,
-                retry_after,
-            },
-            ErrorKind::Transient => RemoteError::Transient {
-                endpoint,
-                status,
-                code,
-                message,
-            },
-            ErrorKind::Fenced => RemoteError::Fenced {
-                endpoint,
-                status,
-                code,
-                message,
-            },
+        RemoteError {
+            kind,
+            endpoint,
+            status,
+            code,
+            message: message.into(),
+            retry_after: retry_after.filter(|_| kind == ErrorKind::Throttled),
         }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// HTTP status of the response, `None` when none arrived (timeout, connection error).
+    pub fn http_status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The envelope's business `code`, `None` when the body was not an envelope.
+    pub fn code(&self) -> Option<i64> {
+        self.code
+    }
+
+    /// The platform's message, or a description of what went wrong on our side.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The server's requested delay (Throttled only).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// Whether trying again later can succeed without a change of spec or credentials.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
     }
 }
 
 impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (endpoint, status, code, message) = self.parts();
-        let what = match self.kind() {
+        let what = match self.kind {
             ErrorKind::TaskStarted => "task is started (pause it first)",
             ErrorKind::Rejected => "rejected by the platform",
             ErrorKind::Unauthorized => "unauthorized",
@@ -349,18 +222,18 @@ impl fmt::Display for RemoteError {
             ErrorKind::Transient => "transient failure",
             ErrorKind::Fenced => "not sent",
         };
-        write!(f, "platform {endpoint} call: {what}")?;
-        match (status, code) {
+        write!(f, "platform {} call: {what}", self.endpoint)?;
+        match (self.status, self.code) {
             (Some(s), Some(c)) => write!(f, " (HTTP {s}, code {c})")?,
             (Some(s), None) => write!(f, " (HTTP {s})")?,
             (None, Some(c)) => write!(f, " (code {c})")?,
             (None, None) => {}
         }
-        if let Some(delay) = self.retry_after() {
+        if let Some(delay) = self.retry_after {
             write!(f, ", retry after {}", humantime::format_duration(delay))?;
         }
-        if !message.is_empty() {
-            write!(f, ": {message}")?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
         }
         Ok(())
     }
@@ -453,6 +326,29 @@ mod tests {
         );
         assert!(e.to_string().contains("HTTP 200, code 6007"));
         assert_eq!(e.retry_after(), None);
+    }
+
+    #[test]
+    fn retry_after_is_kept_for_throttled_only() {
+        let delay = Some(Duration::from_secs(5));
+        let e = RemoteError::new(ErrorKind::Transient, Endpoint::Detail, Some(503), None, "", delay);
+        assert_eq!(e.retry_after(), None);
+        assert_eq!(e.to_string(), "platform detail call: transient failure (HTTP 503)");
+        let e = RemoteError::new(ErrorKind::Throttled, Endpoint::Detail, Some(429), None, "", delay);
+        assert_eq!(e.retry_after(), delay);
+        let retryable = [ErrorKind::Transient, ErrorKind::Throttled, ErrorKind::TaskStarted];
+        for kind in [
+            ErrorKind::Rejected,
+            ErrorKind::Unauthorized,
+            ErrorKind::NotFound,
+            ErrorKind::Fenced,
+        ]
+        .into_iter()
+        .chain(retryable)
+        {
+            let e = RemoteError::new(kind, Endpoint::Pause, None, None, "", None);
+            assert_eq!(e.is_retryable(), retryable.contains(&kind), "{kind:?}");
+        }
     }
 
     #[test]
