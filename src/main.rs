@@ -23,7 +23,7 @@ enum Command {
     Run(controller::RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crd {
-        /// Print the API reference in Markdown instead (what docs/api-reference.md holds).
+        /// Print the API reference in Markdown instead (what docs/reference/api.md holds).
         #[arg(long)]
         reference: bool,
     },

@@ -10,16 +10,16 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 
-use super::remote::{self, Error, Remote, failure_of};
-use crate::controller::accounts::credentials;
+use super::ending::{self, Ending};
+use super::error::{Error, failure_of};
+use super::remote::{self, Remote};
 use crate::controller::context::Context;
 use crate::controller::intake::watches::REQUESTED_AT;
-use crate::controller::metrics::controller::ReconcileResult;
 use crate::controller::writes::task_status;
-use outbound_api::OutboundTask;
+use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
-    Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateResult, CreateSteps, Failure,
-    create_event, create_report, create_requeue,
+    Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateResult, CreateSteps, create_event,
+    create_report, create_requeue,
 };
 use outbound_platform::ErrorKind;
 
@@ -45,7 +45,7 @@ pub async fn reconcile_create(
                     failure,
                     intent: previous.create_intent.clone(),
                 };
-                return finish(ctx, api, task, key, started, None, &result, false).await;
+                return finish(ctx, api, task, key, started, None, Some(previous), &result, false).await;
             }
         }
     };
@@ -65,6 +65,8 @@ pub async fn reconcile_create(
     let mut steps = CreateSteps::new(&input);
     let mut outcome = CreateOutcome::Begin;
     let mut reached_platform = false;
+    // What the API server holds: `previous` until the intent is written.
+    let mut on_server = Some(previous.clone());
     let result = loop {
         outcome = match (steps.next(outcome), &remote) {
             (CreateEffect::Done(result), _) => break result,
@@ -75,8 +77,13 @@ pub async fn reconcile_create(
                 };
                 let in_progress = report(task, &pending);
                 match task_status::apply(api, &task.name_any(), &in_progress).await {
-                    Ok(()) => CreateOutcome::IntentWritten,
+                    Ok(()) => {
+                        on_server = Some(in_progress);
+                        CreateOutcome::IntentWritten
+                    }
                     Err(error) => {
+                        // It may have been written all the same (a lost answer).
+                        on_server = None;
                         tracing::warn!(task = %key, %error, "could not write the create intent");
                         CreateOutcome::IntentNotWritten(error.to_string())
                     }
@@ -124,7 +131,18 @@ pub async fn reconcile_create(
             (effect, None) => unreachable!("a suspended task makes no platform call: {effect:?}"),
         };
     };
-    finish(ctx, api, task, key, started, remote.as_ref(), &result, reached_platform).await
+    finish(
+        ctx,
+        api,
+        task,
+        key,
+        started,
+        remote.as_ref(),
+        on_server,
+        &result,
+        reached_platform,
+    )
+    .await
 }
 
 /// The status `result` leads to, from the object's status as read.
@@ -138,7 +156,7 @@ fn report(task: &OutboundTask, result: &CreateResult) -> outbound_api::OutboundT
     })
 }
 
-/// Writes the status, publishes the events, and says when to come back.
+/// Hands the end of a create reconcile to [`ending::finish`].
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     ctx: &Context,
@@ -147,65 +165,31 @@ async fn finish(
     key: &str,
     started: Instant,
     remote: Option<&Remote>,
+    on_server: Option<OutboundTaskStatus>,
     result: &CreateResult,
     reached_platform: bool,
 ) -> Result<Action, Error> {
-    let previous = task.status.clone().unwrap_or_default();
-    let new_status = report(task, result);
-    if new_status != previous {
-        task_status::apply(api, &task.name_any(), &new_status).await?;
-    }
-    if let Some(event) = create_event(result) {
-        ctx.events.publish(task, &event).await;
-    }
     let failure = match result {
         CreateResult::Failed { failure, .. } => Some(failure.clone()),
         _ => None,
     };
-    if let Some(failure) = &failure {
-        if remote::failure_is_new(&previous, &new_status) {
-            ctx.events.publish(task, &failure.event()).await;
-        }
-        if let Some(remote) = remote {
-            remote::forget_refused_token(ctx, remote, task.namespace().as_deref().unwrap_or_default(), failure);
-        }
-    }
-    if let Some(credentials) = credentials::Credentials::from_outcome(reached_platform, failure.as_ref()) {
-        let namespace = task.namespace().unwrap_or_default();
-        ctx.account_reports
-            .report(&namespace, &task.spec.account_ref.name, credentials)
-            .await;
-    }
-    let requeue = match (create_requeue(result), &failure) {
-        (Some(after), _) => {
-            if matches!(result, CreateResult::Known { .. }) {
-                ctx.succeeded(key);
-            }
-            Some(after)
-        }
-        (None, Some(failure)) if failure.stalls() => {
-            Some(task.spec.resync_period().max(ctx.backoff_after_failure(key)))
-        }
-        (None, Some(_)) => Some(ctx.backoff_after_failure(key)),
-        (None, None) => None,
+    let ending = Ending {
+        key,
+        started,
+        status: report(task, result),
+        on_server,
+        events: create_event(result).into_iter().collect(),
+        failure,
+        remote,
+        reached_platform,
+        requeue_after: create_requeue(result),
+        retry_after: None,
+        suspended: matches!(result, CreateResult::Suspended),
+        pause_slot: None,
+        summary: summary(result),
+        message: "reconciled (create)",
     };
-    let outcome = if failure.is_some() {
-        ReconcileResult::Error
-    } else {
-        ReconcileResult::Success
-    };
-    ctx.metrics.reconciled(outcome, started.elapsed());
-    tracing::info!(
-        task = %key,
-        result = ?summary(result),
-        failure = failure.as_ref().map(Failure::to_string),
-        next_in = ?requeue,
-        "reconciled (create)"
-    );
-    Ok(match requeue {
-        Some(after) => Action::requeue(after),
-        None => Action::await_change(),
-    })
+    ending::finish(ctx, api, task, ending).await
 }
 
 /// The result in a few words, for the log.

@@ -10,6 +10,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 
+use super::error::{Error, failure_of};
 use super::remote::{self, Remote};
 use crate::controller::context::Context;
 use crate::controller::writes::finalizer::{has, remove};
@@ -40,7 +41,7 @@ pub async fn finalize(
     api: &Api<OutboundTask>,
     task: &OutboundTask,
     namespace: &str,
-) -> Result<Action, remote::Error> {
+) -> Result<Action, Error> {
     if !has(task) {
         return Ok(Action::await_change());
     }
@@ -99,7 +100,7 @@ async fn set_run_state(
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
-        Err(error) => return Err(remote::failure_of(&error)),
+        Err(error) => return Err(failure_of(&error)),
     };
     let state = outbound_core::mapping::remote_state(&detail);
     let pausing = wanted == RemoteState::Paused;
@@ -129,7 +130,7 @@ async fn set_run_state(
             ctx.events.publish(task, &event).await;
             Ok(())
         }
-        Err(error) => Err(remote::failure_of(&error)),
+        Err(error) => Err(failure_of(&error)),
     }
 }
 
@@ -147,6 +148,6 @@ async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> R
             ctx.events.publish(task, &event).await;
             Ok(())
         }
-        Err(error) => Err(remote::failure_of(&error)),
+        Err(error) => Err(failure_of(&error)),
     }
 }

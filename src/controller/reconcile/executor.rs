@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::remote::{Remote, failure_of};
+use super::ending::LEFT_SHARD;
+use super::error::failure_of;
+use super::remote::Remote;
 use super::rolling;
 use crate::controller::context::Context;
 use crate::controller::intake::queue::Permit;
@@ -138,9 +140,6 @@ pub async fn execute(
         }
     }
 }
-
-/// Why a status write was not made (the platform client refuses the calls the same way).
-pub const LEFT_SHARD: &str = "the task left this operator's watch (relabelled to another shard): not written";
 
 /// A platform error as the step machine sees it.
 fn call_error(error: &RemoteError) -> CallError {

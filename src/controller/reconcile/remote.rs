@@ -1,26 +1,17 @@
 //! A reconcile's connection to the platform for one task ([`Remote`]: the account's client, the
-//! token, the account), how it is made (`connect`), the one read every path starts from, and the
-//! errors a reconcile returns. Shared by reconcile, executor, creator, finalizer and rolling, so
-//! none of them needs another's module.
+//! token, the account), how it is made (`connect`), and the one read every path starts from.
 
 use std::sync::Arc;
 
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
+use super::error::Error;
 use crate::controller::accounts::tokens::TokenError;
 use crate::controller::context::Context;
-use outbound_api::{OutboundAccountSpec, OutboundTask, OutboundTaskStatus};
+use outbound_api::{OutboundAccountSpec, OutboundTask};
 use outbound_core::planner::{Failure, Observed};
-use outbound_platform::{AccountKey, ClientPool, ErrorKind, PlatformClient, RemoteError, Token};
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("object has no namespace")]
-    NoNamespace,
-}
+use outbound_platform::{AccountKey, ClientPool, PlatformClient, RemoteError, Token};
 
 /// Everything needed to talk to the platform for one task.
 pub struct Remote {
@@ -102,52 +93,11 @@ pub async fn read(remote: &Remote, task: &OutboundTask) -> Result<Observed, Remo
     Ok(Observed::from_detail(&detail))
 }
 
-/// The planner's classification of a platform error.
-pub fn failure_of(error: &RemoteError) -> Failure {
-    match error.kind() {
-        ErrorKind::Unauthorized => Failure::Unauthorized,
-        ErrorKind::NotFound => Failure::TaskNotFound,
-        ErrorKind::Throttled => Failure::Throttled,
-        ErrorKind::Rejected => Failure::Rejected(error.message().to_string()),
-        ErrorKind::TaskStarted | ErrorKind::Transient | ErrorKind::Fenced => Failure::Transient(error.to_string()),
-    }
-}
-
 /// After the platform refused the token, read the Secret again next time even if its watch
 /// reported no change (the watch may lag behind a rotation).
 pub fn forget_refused_token(ctx: &Context, remote: &Remote, namespace: &str, failure: &Failure) {
     if *failure == Failure::Unauthorized {
         ctx.tokens.invalidate(namespace, &remote.secret_name);
         ctx.pool.remove(&remote.key);
-    }
-}
-
-/// A Warning event when a failure appears or changes, not on every retry of the same one (the
-/// Events are only published when something happened).
-pub fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bool {
-    let synced = |s: &OutboundTaskStatus| {
-        s.conditions
-            .iter()
-            .find(|c| c.type_ == outbound_api::condition::SYNCED)
-            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-    };
-    synced(previous) != synced(new)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn platform_errors_map_to_their_reasons() {
-        use outbound_platform::Endpoint;
-        let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg", None);
-        assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
-        assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);
-        assert_eq!(failure_of(&error(ErrorKind::Rejected)), Failure::Rejected("msg".into()));
-        assert!(matches!(
-            failure_of(&error(ErrorKind::Transient)),
-            Failure::Transient(_)
-        ));
     }
 }
