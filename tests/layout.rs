@@ -6,7 +6,9 @@
 //!   platform), and the others use it only as a dev-dependency;
 //! - within a crate, a module may use its own descendants and its ancestors' items, but two
 //!   modules never use each other, directly or through others (the crates' sources and the scale
-//!   bench's, `benches/scale`).
+//!   bench's, `benches/scale`);
+//! - `src/controller/` is grouped by job (at most 12 entries at its top level), and its `intake/`
+//!   and `writes/` never use `reconcile/`.
 
 #[path = "layout/modules.rs"]
 mod modules;
@@ -136,6 +138,47 @@ fn no_import_cycle_between_modules_of_a_crate() {
         }
     }
     assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+/// The controller's folders by job (`src/controller/`): the intake of work and the Kubernetes
+/// writes serve the reconcile and never reach into it, and the top level stays small enough to
+/// read at a glance.
+#[test]
+fn the_controller_is_grouped_by_job_and_intake_and_writes_do_not_use_reconcile() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let controller = root.join("src/controller");
+    let entries: Vec<String> = std::fs::read_dir(&controller)
+        .expect("src/controller readable")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        entries.len() <= 12,
+        "src/controller has {} entries at its top level (at most 12): {entries:?}",
+        entries.len()
+    );
+    let graph = module_graph(&root.join("src"));
+    for folder in ["intake", "reconcile", "accounts", "writes", "metrics"] {
+        let module = format!("controller::{folder}");
+        assert!(
+            graph.contains_key(&module),
+            "{module} exists: {:?}",
+            graph.keys().collect::<Vec<_>>()
+        );
+    }
+    let mut upward = Vec::new();
+    for (module, uses) in &graph {
+        if !(module.starts_with("controller::intake") || module.starts_with("controller::writes")) {
+            continue;
+        }
+        for used in uses.iter().filter(|used| used.starts_with("controller::reconcile")) {
+            upward.push(format!("{module} uses {used}"));
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "intake/ and writes/ must not use reconcile/:\n{}",
+        upward.join("\n")
+    );
 }
 
 #[test]
