@@ -9,7 +9,7 @@ use kube::Client;
 use kube::runtime::reflector::Store;
 use tokio::sync::watch;
 
-use super::Settings;
+use super::args::Settings;
 use super::accounts::credentials::AccountReporter;
 use super::accounts::pause_slots::PauseSlots;
 use super::accounts::settle_times::SettleTimes;
