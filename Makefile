@@ -1,7 +1,8 @@
 # Developer and CI entry points. CI runs .ci/run, which runs `make lint` and `make test`.
 #
 #   make build          cargo build --workspace --all-targets
-#   make crds           regenerate crds/ from the API types, and the chart's copy (commit the result)
+#   make crds           regenerate crds/ from the API types, the chart's copy and the API reference
+#                       (docs/reference/api.md) (commit the result)
 #   make monitoring     copy the alerts and dashboard of manifests/monitoring into the chart and
 #                       prometheusrule.yaml (commit the result)
 #   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
@@ -32,12 +33,12 @@ TEST_EXTRA ?=
 build:
 	$(CARGO) build --workspace --all-targets
 
-# Written to a temporary file first, so a failing build never truncates crds/.
+# Written to a temporary file first, so a failing build never truncates crds/ or the reference.
 crds:
 	$(CARGO) run -q --bin outbound-operator -- crd > crds/outbound.dev_crds.yaml.tmp
 	mv crds/outbound.dev_crds.yaml.tmp crds/outbound.dev_crds.yaml
-	$(CARGO) run -q --bin outbound-operator -- crd --reference > docs/api-reference.md.tmp
-	mv docs/api-reference.md.tmp docs/api-reference.md
+	$(CARGO) run -q --bin outbound-operator -- crd --reference > docs/reference/api.md.tmp
+	mv docs/reference/api.md.tmp docs/reference/api.md
 	scripts/sync-monitoring.sh
 
 monitoring:

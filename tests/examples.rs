@@ -467,11 +467,11 @@ fn crds_folder_and_the_charts_copy_are_up_to_date() {
 
 #[test]
 fn api_reference_is_up_to_date() {
-    let path = support::repo_root().join("docs/api-reference.md");
+    let path = support::repo_root().join("docs/reference/api.md");
     let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
         on_disk == outbound_api::reference::markdown(),
-        "docs/api-reference.md is stale: run `make crds` and commit the result."
+        "docs/reference/api.md is stale: run `make crds` and commit the result."
     );
 }
 

@@ -1,12 +1,12 @@
 //! The API reference (Markdown) generated from the CRDs' OpenAPI schemas, so the descriptions
-//! users read with `kubectl explain` and the README's reference are one text.
+//! users read with `kubectl explain` and the API reference (`docs/reference/api.md`) are one text.
 
 use kube::CustomResourceExt;
 use serde_json::Value;
 
 use super::{OutboundAccount, OutboundTask};
 
-/// `docs/api-reference.md`: one table per kind, one row per field.
+/// `docs/reference/api.md`: one table per kind, one row per field.
 pub fn markdown() -> String {
     let mut out = String::from(
         "# API reference: outbound.dev/v1alpha1\n\n\
