@@ -79,7 +79,11 @@ pub struct OutboundTaskSpec {
     pub resync_interval: String,
 
     /// What deleting this object does to the remote task: `Orphan` leaves it alone; `Pause`
-    /// pauses it first; `Delete` pauses it, then deletes it (both through a finalizer).
+    /// pauses it first; `Delete` pauses it, then deletes it (both through a finalizer). In
+    /// `mode: Observe` or with `suspend: true`, deletion makes no platform write whatever this
+    /// says. In every mode, a campaign the operator paused for an unfinished update is resumed
+    /// before the object goes, unless `runState` is `Paused`. If the account or its token Secret
+    /// is gone, deletion gives up after 30s with a `DeletionIncomplete` Warning.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 

@@ -1,41 +1,34 @@
-//! Deletion of an OutboundTask: what the operator owes the remote task before it lets the object
-//! go. The finalizer (`writes::finalizer`) holds the object while it owes something. With `deletionPolicy: Pause` it is always there, and deletion pauses
-//! the remote task; with `Delete` likewise, and deletion pauses the task, then deletes it. With `Orphan` it is added before the first operation's journal (by the
-//! executor) and kept, so that deleting a task whose campaign the operator paused (a journal in
-//! status, an operator killed mid-operation) first resumes the campaign; without a journal,
-//! deletion removes it without calling the platform. A task with no id (never created) has
-//! nothing to pause or delete.
+//! Deletion of an OutboundTask: performs what the planner says deletion owes the remote task
+//! (`outbound_core::planner::owed_at_deletion`: pause with `deletionPolicy: Pause`, pause then
+//! delete with `Delete`, in Enforce mode only; resume a campaign the operator itself holds paused,
+//! unless the latest spec says `runState: Paused`), then lets the object go. The finalizer
+//! (`writes::finalizer`) holds the object while deletion may owe something; it is added only then
+//! (`finalizer_wanted`), so an Orphan, Observe or suspended task without a journal has none. A
+//! task with no id (never created) has nothing to pause or delete.
 
-use kube::ResourceExt;
+use jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
 
 use super::error::{Error, failure_of};
 use super::remote::{self, Remote};
 use crate::controller::context::Context;
 use crate::controller::writes::finalizer::{has, remove};
-use outbound_api::{DeletionPolicy, OutboundTask, RemoteState};
-use outbound_core::planner::{EventType, Failure, PlannedEvent, reasons};
+use outbound_api::{OutboundTask, RemoteState};
+use outbound_core::planner::{
+    EventType, Failure, Owed, PlannedEvent, finalizer_wanted, gives_up, owed_at_deletion, reasons,
+};
 
 /// Whether the finalizer must be on the object before anything else is done.
 pub fn wanted(task: &OutboundTask) -> bool {
-    matches!(
-        task.spec.deletion_policy,
-        DeletionPolicy::Pause | DeletionPolicy::Delete
-    ) || journal_resumes(task)
+    finalizer_wanted(&task.spec, &task.status.clone().unwrap_or_default())
 }
 
-/// The status holds a journal of an operation that paused a campaign which must run again.
-fn journal_resumes(task: &OutboundTask) -> bool {
-    task.status
-        .as_ref()
-        .and_then(|s| s.operation.as_ref())
-        .is_some_and(|journal| journal.resume_after)
-}
-
-/// Deletion: with `Pause`, pause the remote task (if started) before letting the object go; with
-/// `Delete`, pause it, then delete it; with a journal whose campaign must run, resume it first (`Orphan` too: the operator paused
-/// it, so leaving it alone means leaving it running). Otherwise nothing is called.
+/// Deletion: does what is owed (see the module), then removes the finalizer. A failure keeps the
+/// finalizer and retries with backoff (a Warning `DeletionBlocked` each time), except when the
+/// account or its token is gone for good: then, after a grace, the object goes with a Warning
+/// `DeletionIncomplete` naming what was not done.
 pub async fn finalize(
     ctx: &Context,
     api: &Api<OutboundTask>,
@@ -45,34 +38,36 @@ pub async fn finalize(
     if !has(task) {
         return Ok(Action::await_change());
     }
-    let deleting = task.spec.deletion_policy == DeletionPolicy::Delete;
-    let owed = if matches!(
-        task.spec.deletion_policy,
-        DeletionPolicy::Pause | DeletionPolicy::Delete
-    ) {
-        Some(RemoteState::Paused)
-    } else if journal_resumes(task) {
-        Some(RemoteState::Running)
-    } else {
-        None
-    };
-    if let Some(state) = owed.filter(|_| task.remote_id().is_some()) {
+    let owed = owed_at_deletion(&task.spec, &task.status.clone().unwrap_or_default());
+    if owed != Owed::Nothing && task.remote_id().is_some() {
         let outcome = match remote::connect(ctx, task, namespace).await? {
-            Ok(remote) => match set_run_state(ctx, task, &remote, state).await {
-                Ok(()) if deleting => delete_remote(ctx, task, &remote).await,
-                done => done,
-            },
+            Ok(remote) => perform(ctx, task, &remote, owed).await,
             Err(failure) => Err(failure),
         };
         match outcome {
             Ok(()) | Err(Failure::TaskNotFound) => {}
-            Err(failure) => {
-                let verb = match state {
-                    RemoteState::Paused if deleting => "pause and delete",
-                    RemoteState::Paused => "pause",
-                    _ => "resume",
+            Err(failure) if gives_up(&failure, since_deletion(task)) => {
+                let note = format!(
+                    "did not {} the remote task {} before deletion ({}: {failure}); the object is let go and the \
+                     campaign left as it is",
+                    owed.verb(),
+                    task.remote_id().unwrap_or_default(),
+                    failure.synced_reason(),
+                );
+                let event = PlannedEvent {
+                    type_: EventType::Warning,
+                    reason: "DeletionIncomplete",
+                    note,
+                    after_action: None,
                 };
-                let note = format!("could not {verb} the remote task before deletion: {failure}");
+                ctx.events.publish(task, &event).await;
+            }
+            Err(failure) => {
+                let note = format!(
+                    "could not {} the remote task before deletion ({}: {failure})",
+                    owed.verb(),
+                    failure.synced_reason()
+                );
                 let event = PlannedEvent {
                     type_: EventType::Warning,
                     reason: "DeletionBlocked",
@@ -88,6 +83,29 @@ pub async fn finalize(
     }
     remove(api, task).await?;
     Ok(Action::await_change())
+}
+
+/// How long ago the object was marked for deletion.
+fn since_deletion(task: &OutboundTask) -> std::time::Duration {
+    task.meta()
+        .deletion_timestamp
+        .as_ref()
+        .map_or(std::time::Duration::ZERO, |at| {
+            Timestamp::now().duration_since(at.0).unsigned_abs()
+        })
+}
+
+/// The calls deletion owes.
+async fn perform(ctx: &Context, task: &OutboundTask, remote: &Remote, owed: Owed) -> Result<(), Failure> {
+    match owed {
+        Owed::Nothing => Ok(()),
+        Owed::Pause => set_run_state(ctx, task, remote, RemoteState::Paused).await,
+        Owed::PauseAndDelete => {
+            set_run_state(ctx, task, remote, RemoteState::Paused).await?;
+            delete_remote(ctx, task, remote).await
+        }
+        Owed::Resume => set_run_state(ctx, task, remote, RemoteState::Running).await,
+    }
 }
 
 /// Pauses (`Paused`) or resumes (`Running`) the remote task unless it already is so.

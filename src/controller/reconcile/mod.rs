@@ -61,9 +61,13 @@ async fn reconcile_admitted(
     }
     // Once there, the finalizer stays until deletion (removing it would cost a write after
     // every operation of an Orphan task); the executor adds it before a journal.
-    if deletion::wanted(&task) && !finalizer::has(&task) {
+    let task = if deletion::wanted(&task) && !finalizer::has(&task) {
         finalizer::add(&api, &task).await?;
-    }
+        // So that the executor does not add it again before its journal.
+        Arc::new(finalizer::with_finalizer(&task))
+    } else {
+        task
+    };
     if task.remote_id().is_none() {
         return create::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
     }

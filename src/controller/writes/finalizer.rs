@@ -1,5 +1,5 @@
-//! The operator's finalizer on an OutboundTask: added and removed with JSON patches that keep the
-//! finalizers of others. When it is wanted, and what deletion owes, is `reconcile::deletion`'s.
+//! The operator's finalizer on an OutboundTask: added and removed in ways that keep the finalizers
+//! of others. When it is wanted, and what deletion owes, is `reconcile::deletion`'s.
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -12,41 +12,72 @@ pub const FINALIZER: &str = "outbound.dev/finalizer";
 const LEGACY_FINALIZER: &str = "outbound.dev/pause-on-delete";
 
 pub fn has(task: &OutboundTask) -> bool {
-    position(task).is_some()
+    task.finalizers().iter().any(|f| is_ours(f))
 }
 
-fn position(task: &OutboundTask) -> Option<usize> {
-    task.finalizers()
-        .iter()
-        .position(|f| f == FINALIZER || f == LEGACY_FINALIZER)
+fn is_ours(finalizer: &str) -> bool {
+    finalizer == FINALIZER || finalizer == LEGACY_FINALIZER
 }
 
-/// Adds the finalizer (JSON patch, so finalizers of others are kept).
+/// The field manager of the finalizer's server-side apply: apart from the status's, so that the
+/// finalizer is the only thing it owns on the object.
+const FINALIZER_MANAGER: &str = "outbound-operator-finalizer";
+
+/// Adds the finalizer with a server-side apply of `metadata.finalizers` (a set): the API server
+/// adds it to the list as it is *now*, so another controller's finalizer, even one added after
+/// our cache read, is kept, and a second add is a no-op instead of a second copy.
 pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let patch = if task.meta().finalizers.is_none() {
-        json!([{"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}])
-    } else {
-        json!([{"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}])
-    };
-    let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
+    let patch = json!({
+        "apiVersion": "outbound.dev/v1alpha1",
+        "kind": "OutboundTask",
+        "metadata": {"name": task.name_any(), "finalizers": [FINALIZER]},
+    });
     let _place = super::permit().await;
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
-        .await?;
+    api.patch(
+        &task.name_any(),
+        &PatchParams::apply(FINALIZER_MANAGER),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     Ok(())
 }
 
-/// Removes the finalizer; the `test` op makes the patch fail rather than remove another
-/// finalizer if the list changed since we read it.
+/// `task` as it is once [`add`] succeeded, so that the rest of the reconcile does not add it again.
+pub fn with_finalizer(task: &OutboundTask) -> OutboundTask {
+    let mut task = task.clone();
+    task.meta_mut()
+        .finalizers
+        .get_or_insert_with(Vec::new)
+        .push(FINALIZER.into());
+    task
+}
+
+/// Removes every copy of the finalizer (an older version could add it twice); the `test` ops
+/// make the patch fail rather than remove another finalizer if the list changed since we read it.
 pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let Some(index) = position(task) else {
+    let ours: Vec<usize> = task
+        .finalizers()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| is_ours(f))
+        .map(|(index, _)| index)
+        .collect();
+    if ours.is_empty() {
         return Ok(());
-    };
-    let path = format!("/metadata/finalizers/{index}");
-    let patch = json!([
-        {"op": "test", "path": path, "value": task.finalizers()[index]},
-        {"op": "remove", "path": path},
-    ]);
-    let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
+    }
+    // From the last, so that each index still points at the same entry when it is removed.
+    let ops: Vec<serde_json::Value> = ours
+        .iter()
+        .rev()
+        .flat_map(|index| {
+            let path = format!("/metadata/finalizers/{index}");
+            [
+                json!({"op": "test", "path": path, "value": task.finalizers()[*index]}),
+                json!({"op": "remove", "path": path}),
+            ]
+        })
+        .collect();
+    let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops)).expect("valid JSON patch");
     let _place = super::permit().await;
     api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;

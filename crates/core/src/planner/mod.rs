@@ -30,6 +30,7 @@
 
 mod create;
 mod create_report;
+mod deletion;
 mod failure;
 mod plan;
 mod recovery;
@@ -43,6 +44,7 @@ use std::time::Duration;
 
 pub use create::{Candidate, CreateEffect, CreateInput, CreateOutcome, CreateResult, CreateSteps, LOOKUP_INTERVAL};
 pub use create_report::{CreateReportInput, create_event, create_report, create_requeue};
+pub use deletion::{GIVE_UP_AFTER, Owed, finalizer_wanted, gives_up, owed_at_deletion};
 pub use failure::{EventType, Failure, PlannedEvent, reasons};
 pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
 pub use recovery::{

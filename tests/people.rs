@@ -1,0 +1,225 @@
+//! What people do while the operator works, against the real API server and the simulator: a
+//! person's latest intent wins, Observe and suspend never write, and deletion never gets stuck
+//! (issue 22; review D3, D6, D13, D16 in `shared/notes/review-2026-12-07.md`).
+
+#[path = "harness/mod.rs"]
+mod harness;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use harness::{Operator, call_names, eventually, put_remote_task, remote_status, setup};
+use k8s_openapi::api::core::v1::{Event, Secret};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use outbound_api::{DeletionPolicy, Mode, OutboundTask, RunState};
+use outbound_sim::{FaultConfig, SimEndpoint};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+const FINALIZER: &str = "outbound.dev/finalizer";
+
+/// The calls that change a campaign (everything but reads).
+fn writes(calls: &[String]) -> Vec<&String> {
+    calls
+        .iter()
+        .filter(|call| !call.starts_with("detail") && !call.starts_with("list"))
+        .collect()
+}
+
+async fn wait_gone(tasks: &Api<OutboundTask>, name: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while tasks.get_opt(name).await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "{name} was never deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn finalizers(task: &OutboundTask) -> Vec<String> {
+    task.metadata.finalizers.clone().unwrap_or_default()
+}
+
+/// D3: an object in Observe mode, or suspended, is deleted without a platform write, whatever
+/// its `deletionPolicy` says: the running campaigns stay as they are.
+#[tokio::test]
+async fn observe_and_suspended_objects_are_deleted_without_a_platform_write() {
+    let Some(setup) = setup("ppl-observe").await else {
+        return;
+    };
+    let mut observe_delete = support::task("observe-delete", "main", &harness::uuid_like());
+    observe_delete.spec.mode = Mode::Observe;
+    observe_delete.spec.deletion_policy = DeletionPolicy::Delete;
+    let mut observe_pause = support::task("observe-pause", "main", &harness::uuid_like());
+    observe_pause.spec.mode = Mode::Observe;
+    observe_pause.spec.deletion_policy = DeletionPolicy::Pause;
+    let mut suspended_pause = support::task("suspended-pause", "main", &harness::uuid_like());
+    suspended_pause.spec.suspend = true;
+    suspended_pause.spec.deletion_policy = DeletionPolicy::Pause;
+    let all = [&observe_delete, &observe_pause, &suspended_pause];
+    for task in all {
+        put_remote_task(&setup.sim, task, 2, json!({}));
+    }
+    let _operator = Operator::start(&setup.ns, &[]);
+    for task in all {
+        support::create_task(&setup.client, &setup.ns, task).await;
+    }
+    for task in all {
+        let name = task.metadata.name.as_deref().unwrap();
+        support::wait_for(&setup.tasks, name, WAIT, "reconciled", |t| {
+            t.status.as_ref().is_some_and(|s| s.observed_generation == Some(1))
+        })
+        .await;
+    }
+    for task in all {
+        setup
+            .tasks
+            .delete(task.metadata.name.as_deref().unwrap(), &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    for task in all {
+        wait_gone(&setup.tasks, task.metadata.name.as_deref().unwrap(), WAIT).await;
+    }
+    for task in all {
+        let id = task.spec.task_id.as_deref().unwrap();
+        let calls = call_names(&setup.sim, id);
+        assert!(
+            writes(&calls).is_empty(),
+            "{}: no platform write, but: {calls:?}",
+            task.metadata.name.as_deref().unwrap()
+        );
+        assert!(setup.sim.task(id).is_some(), "the remote task still exists");
+        assert_eq!(remote_status(&setup.sim, id), 2, "the campaign still runs");
+    }
+}
+
+/// D16: a campaign the operator paused for an update, whose object a person then sets to
+/// `runState: Paused` and deletes (Orphan), stays paused: the person's latest word was stop.
+#[tokio::test]
+async fn deletion_does_not_resume_a_campaign_the_latest_spec_says_to_keep_paused() {
+    let Some(setup) = setup("ppl-keep-paused").await else {
+        return;
+    };
+    let task = support::task("keep-paused", "main", &harness::uuid_like());
+    let id = task.spec.task_id.clone().unwrap();
+    put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
+    let mut faults = FaultConfig {
+        hang_secs: 30,
+        ..Default::default()
+    };
+    faults.endpoint_mut(SimEndpoint::Update).hang = true;
+    setup.sim.set_faults(faults).unwrap();
+    let mut operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    support::wait_for(&setup.tasks, "keep-paused", WAIT, "the journal", |t| {
+        t.status.as_ref().is_some_and(|s| s.operation.is_some())
+    })
+    .await;
+    eventually(WAIT, "the pause", || remote_status(&setup.sim, &id) == 1).await;
+    operator.kill();
+    setup.sim.set_faults(FaultConfig::default()).unwrap();
+
+    let paused = json!({"spec": {"runState": "Paused"}});
+    setup
+        .tasks
+        .patch("keep-paused", &PatchParams::default(), &Patch::Merge(&paused))
+        .await
+        .unwrap();
+    setup
+        .tasks
+        .delete("keep-paused", &DeleteParams::default())
+        .await
+        .unwrap();
+    setup.sim.clear_journal();
+    let _next = Operator::start(&setup.ns, &[]);
+    wait_gone(&setup.tasks, "keep-paused", WAIT).await;
+    assert_eq!(
+        remote_status(&setup.sim, &id),
+        1,
+        "the campaign stays paused: {:?}",
+        call_names(&setup.sim, &id)
+    );
+}
+
+/// D6: deleting the account, its Secret and a `Pause` task together (a namespace deletion, a
+/// `kubectl delete -f dir/`) completes: the finalizer that can no longer reach the platform gives up within a bounded time, with a Warning
+/// that names what could not be done.
+#[tokio::test]
+async fn a_task_whose_account_and_secret_went_first_is_deleted_without_getting_stuck() {
+    let Some(setup) = setup("ppl-namespace").await else {
+        return;
+    };
+    let mut task = support::task("pause-on-delete", "main", &harness::uuid_like());
+    task.spec.deletion_policy = DeletionPolicy::Pause;
+    put_remote_task(&setup.sim, &task, 2, json!({}));
+    let _operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    support::wait_for_condition(&setup.tasks, "pause-on-delete", "Ready", "True", WAIT).await;
+
+    // The account and the Secret go first (as they may in a namespace deletion or a
+    // `kubectl delete -f dir/`), then the task.
+    let accounts: Api<outbound_api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
+    accounts.delete("main", &DeleteParams::default()).await.unwrap();
+    let secrets: Api<Secret> = Api::namespaced(setup.client.clone(), &setup.ns);
+    secrets
+        .delete("platform-token", &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    setup
+        .tasks
+        .delete("pause-on-delete", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_gone(&setup.tasks, "pause-on-delete", Duration::from_secs(90)).await;
+    let events: Api<Event> = Api::namespaced(setup.client.clone(), &setup.ns);
+    let warnings: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning") && e.reason.as_deref() == Some("DeletionIncomplete"))
+        .filter_map(|e| e.message)
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|note| note.contains("pause") && note.contains("AccountNotFound")),
+        "a Warning names what was not done and why: {warnings:?}"
+    );
+}
+
+/// D13: the finalizer is added once beside another controller's, and the object goes away
+/// once that other finalizer is removed.
+#[tokio::test]
+async fn the_finalizer_is_added_once_beside_another_controllers() {
+    let Some(setup) = setup("ppl-finalizers").await else {
+        return;
+    };
+    let mut task = support::task("shared", "main", &harness::uuid_like());
+    task.spec.deletion_policy = DeletionPolicy::Pause;
+    task.spec.run_state = Some(RunState::Running);
+    task.metadata.finalizers = Some(vec!["example.com/x".into()]);
+    put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
+    let _operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    let updated = support::wait_for_condition(&setup.tasks, "shared", "Ready", "True", WAIT).await;
+    assert_eq!(
+        finalizers(&updated),
+        ["example.com/x", FINALIZER],
+        "ours once, the other kept"
+    );
+
+    setup.tasks.delete("shared", &DeleteParams::default()).await.unwrap();
+    support::wait_for(&setup.tasks, "shared", WAIT, "our finalizer gone", |t| {
+        !finalizers(t).iter().any(|f| f == FINALIZER)
+    })
+    .await;
+    let others = json!({"metadata": {"finalizers": null}});
+    setup
+        .tasks
+        .patch("shared", &PatchParams::default(), &Patch::Merge(&others))
+        .await
+        .unwrap();
+    wait_gone(&setup.tasks, "shared", WAIT).await;
+}
