@@ -223,3 +223,63 @@ async fn the_finalizer_is_added_once_beside_another_controllers() {
         .unwrap();
     wait_gone(&setup.tasks, "shared", WAIT).await;
 }
+
+/// D4: a change rolls through campaigns held in line by `maxPaused`; a person sets `runState:
+/// Paused` on one that waits for its place. It is never resumed: the wait ends when the spec
+/// changes, and the reconcile plans again from the latest object.
+#[tokio::test]
+async fn a_campaign_paused_by_a_person_while_it_waits_for_a_max_paused_place_is_never_resumed() {
+    let Some(setup) = harness::setup_with("ppl-wait", |account| account.spec.max_paused = Some(1)).await else {
+        return;
+    };
+    let tasks: Vec<OutboundTask> = ["first", "second", "third"]
+        .iter()
+        .map(|name| support::task(name, "main", &harness::uuid_like()))
+        .collect();
+    for task in &tasks {
+        put_remote_task(&setup.sim, task, 2, json!({"maximumcall": 1}));
+    }
+    // The first to take the place holds it through a slow update.
+    let mut faults = FaultConfig::default();
+    faults.endpoint_mut(SimEndpoint::Update).latency_ms = 8000;
+    setup.sim.set_faults(faults).unwrap();
+    let _operator = Operator::start(&setup.ns, &[]);
+    for task in &tasks {
+        support::create_task(&setup.client, &setup.ns, task).await;
+    }
+    let ids: Vec<String> = tasks.iter().map(|t| t.spec.task_id.clone().unwrap()).collect();
+    eventually(WAIT, "one campaign paused", || {
+        ids.iter().filter(|id| remote_status(&setup.sim, id) == 1).count() == 1
+    })
+    .await;
+    let holder = ids.iter().position(|id| remote_status(&setup.sim, id) == 1).unwrap();
+    let stop = json!({"spec": {"runState": "Paused"}});
+    for (index, task) in tasks.iter().enumerate().filter(|(index, _)| *index != holder) {
+        let name = task.metadata.name.as_deref().unwrap();
+        setup
+            .tasks
+            .patch(name, &PatchParams::default(), &Patch::Merge(&stop))
+            .await
+            .unwrap();
+        assert_eq!(remote_status(&setup.sim, &ids[index]), 2, "{name} was still waiting");
+    }
+    setup.sim.set_faults(FaultConfig::default()).unwrap();
+    for (index, task) in tasks.iter().enumerate().filter(|(index, _)| *index != holder) {
+        let name = task.metadata.name.as_deref().unwrap();
+        support::wait_for(&setup.tasks, name, Duration::from_secs(60), "updated and paused", |t| {
+            t.status.as_ref().is_some_and(|s| s.observed_generation == Some(2))
+                && support::condition(t, "Ready").is_some_and(|c| c.status == "True")
+        })
+        .await;
+        let calls = call_names(&setup.sim, &ids[index]);
+        assert!(
+            !calls.iter().any(|call| call.starts_with("resume")),
+            "{name} was resumed after the person said stop: {calls:?}"
+        );
+        assert_eq!(
+            remote_status(&setup.sim, &ids[index]),
+            1,
+            "{name} stays paused: {calls:?}"
+        );
+    }
+}

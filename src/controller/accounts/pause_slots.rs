@@ -75,20 +75,26 @@ impl PauseSlots {
         })
     }
 
-    /// Waits for a place (see [`PauseSlots::try_take`]).
+    /// Waits for a place (see [`PauseSlots::try_take`]) while `still_wanted` holds: `None` once it
+    /// does not (looked at on every release and every [`RECHECK`]), so that a person's change to
+    /// the task ends the wait instead of an operation planned before it.
     pub async fn take(
         &self,
         account: &AccountKey,
         task: &str,
         limit: u32,
         tasks: &Store<OutboundTask>,
-    ) -> PauseSlot<'_> {
+        still_wanted: impl Fn() -> bool,
+    ) -> Option<PauseSlot<'_>> {
         loop {
             let released = self.released.notified();
             tokio::pin!(released);
             released.as_mut().enable();
+            if !still_wanted() {
+                return None;
+            }
             if let Some(slot) = self.try_take(account, task, limit, tasks) {
-                return slot;
+                return Some(slot);
             }
             tokio::select! {
                 _ = released => {}

@@ -80,7 +80,8 @@ async fn a_waiting_task_gets_the_place_once_it_is_released() {
     let waiting = {
         let (slots, store) = (slots.clone(), store.clone());
         tokio::spawn(async move {
-            let _slot = slots.take(&main(), "ns/b", 1, &store).await;
+            let slot = slots.take(&main(), "ns/b", 1, &store, || true).await;
+            assert!(slot.is_some());
         })
     };
     tokio::task::yield_now().await;
@@ -90,4 +91,29 @@ async fn a_waiting_task_gets_the_place_once_it_is_released() {
         .await
         .expect("woken by the release, not the 1 s recheck")
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_wait_that_is_no_longer_wanted_ends_without_a_place() {
+    let (store, _writer) = cache(&[]);
+    let slots = PauseSlots::default();
+    let _held = slots.try_take(&main(), "ns/a", 1, &store).unwrap();
+    let wanted = std::sync::atomic::AtomicBool::new(true);
+    let account = main();
+    let waiting = slots.take(&account, "ns/b", 1, &store, || {
+        wanted.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    tokio::pin!(waiting);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), waiting.as_mut())
+            .await
+            .is_err(),
+        "waits while wanted"
+    );
+    wanted.store(false, std::sync::atomic::Ordering::Relaxed);
+    let ended = tokio::time::timeout(Duration::from_secs(3), waiting)
+        .await
+        .expect("ends at the next recheck");
+    assert!(ended.is_none(), "no place taken");
+    assert_eq!(slots.count(&main(), &store), 1, "only the held place");
 }

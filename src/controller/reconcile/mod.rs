@@ -20,6 +20,7 @@ pub mod rolling;
 use self::ending::Ending;
 use self::error::{Error, failure_of};
 use self::remote::connect;
+use self::rolling::Planned;
 use crate::controller::context::Context;
 use crate::controller::intake::queue::Permit;
 use crate::controller::intake::watches::REQUESTED_AT;
@@ -122,7 +123,8 @@ async fn reconcile_admitted(
                 retry_after = error.retry_after();
                 (None, Execution::failed_before_actions(failure_of(&error)))
             }
-            Ok((plan, slot)) => {
+            Ok(Planned::Superseded) => return Ok(Action::requeue(Duration::ZERO)),
+            Ok(Planned::Ready(plan, slot)) => {
                 reached_platform = true;
                 pause_slot = slot;
                 if !plan.differences.is_empty() {

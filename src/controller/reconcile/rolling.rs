@@ -12,10 +12,14 @@
 //! after the read, a change to 10,000 tasks on a busy API server had 3,400 operations waiting for
 //! their journal write at once, each holding its plan, its read and its future (RSS 213 MiB).
 
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+
 use super::remote::{Remote, read};
 use crate::controller::accounts::pause_slots::PauseSlot;
 use crate::controller::context::Context;
 use crate::controller::intake::queue::Permit;
+use crate::controller::intake::watches::REQUESTED_AT;
 use outbound_api::OutboundTask;
 use outbound_core::planner::{Action, Observed, Plan};
 use outbound_platform::RemoteError;
@@ -26,10 +30,22 @@ pub fn holds_paused(plan: &Plan) -> bool {
     plan.resume_after && plan.actions.first() == Some(&Action::Pause)
 }
 
+/// What [`read_and_plan`] came to.
+pub enum Planned<'c> {
+    /// The plan, and the place among `maxPaused` it holds (when it holds a campaign paused).
+    Ready(Plan, Option<PauseSlot<'c>>),
+    /// The object changed (a new spec, a requested reconcile, a deletion) or left this process's
+    /// watch while the reconcile waited for a place: nothing was done, and the reconcile must
+    /// start again from the latest object.
+    Superseded,
+}
+
 /// Reads the task and plans. A plan that holds a campaign paused takes a place among the
 /// account's `maxPaused` (the executor gives the worker back once the journal is written); when
 /// none is free it gives its worker back to wait for one, then reads the task again (the state
-/// read before the wait may be stale) and plans anew.
+/// read before the wait may be stale) and plans anew. The wait ends early, with
+/// [`Planned::Superseded`], when a person changes the object meanwhile: a plan made before a
+/// `runState: Paused` must not resume the campaign after it.
 pub async fn read_and_plan<'c>(
     ctx: &'c Context,
     remote: &Remote,
@@ -37,22 +53,39 @@ pub async fn read_and_plan<'c>(
     key: &str,
     worker: &mut Option<Permit<'_>>,
     plan_for: impl Fn(Observed) -> Plan,
-) -> Result<(Plan, Option<PauseSlot<'c>>), RemoteError> {
+) -> Result<Planned<'c>, RemoteError> {
     let plan = plan_for(read(remote, task).await?);
     if !holds_paused(&plan) {
-        return Ok((plan, None));
+        return Ok(Planned::Ready(plan, None));
     }
     let limit = ctx
         .accounts
-        .get(&kube::runtime::reflector::ObjectRef::new(&remote.key.name).within(&remote.key.namespace))
+        .get(&ObjectRef::new(&remote.key.name).within(&remote.key.namespace))
         .map_or(u32::MAX, |account| account.spec.max_paused());
     if let Some(slot) = ctx.pauses.try_take(&remote.key, key, limit, &ctx.tasks) {
-        return Ok((plan, Some(slot)));
+        return Ok(Planned::Ready(plan, Some(slot)));
     }
     // Waiting for a place must not hold a worker: the reads of other tasks go on meanwhile.
     drop(worker.take());
-    let slot = ctx.pauses.take(&remote.key, key, limit, &ctx.tasks).await;
+    let unchanged = || {
+        ctx.tasks
+            .get(&ObjectRef::from_obj(task))
+            .is_some_and(|latest| same_intent(&latest, task))
+    };
+    let Some(slot) = ctx.pauses.take(&remote.key, key, limit, &ctx.tasks, unchanged).await else {
+        tracing::info!(task = %key, "the object changed while it waited for a maxPaused place: planning again from it");
+        return Ok(Planned::Superseded);
+    };
     let plan = plan_for(read(remote, task).await?);
     let slot = holds_paused(&plan).then_some(slot);
-    Ok((plan, slot))
+    Ok(Planned::Ready(plan, slot))
+}
+
+/// Whether `latest` asks for what `planned` asked for: the same spec (generation), the same
+/// requested reconcile, not being deleted. (Status changes are the operator's own.)
+fn same_intent(latest: &OutboundTask, planned: &OutboundTask) -> bool {
+    let requested = |t: &OutboundTask| t.annotations().get(REQUESTED_AT).cloned();
+    latest.metadata.generation == planned.metadata.generation
+        && latest.metadata.deletion_timestamp == planned.metadata.deletion_timestamp
+        && requested(latest) == requested(planned)
 }
