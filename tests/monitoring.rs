@@ -171,6 +171,27 @@ async fn dashboard_and_alerts_name_only_metrics_the_operator_exports() {
         "metrics the operator does not export:\n{}\n--- scrape ---\n{scrape}",
         unknown.join("\n")
     );
+
+    // A deleted task leaves "tasks by remote state" (review I15: it was counted until the next
+    // restart). The task is deleted once its finalizer has run; the scrape must then drop it.
+    let tasks = Api::<OutboundTask>::namespaced(client.clone(), &ns);
+    tasks.delete("campaign", &Default::default()).await.unwrap();
+    let gone = std::time::Instant::now() + WAIT;
+    while tasks.get_opt("campaign").await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < gone, "task campaign was never deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let counted = r#"outbound_tasks_by_remote_state{state="Running"} 1"#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut scrape = operator.metrics().await;
+    while scrape.contains(counted) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a deleted task is still counted: `{counted}` in\n{scrape}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        scrape = operator.metrics().await;
+    }
     drop(operator);
     sim.shutdown().await;
 }
