@@ -148,6 +148,8 @@ async fn dashboard_and_alerts_name_only_metrics_the_operator_exports() {
         format!(r#"outbound_account_ready{{{account},status="True",reason="TokenAccepted"}} 1"#),
         format!(r#"outbound_account_rate_limit_requests_per_second{{{account}}} 10"#),
         r#"outbound_tasks_by_remote_state{state="Running"} 1"#.to_string(),
+        // Each request to the API server is counted with the status of its answer.
+        r#"outbound_kube_requests_total{verb="patch",resource="outboundtasks/status",code="200"}"#.to_string(),
     ] {
         assert!(scrape.contains(&series), "no `{series}` in\n{scrape}");
     }

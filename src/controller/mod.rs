@@ -37,12 +37,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("reading the kubeconfig (KUBECONFIG, or in-cluster)")?;
     let client = kube::client::ClientBuilder::try_from(config)
         .context("building the Kubernetes client")?
-        .with_layer(&tower::util::MapRequestLayer::new(
-            move |request: ::http::Request<kube::client::Body>| {
-                kube_requests.count(request.method(), request.uri());
-                request
-            },
-        ))
+        .with_layer(&kube_requests.layer())
         .build();
     let metrics = Arc::new(metrics::controller::ControllerMetrics::default());
     metrics.register(&mut registry);
