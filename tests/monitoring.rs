@@ -141,8 +141,8 @@ async fn dashboard_and_alerts_name_only_metrics_the_operator_exports() {
     }
     let account = format!(r#"account_namespace="{ns}",account="main""#);
     for series in [
-        // A whole line: the HELP text also says "outbound_leader 1 on the replica...".
-        "\noutbound_leader 1\n".to_string(),
+        // Labelled with the Lease, so that alerts tell releases and shards apart.
+        "\noutbound_leader{lease=\"monitoring\"} 1\n".to_string(),
         format!(r#"outbound_remote_requests_total{{{account},endpoint="update",result="ok"}} 1"#),
         format!(r#"outbound_remote_rate_limit_wait_seconds_total{{{account}}}"#),
         format!(r#"outbound_account_ready{{{account},status="True",reason="TokenAccepted"}} 1"#),

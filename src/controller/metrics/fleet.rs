@@ -4,9 +4,11 @@
 //! Ready reason and by remote run state, campaigns paused by the operator (an operation journal in
 //! status) and the age of the oldest, tasks Stalled or not Synced and for how long, each
 //! account's Ready condition and rate budget.
-//! Also `outbound_leader`, set by `run()`.
+//! Also `outbound_leader`, set by `run()` and labelled with the Lease the replicas compete for, so
+//! that an alert can tell each set of replicas (a release, a shard) apart: a release without a
+//! leader is not masked by another release's leader.
 //!
-//! Only the replica that reconciles has caches: a follower exports `outbound_leader 0` and the
+//! Only the replica that reconciles has caches: a follower exports `outbound_leader{..} 0` and the
 //! fleet metrics without samples, so sums over replicas count every task once.
 
 use std::collections::BTreeMap;
@@ -35,7 +37,14 @@ pub const NOT_YET_RECONCILED: &str = "NotYetReconciled";
 #[derive(Default)]
 pub struct FleetMetrics {
     stores: Arc<OnceLock<Stores>>,
-    leader: Gauge,
+    leader: Family<LeaderLabels, Gauge>,
+    lease: LeaderLabels,
+}
+
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaderLabels {
+    /// The leader Lease's name; empty without `--leader-elect` (one replica, always leading).
+    pub lease: String,
 }
 
 struct Stores {
@@ -44,10 +53,22 @@ struct Stores {
 }
 
 impl FleetMetrics {
+    /// `lease`: the leader Lease this replica competes for, if any.
+    pub fn new(lease: Option<&str>) -> Self {
+        let metrics = FleetMetrics {
+            lease: LeaderLabels {
+                lease: lease.unwrap_or_default().to_string(),
+            },
+            ..FleetMetrics::default()
+        };
+        metrics.set_leader(false);
+        metrics
+    }
+
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "outbound_leader",
-            "1 on the replica that reconciles (holds the leader Lease, or runs without leader election), 0 on a follower",
+            "1 on the replica that reconciles (holds the leader Lease named by `lease`, or runs without leader election), 0 on a follower",
             self.leader.clone(),
         );
         registry.register_collector(Box::new(FleetCollector {
@@ -56,7 +77,7 @@ impl FleetMetrics {
     }
 
     pub fn set_leader(&self, leading: bool) {
-        self.leader.set(i64::from(leading));
+        self.leader.get_or_create(&self.lease).set(i64::from(leading));
     }
 
     /// Starts exporting what these caches hold. Later calls are ignored (one controller a process).

@@ -189,19 +189,20 @@ fn exports_each_account_with_its_ready_reason_and_budget() {
 
 #[test]
 fn a_follower_exports_leader_zero_and_no_fleet_samples() {
-    let metrics = FleetMetrics::default();
+    let metrics = FleetMetrics::new(Some("outbound-operator-shard1"));
     let mut registry = Registry::default();
     metrics.register(&mut registry);
     let mut text = String::new();
     encode(&mut text, &registry).unwrap();
-    assert!(text.contains("outbound_leader 0\n"), "{text}");
+    let leader = r#"outbound_leader{lease="outbound-operator-shard1"}"#;
+    assert!(text.contains(&format!("{leader} 0\n")), "{text}");
     assert!(text.contains("# TYPE outbound_tasks_by_ready_reason gauge"), "{text}");
     assert!(!text.contains("outbound_tasks_by_ready_reason{"), "{text}");
 
     metrics.set_leader(true);
     let mut text = String::new();
     encode(&mut text, &registry).unwrap();
-    assert!(text.contains("outbound_leader 1\n"), "{text}");
+    assert!(text.contains(&format!("{leader} 1\n")), "{text}");
 }
 
 /// The collector's encoding of a fixed snapshot.
