@@ -6,8 +6,11 @@
 #     (alerts_test.yaml: every alert fires in one case and stays silent in another);
 #  3. every query of the dashboard parses: each panel's expr becomes a recording rule of a
 #     throwaway rule file that `promtool check rules` reads;
-#  4. `kubectl kustomize manifests/monitoring` (PrometheusRule, dashboard ConfigMap) is accepted by
-#     the local API server (server-side dry-run, after installing prometheus-operator's CRDs).
+#  4. `kubectl kustomize manifests/monitoring` (ServiceMonitor, PrometheusRule, dashboard ConfigMap)
+#     is accepted by the local API server (server-side dry-run, after installing prometheus-operator's
+#     CRDs); its ServiceMonitor selects the metrics Service of manifests/ and its port, and the
+#     ServiceMonitor and PrometheusRule carry `release: kube-prometheus-stack`, the label that
+#     stack's Prometheus selects them by (review I8).
 # That the alerts and the dashboard name only metrics the operator exports is checked against a
 # scrape of the running operator by tests/monitoring.rs (cargo test).
 # promtool is built from tools/promtool (scripts/build-go-tool.sh promtool, cached). Needs KUBECONFIG.
@@ -66,11 +69,34 @@ say "every dashboard query parses"
 kubectl=$(scripts/kubectl.sh)
 k() { "$kubectl" --kubeconfig "$KUBECONFIG" "$@"; }
 crds=$(scripts/prometheus-operator-crds.sh)
-k apply --server-side --field-manager=outbound-monitoring-test -f "$crds/monitoring.coreos.com_prometheusrules.yaml" >/dev/null ||
-  fail "installing the PrometheusRule CRD"
-k wait --for=condition=Established --timeout=60s crd/prometheusrules.monitoring.coreos.com >/dev/null || fail "PrometheusRule CRD not Established"
+k apply --server-side --field-manager=outbound-monitoring-test -f "$crds/monitoring.coreos.com_prometheusrules.yaml" \
+  -f "$crds/monitoring.coreos.com_servicemonitors.yaml" >/dev/null || fail "installing the PrometheusRule and ServiceMonitor CRDs"
+k wait --for=condition=Established --timeout=60s crd/prometheusrules.monitoring.coreos.com \
+  crd/servicemonitors.monitoring.coreos.com >/dev/null || fail "prometheus-operator CRDs not Established"
 k create namespace outbound-system --dry-run=client -o yaml | k apply --server-side -f - >/dev/null
 "$kubectl" kustomize manifests/monitoring >"$work/monitoring.yaml" || fail "kubectl kustomize manifests/monitoring"
+"$kubectl" kustomize manifests >"$work/install.yaml" || fail "kubectl kustomize manifests"
+k apply --dry-run=client -f "$work/monitoring.yaml" -o json >"$work/monitoring.json"
+k apply --dry-run=client -f "$work/install.yaml" -o json >"$work/install.json"
+python3 - "$work/monitoring.json" "$work/install.json" <<'PY' || fail "manifests/monitoring does not scrape the operator's Service, or lacks the release label (above)"
+import json, sys
+def items(path):
+    doc = json.load(open(path))
+    return doc["items"] if doc.get("kind") == "List" else [doc]
+monitoring, install = items(sys.argv[1]), items(sys.argv[2])
+one = lambda objs, kind: [i for i in objs if i["kind"] == kind]
+monitors = one(monitoring, "ServiceMonitor")
+assert len(monitors) == 1, f"want one ServiceMonitor in manifests/monitoring, got {len(monitors)}"
+monitor, service = monitors[0], one(install, "Service")[0]
+assert monitor["metadata"]["namespace"] == service["metadata"]["namespace"], (monitor["metadata"], service["metadata"])
+assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items(), monitor["spec"]
+ports = {p["name"] for p in service["spec"]["ports"]}
+assert all(e["port"] in ports for e in monitor["spec"]["endpoints"]), (monitor["spec"]["endpoints"], ports)
+for kind in ("ServiceMonitor", "PrometheusRule"):
+    labels = one(monitoring, kind)[0]["metadata"].get("labels", {})
+    assert labels.get("release") == "kube-prometheus-stack", f"{kind} labels: {labels}"
+PY
+say "manifests/monitoring: a ServiceMonitor for the metrics Service; release: kube-prometheus-stack on it and the PrometheusRule"
 k apply --server-side --dry-run=server --field-manager=outbound-monitoring-test -f "$work/monitoring.yaml" >&2 ||
   fail "the API server rejected manifests/monitoring (above)"
 say "all monitoring checks passed"
