@@ -6,6 +6,10 @@
 #     (alerts_test.yaml: every alert fires in one case and stays silent in another);
 #  3. every query of the dashboard parses: each panel's expr becomes a recording rule of a
 #     throwaway rule file that `promtool check rules` reads;
+#     the dashboard has cluster, namespace and job variables used by every selector, and queue
+#     panels;
+#  3b. every PromQL query docs/ and README.md quote is one of tests/fixtures/monitoring/doc_queries.yaml,
+#     unit-tested there (doc_queries_test.yaml: after a failover, with shards); each parses;
 #  4. `kubectl kustomize manifests/monitoring` (ServiceMonitor, PrometheusRule, dashboard ConfigMap)
 #     is accepted by the local API server (server-side dry-run, after installing prometheus-operator's
 #     CRDs); its ServiceMonitor selects the metrics Service of manifests/ and its port, and the
@@ -64,6 +68,66 @@ print(f"{len(exprs)} queries in {len({t for t, _ in exprs})} panels", file=sys.s
 PY
 "$promtool" check rules "$work/dashboard-rules.yaml" >&2 || fail "a dashboard query does not parse (above; the rule file is $work/dashboard-rules.yaml)"
 say "every dashboard query parses"
+# The dashboard tells installs apart and shows the queue (review I15): cluster, namespace and job
+# variables, used by every selector of every query; panels on outbound_queue_waiting and
+# outbound_queue_wait_seconds.
+python3 - manifests/monitoring/dashboard.json <<'PY' || fail "the dashboard's variables, scoping or queue panels (above)"
+import json, re, sys
+dashboard = json.load(open(sys.argv[1]))
+variables = {v["name"] for v in dashboard["templating"]["list"]}
+assert {"datasource", "cluster", "namespace", "job"} <= variables, variables
+exprs = []
+def walk(panels):
+    for panel in panels:
+        walk(panel.get("panels", []))
+        exprs.extend((panel["title"], t["expr"]) for t in panel.get("targets", []))
+walk(dashboard["panels"])
+unscoped = []
+for title, expr in exprs:
+    for m in re.finditer(r'\b(outbound_[a-z_]+)(\{[^}]*\})?', expr):
+        matchers = m.group(2) or ""
+        if not all(f'{l}=~"${l}"' in matchers for l in ("cluster", "namespace", "job")):
+            unscoped.append(f"{title}: {m.group(0)}")
+assert not unscoped, "selectors without the cluster/namespace/job variables:\n  " + "\n  ".join(unscoped)
+names = " ".join(e for _, e in exprs)
+for metric in ("outbound_queue_waiting", "outbound_queue_wait_seconds_bucket", "outbound_tasks_not_synced"):
+    assert metric in names, f"no panel on {metric}"
+print(f"{len(variables)} variables; all {len(exprs)} queries scoped by cluster, namespace and job", file=sys.stderr)
+PY
+
+# The PromQL that docs/ and README.md quote: every query (an inline code span naming an
+# `outbound_` metric, with a function or operator) is one of tests/fixtures/monitoring/doc_queries.yaml,
+# whose unit tests show it right after a failover and with shards (review I8); every quoted
+# query and selector parses.
+python3 - "$work/doc-spans.yaml" <<'PY' || fail "a query quoted in the docs is not in tests/fixtures/monitoring/doc_queries.yaml (above)"
+import glob, re, sys
+files = ["README.md"] + sorted(f for f in glob.glob("docs/**/*.md", recursive=True) if f != "docs/reference/api.md")
+known = set()
+for m in re.finditer(r'^\s+expr: (.+)$', open("tests/fixtures/monitoring/doc_queries.yaml").read(), re.M):
+    known.add(" ".join(m.group(1).split()))
+spans, missing = [], []
+for path in files:
+    text = open(path).read()
+    for m in re.finditer(r'`([^`\n]*(?:\n[^`\n]*)?)`', text):
+        span = " ".join(m.group(1).split())
+        if not re.search(r'\boutbound_[a-z_]+', span) or not re.search(r'[({]', span):
+            continue
+        spans.append((path, span))
+        if "(" in span and span not in known:
+            missing.append(f"{path}: {span}")
+if missing:
+    print("quoted in the docs but not in doc_queries.yaml:\n  " + "\n  ".join(missing), file=sys.stderr); sys.exit(1)
+with open(sys.argv[1], "w") as out:
+    out.write("groups:\n  - name: docs\n    rules:\n")
+    for i, (path, span) in enumerate(spans):
+        quoted = span.replace("'", "''")
+        out.write(f"      # {path}\n      - record: docs:span_{i}\n        expr: '{quoted}'\n")
+print(f"{len(spans)} PromQL spans in the docs, {sum('(' in s for _, s in spans)} of them queries", file=sys.stderr)
+PY
+"$promtool" check rules "$work/doc-spans.yaml" >&2 || fail "a query or selector quoted in the docs does not parse (above)"
+"$promtool" check rules tests/fixtures/monitoring/doc_queries.yaml >&2 || fail "promtool check rules doc_queries.yaml"
+(cd tests/fixtures/monitoring && "$promtool" test rules doc_queries_test.yaml) >&2 || fail "promtool test rules doc_queries_test.yaml"
+say "every PromQL the docs quote parses, and each query is unit-tested in doc_queries_test.yaml"
 
 [ -n "${KUBECONFIG:-}" ] || fail "KUBECONFIG is not set: run \`make test\`, or eval \"\$(scripts/envtest.sh up)\" first"
 kubectl=$(scripts/kubectl.sh)
