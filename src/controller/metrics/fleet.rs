@@ -186,7 +186,13 @@ impl Fleet {
                 count_with_age(&mut fleet.stalled, &mut fleet.longest_stalled, &namespace, stalled, now);
             }
             if let Some(synced) = find(conditions, condition::SYNCED).filter(|c| c.status == "False") {
-                count_with_age(&mut fleet.not_synced, &mut fleet.longest_not_synced, &namespace, synced, now);
+                count_with_age(
+                    &mut fleet.not_synced,
+                    &mut fleet.longest_not_synced,
+                    &namespace,
+                    synced,
+                    now,
+                );
             }
         }
         for account in accounts {
