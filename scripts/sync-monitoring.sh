@@ -26,6 +26,8 @@ metadata:
   labels:
     app.kubernetes.io/name: outbound-operator
     app.kubernetes.io/part-of: outbound-operator
+    # What kube-prometheus-stack's Prometheus selects PrometheusRules by (its release name).
+    release: kube-prometheus-stack
 spec:
 YAML
   sed -e 's/^\(.\)/  \1/' "$src/alerts.yaml"

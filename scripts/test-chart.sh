@@ -14,7 +14,8 @@
 #  5. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
 #     for real, lets the operator's ServiceAccount act in its namespace only and gives it nothing
 #     cluster-wide; the PrometheusRule and the dashboard ConfigMap carry the files of
-#     manifests/monitoring.
+#     manifests/monitoring; both carry the `release` label kube-prometheus-stack selects by
+#     (monitoring.prometheusRelease).
 # helm is built from tools/helm (scripts/build-go-tool.sh helm, cached). Needs KUBECONFIG.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -218,4 +219,33 @@ assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["n
 print("alerts:", ", ".join(alerts))
 PY
 say "RBAC of the namespaced install, PrometheusRule, ServiceMonitor, dashboard ConfigMap: ok"
+
+# 5b. kube-prometheus-stack selects ServiceMonitors and PrometheusRules by `release: <its release>`
+# (review I8): monitoring.prometheusRelease puts that label on both, kube-prometheus-stack by
+# default; "" puts none; an explicit `release` in their labels wins.
+release_labels() { # helm-args... -> "<ServiceMonitor's release>,<PrometheusRule's release>"
+  "$helm" template t "$chart" --set monitoring.serviceMonitor.enabled=true --set monitoring.prometheusRule.enabled=true "$@" \
+    --show-only templates/servicemonitor.yaml --show-only templates/prometheusrule.yaml |
+    k apply --dry-run=client -f - -o json >"$work/labels.json" || fail "helm template $*"
+  python3 - "$work/labels.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+items = doc["items"] if doc.get("kind") == "List" else [doc]
+release = {i["kind"]: i["metadata"].get("labels", {}).get("release", "") for i in items}
+print(f'{release["ServiceMonitor"]},{release["PrometheusRule"]}')
+PY
+}
+check_release() { # want helm-args...
+  local want=$1 got; shift
+  got=$(release_labels "$@")
+  [ "$got" = "$want" ] || fail "release labels of ServiceMonitor,PrometheusRule with [$*]: '$got', want '$want'"
+}
+check_release kube-prometheus-stack,kube-prometheus-stack
+check_release monitoring,monitoring --set monitoring.prometheusRelease=monitoring
+check_release , --set monitoring.prometheusRelease=
+check_release mine,kube-prometheus-stack --set monitoring.serviceMonitor.labels.release=mine
+if "$helm" template t "$chart" --set 'monitoring.prometheusRelease=Not A Label' >/dev/null 2>&1; then
+  fail "values.schema.json accepted monitoring.prometheusRelease='Not A Label'"
+fi
+say "ServiceMonitor and PrometheusRule carry release: kube-prometheus-stack (monitoring.prometheusRelease): ok"
 say "all chart checks passed"

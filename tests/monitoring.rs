@@ -141,13 +141,15 @@ async fn dashboard_and_alerts_name_only_metrics_the_operator_exports() {
     }
     let account = format!(r#"account_namespace="{ns}",account="main""#);
     for series in [
-        // A whole line: the HELP text also says "outbound_leader 1 on the replica...".
-        "\noutbound_leader 1\n".to_string(),
+        // Labelled with the Lease, so that alerts tell releases and shards apart.
+        "\noutbound_leader{lease=\"monitoring\"} 1\n".to_string(),
         format!(r#"outbound_remote_requests_total{{{account},endpoint="update",result="ok"}} 1"#),
         format!(r#"outbound_remote_rate_limit_wait_seconds_total{{{account}}}"#),
         format!(r#"outbound_account_ready{{{account},status="True",reason="TokenAccepted"}} 1"#),
         format!(r#"outbound_account_rate_limit_requests_per_second{{{account}}} 10"#),
         r#"outbound_tasks_by_remote_state{state="Running"} 1"#.to_string(),
+        // Each request to the API server is counted with the status of its answer.
+        r#"outbound_kube_requests_total{verb="patch",resource="outboundtasks/status",code="200"}"#.to_string(),
     ] {
         assert!(scrape.contains(&series), "no `{series}` in\n{scrape}");
     }
@@ -171,6 +173,27 @@ async fn dashboard_and_alerts_name_only_metrics_the_operator_exports() {
         "metrics the operator does not export:\n{}\n--- scrape ---\n{scrape}",
         unknown.join("\n")
     );
+
+    // A deleted task leaves "tasks by remote state" (review I15: it was counted until the next
+    // restart). The task is deleted once its finalizer has run; the scrape must then drop it.
+    let tasks = Api::<OutboundTask>::namespaced(client.clone(), &ns);
+    tasks.delete("campaign", &Default::default()).await.unwrap();
+    let gone = std::time::Instant::now() + WAIT;
+    while tasks.get_opt("campaign").await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < gone, "task campaign was never deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let counted = r#"outbound_tasks_by_remote_state{state="Running"} 1"#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut scrape = operator.metrics().await;
+    while scrape.contains(counted) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a deleted task is still counted: `{counted}` in\n{scrape}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        scrape = operator.metrics().await;
+    }
     drop(operator);
     sim.shutdown().await;
 }

@@ -72,8 +72,9 @@ impl Mark {
             if *value == 0.0 {
                 continue;
             }
+            // Summed over the `code` label: one row per verb and resource.
             let key = format!("{} {}", label(labels, "verb"), label(labels, "resource"));
-            kube_requests_per_task.insert(key, value / n as f64);
+            *kube_requests_per_task.entry(key).or_insert(0.0) += value / n as f64;
             kube_total += value;
         }
         let reconciles = scrape.delta(&self.scrape, "outbound_reconciles_total");

@@ -37,18 +37,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("reading the kubeconfig (KUBECONFIG, or in-cluster)")?;
     let client = kube::client::ClientBuilder::try_from(config)
         .context("building the Kubernetes client")?
-        .with_layer(&tower::util::MapRequestLayer::new(
-            move |request: ::http::Request<kube::client::Body>| {
-                kube_requests.count(request.method(), request.uri());
-                request
-            },
-        ))
+        .with_layer(&kube_requests.layer())
         .build();
     let metrics = Arc::new(metrics::controller::ControllerMetrics::default());
     metrics.register(&mut registry);
     let remote_metrics = Arc::new(outbound_platform::RemoteMetrics::new());
     remote_metrics.register(&mut registry);
-    let fleet = metrics::fleet::FleetMetrics::default();
+    let lease = args.leader_elect.then(|| {
+        args.leader_election_id
+            .clone()
+            .unwrap_or_else(|| shard::default_lease_name(args.watch_label_selector.as_ref()))
+    });
+    let fleet = metrics::fleet::FleetMetrics::new(lease.as_deref());
     fleet.register(&mut registry);
     let identity = args.identity.clone().unwrap_or_else(leader::default_identity);
     // With leader election every platform write waits for the Lease (and stops with it).
@@ -66,15 +66,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         readiness.clone(),
     ));
 
-    let leadership = if args.leader_elect {
+    let leadership = if let Some(lease) = lease {
         readiness.set(true); // a follower is ready to take over
         let namespace = args.leader_election_namespace.as_deref().unwrap_or("default");
-        let selector = args.watch_label_selector.as_ref();
-        let lease = args
-            .leader_election_id
-            .clone()
-            .unwrap_or_else(|| shard::default_lease_name(selector));
-        let share = shard::share_of(selector);
+        let share = shard::share_of(args.watch_label_selector.as_ref());
         Some(leader::acquire(client.clone(), namespace, &lease, &share, &identity, fence).await?)
     } else {
         None

@@ -81,3 +81,17 @@ app.kubernetes.io/part-of: outbound-operator
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/* Labels of the ServiceMonitor and the PrometheusRule: the chart's, `release:
+monitoring.prometheusRelease` (what kube-prometheus-stack selects by) unless empty or given in
+`labels`, and `labels`. Called with (dict "root" $ "labels" <their labels>). */}}
+{{- define "outbound-operator.monitoringLabels" -}}
+{{ include "outbound-operator.labels" .root }}
+{{- $release := .root.Values.monitoring.prometheusRelease }}
+{{- if and $release (not (hasKey (.labels | default dict) "release")) }}
+release: {{ $release | quote }}
+{{- end }}
+{{- with .labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

@@ -1,8 +1,6 @@
 //! The controller's Prometheus metrics (prometheus-client). Remote-call metrics live with the
 //! client (`remote::metrics`) and are registered into the same registry.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -12,7 +10,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use outbound_api::RemoteState;
 use outbound_core::queue::Priority;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -33,23 +30,14 @@ pub struct PriorityLabels {
     pub priority: &'static str,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StateLabels {
-    pub state: &'static str,
-}
-
 /// Metrics of the reconcile loop.
 pub struct ControllerMetrics {
     reconciles: Family<ResultLabels, Counter>,
     reconcile_duration: Histogram,
     drift_detected: Counter,
-    tasks_by_state: Family<StateLabels, Gauge>,
     operations_in_flight: Gauge,
     queue_waiting: Family<PriorityLabels, Gauge>,
     queue_wait: Family<PriorityLabels, Histogram, fn() -> Histogram>,
-    /// Last known remote state per task, to keep `tasks_by_state` exact as tasks change state or
-    /// go away.
-    known_states: Mutex<HashMap<String, &'static str>>,
 }
 
 impl Default for ControllerMetrics {
@@ -58,11 +46,9 @@ impl Default for ControllerMetrics {
             reconciles: Family::default(),
             reconcile_duration: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             drift_detected: Counter::default(),
-            tasks_by_state: Family::default(),
             operations_in_flight: Gauge::default(),
             queue_waiting: Family::default(),
             queue_wait: Family::new_with_constructor(wait_histogram),
-            known_states: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -83,11 +69,6 @@ impl ControllerMetrics {
             "outbound_drift_detected",
             "Reconciles that found the remote task different from spec",
             self.drift_detected.clone(),
-        );
-        registry.register(
-            "outbound_tasks_by_remote_state",
-            "OutboundTasks by the run state of their remote task",
-            self.tasks_by_state.clone(),
         );
         registry.register(
             "outbound_operations_in_flight",
@@ -134,27 +115,6 @@ impl ControllerMetrics {
         self.drift_detected.inc();
     }
 
-    /// Records the remote state of task `key` (namespace/name); `None` forgets the task.
-    pub fn remote_state(&self, key: &str, state: Option<RemoteState>) {
-        let label = state.map(state_label);
-        let mut known = self.known_states.lock().expect("metrics lock");
-        let previous = match label {
-            Some(label) => known.insert(key.to_string(), label),
-            None => known.remove(key),
-        };
-        if previous == label {
-            return;
-        }
-        if let Some(previous) = previous {
-            self.tasks_by_state
-                .get_or_create(&StateLabels { state: previous })
-                .dec();
-        }
-        if let Some(label) = label {
-            self.tasks_by_state.get_or_create(&StateLabels { state: label }).inc();
-        }
-    }
-
     /// Counts an operation in flight until the guard is dropped.
     pub fn operation_started(&self) -> InFlight<'_> {
         self.operations_in_flight.inc();
@@ -173,40 +133,4 @@ impl Drop for InFlight<'_> {
 /// 10 ms to about 5.5 minutes.
 fn wait_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 2.0, 16))
-}
-
-fn state_label(state: RemoteState) -> &'static str {
-    match state {
-        RemoteState::Running => "Running",
-        RemoteState::Waiting => "Waiting",
-        RemoteState::Paused => "Paused",
-        RemoteState::Unknown => "Unknown",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use prometheus_client::encoding::text::encode;
-
-    #[test]
-    fn remote_state_gauge_follows_tasks_between_states() {
-        let metrics = ControllerMetrics::default();
-        let mut registry = Registry::default();
-        metrics.register(&mut registry);
-        metrics.remote_state("ns/a", Some(RemoteState::Running));
-        metrics.remote_state("ns/b", Some(RemoteState::Running));
-        metrics.remote_state("ns/a", Some(RemoteState::Paused));
-        metrics.remote_state("ns/b", None);
-        let mut text = String::new();
-        encode(&mut text, &registry).unwrap();
-        assert!(
-            text.contains(r#"outbound_tasks_by_remote_state{state="Running"} 0"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"outbound_tasks_by_remote_state{state="Paused"} 1"#),
-            "{text}"
-        );
-    }
 }

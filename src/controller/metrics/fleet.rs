@@ -1,10 +1,14 @@
 //! Fleet metrics: what the controller's caches hold, computed at scrape time from the reflector
-//! stores (no bookkeeping in the reconcile path, so they cannot drift from the objects): tasks by
-//! Ready reason, campaigns paused by the operator (an operation journal in status) and the age of
-//! the oldest, tasks Stalled and for how long, each account's Ready condition and rate budget.
-//! Also `outbound_leader`, set by `run()`.
+//! stores (no bookkeeping in the reconcile path, so they cannot drift from the objects: a deleted
+//! task, or one that moved to another shard, leaves the cache and with it every metric): tasks by
+//! Ready reason and by remote run state, campaigns paused by the operator (an operation journal in
+//! status) and the age of the oldest, tasks Stalled or not Synced and for how long, each
+//! account's Ready condition and rate budget.
+//! Also `outbound_leader`, set by `run()` and labelled with the Lease the replicas compete for, so
+//! that an alert can tell each set of replicas (a release, a shard) apart: a release without a
+//! leader is not masked by another release's leader.
 //!
-//! Only the replica that reconciles has caches: a follower exports `outbound_leader 0` and the
+//! Only the replica that reconciles has caches: a follower exports `outbound_leader{..} 0` and the
 //! fleet metrics without samples, so sums over replicas count every task once.
 
 use std::collections::BTreeMap;
@@ -22,7 +26,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use outbound_api::{OutboundAccount, OutboundTask, condition};
+use outbound_api::{OutboundAccount, OutboundTask, RemoteState, condition};
 use outbound_platform::metrics::AccountLabels;
 
 /// Reason exported for a task that has no Ready condition yet.
@@ -33,7 +37,14 @@ pub const NOT_YET_RECONCILED: &str = "NotYetReconciled";
 #[derive(Default)]
 pub struct FleetMetrics {
     stores: Arc<OnceLock<Stores>>,
-    leader: Gauge,
+    leader: Family<LeaderLabels, Gauge>,
+    lease: LeaderLabels,
+}
+
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaderLabels {
+    /// The leader Lease's name; empty without `--leader-elect` (one replica, always leading).
+    pub lease: String,
 }
 
 struct Stores {
@@ -42,10 +53,22 @@ struct Stores {
 }
 
 impl FleetMetrics {
+    /// `lease`: the leader Lease this replica competes for, if any.
+    pub fn new(lease: Option<&str>) -> Self {
+        let metrics = FleetMetrics {
+            lease: LeaderLabels {
+                lease: lease.unwrap_or_default().to_string(),
+            },
+            ..FleetMetrics::default()
+        };
+        metrics.set_leader(false);
+        metrics
+    }
+
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "outbound_leader",
-            "1 on the replica that reconciles (holds the leader Lease, or runs without leader election), 0 on a follower",
+            "1 on the replica that reconciles (holds the leader Lease named by `lease`, or runs without leader election), 0 on a follower",
             self.leader.clone(),
         );
         registry.register_collector(Box::new(FleetCollector {
@@ -54,7 +77,7 @@ impl FleetMetrics {
     }
 
     pub fn set_leader(&self, leading: bool) {
-        self.leader.set(i64::from(leading));
+        self.leader.get_or_create(&self.lease).set(i64::from(leading));
     }
 
     /// Starts exporting what these caches hold. Later calls are ignored (one controller a process).
@@ -97,10 +120,17 @@ pub struct NamespaceLabels {
     pub task_namespace: String,
 }
 
+/// A namespace and the reason of a condition (Stalled's, or Synced's).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
-pub struct StalledLabels {
+pub struct ReasonLabels {
     pub task_namespace: String,
     pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct StateLabels {
+    /// `Running`, `Waiting`, `Paused` or `Unknown` (status.remoteState).
+    pub state: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -115,10 +145,16 @@ pub struct AccountConditionLabels {
 #[derive(Debug, Default, PartialEq)]
 pub struct Fleet {
     pub tasks_by_ready: BTreeMap<ConditionLabels, f64>,
+    /// Tasks by status.remoteState; a task never read yet has none and is not counted.
+    pub tasks_by_remote_state: BTreeMap<StateLabels, f64>,
     pub paused_by_operator: BTreeMap<NamespaceLabels, f64>,
     pub oldest_operation_age: BTreeMap<NamespaceLabels, f64>,
-    pub stalled: BTreeMap<StalledLabels, f64>,
-    pub longest_stalled: BTreeMap<StalledLabels, f64>,
+    pub stalled: BTreeMap<ReasonLabels, f64>,
+    pub longest_stalled: BTreeMap<ReasonLabels, f64>,
+    /// Synced=False by its reason (the failure: SecretNotFound, RemoteError, ...) and, for the
+    /// longest, the time since Synced became False (it keeps that time while the reason changes).
+    pub not_synced: BTreeMap<ReasonLabels, f64>,
+    pub longest_not_synced: BTreeMap<ReasonLabels, f64>,
     /// One row per account: (labels with the Ready condition, requests per second, burst).
     pub accounts: Vec<(AccountConditionLabels, f64, f64)>,
 }
@@ -131,6 +167,12 @@ impl Fleet {
             let status = task.status.as_ref();
             let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
             *fleet.tasks_by_ready.entry(ready_labels(conditions)).or_default() += 1.0;
+            if let Some(state) = status.and_then(|s| s.remote_state) {
+                let key = StateLabels {
+                    state: state_label(state).into(),
+                };
+                *fleet.tasks_by_remote_state.entry(key).or_default() += 1.0;
+            }
             if let Some(operation) = status.and_then(|s| s.operation.as_ref()) {
                 let key = NamespaceLabels {
                     task_namespace: namespace.clone(),
@@ -141,14 +183,16 @@ impl Fleet {
                 *oldest = oldest.max(age);
             }
             if let Some(stalled) = find(conditions, condition::STALLED).filter(|c| c.status == "True") {
-                let key = StalledLabels {
-                    task_namespace: namespace,
-                    reason: stalled.reason.clone(),
-                };
-                *fleet.stalled.entry(key.clone()).or_default() += 1.0;
-                let age = seconds_since(now, stalled.last_transition_time.0);
-                let longest = fleet.longest_stalled.entry(key).or_default();
-                *longest = longest.max(age);
+                count_with_age(&mut fleet.stalled, &mut fleet.longest_stalled, &namespace, stalled, now);
+            }
+            if let Some(synced) = find(conditions, condition::SYNCED).filter(|c| c.status == "False") {
+                count_with_age(
+                    &mut fleet.not_synced,
+                    &mut fleet.longest_not_synced,
+                    &namespace,
+                    synced,
+                    now,
+                );
             }
         }
         for account in accounts {
@@ -182,6 +226,13 @@ impl Fleet {
         )?;
         gauges(
             encoder,
+            "outbound_tasks_by_remote_state",
+            "OutboundTasks by the run state of their remote task when last read (status.remoteState)",
+            None,
+            self.tasks_by_remote_state.clone(),
+        )?;
+        gauges(
+            encoder,
             "outbound_tasks_paused_by_operator",
             "OutboundTasks with an update in flight (status.operation): their campaign is paused by the operator until it resumes it",
             None,
@@ -207,6 +258,20 @@ impl Fleet {
             "Time since the longest-Stalled task of each namespace and reason became Stalled",
             Some(&Unit::Seconds),
             self.longest_stalled.clone(),
+        )?;
+        gauges(
+            encoder,
+            "outbound_tasks_not_synced",
+            "OutboundTasks whose Synced condition is False, by its reason (why the last reconcile failed)",
+            None,
+            self.not_synced.clone(),
+        )?;
+        gauges(
+            encoder,
+            "outbound_tasks_not_synced_longest",
+            "Time since the longest-unsynced task of each namespace and (current) reason became Synced=False",
+            Some(&Unit::Seconds),
+            self.longest_not_synced.clone(),
         )?;
         gauges(
             encoder,
@@ -254,6 +319,33 @@ where
     }
     let metric = encoder.encode_descriptor(name, help, unit, family.metric_type())?;
     family.encode(metric)
+}
+
+/// Counts a task under `condition`'s reason and keeps the longest time since its transition.
+fn count_with_age(
+    counts: &mut BTreeMap<ReasonLabels, f64>,
+    longest: &mut BTreeMap<ReasonLabels, f64>,
+    namespace: &str,
+    condition: &Condition,
+    now: Timestamp,
+) {
+    let key = ReasonLabels {
+        task_namespace: namespace.to_string(),
+        reason: condition.reason.clone(),
+    };
+    *counts.entry(key.clone()).or_default() += 1.0;
+    let age = seconds_since(now, condition.last_transition_time.0);
+    let longest = longest.entry(key).or_default();
+    *longest = longest.max(age);
+}
+
+fn state_label(state: RemoteState) -> &'static str {
+    match state {
+        RemoteState::Running => "Running",
+        RemoteState::Waiting => "Waiting",
+        RemoteState::Paused => "Paused",
+        RemoteState::Unknown => "Unknown",
+    }
 }
 
 fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {

@@ -39,7 +39,7 @@ fn fleet() -> Fleet {
         task(
             "sales",
             "ok",
-            json!({"conditions": [condition("Ready", "True", "InSync", 50)]}),
+            json!({"conditions": [condition("Ready", "True", "InSync", 50)], "remoteState": "Running"}),
         ),
         task(
             "sales",
@@ -49,7 +49,11 @@ fn fleet() -> Fleet {
         task(
             "sales",
             "updating-old",
-            json!({"conditions": [condition("Ready", "False", "Updating", 900)], "operation": operation(900)}),
+            json!({
+                "conditions": [condition("Ready", "False", "Updating", 900)],
+                "operation": operation(900),
+                "remoteState": "Paused",
+            }),
         ),
         task(
             "ops",
@@ -70,6 +74,25 @@ fn fleet() -> Fleet {
             json!({"conditions": [condition("Stalled", "False", "SpecRejected", 5000)]}),
         ),
         task("ops", "new", json!({})),
+        // Out of sync since 700 s ago: first a platform error, the Secret missing now.
+        task(
+            "sales",
+            "no-secret",
+            json!({"conditions": [
+                condition("Ready", "False", "Error", 700),
+                condition("Synced", "False", "SecretNotFound", 700),
+            ], "remoteState": "Running"}),
+        ),
+        task(
+            "sales",
+            "no-secret-either",
+            json!({"conditions": [condition("Synced", "False", "SecretNotFound", 60)]}),
+        ),
+        task(
+            "sales",
+            "synced",
+            json!({"conditions": [condition("Synced", "True", "ReconcileSuccess", 9000)]}),
+        ),
     ];
     let accounts = [
         account("sales", Some(condition("Ready", "False", "Unauthorized", 10))),
@@ -96,7 +119,7 @@ fn counts_tasks_by_ready_reason_and_operations_in_flight_with_the_oldest_age() {
     let fleet = fleet();
     assert_eq!(fleet.tasks_by_ready[&ready("True", "InSync")], 1.0);
     assert_eq!(fleet.tasks_by_ready[&ready("False", "Updating")], 2.0);
-    assert_eq!(fleet.tasks_by_ready[&ready("Unknown", NOT_YET_RECONCILED)], 3.0);
+    assert_eq!(fleet.tasks_by_ready[&ready("Unknown", NOT_YET_RECONCILED)], 5.0);
     assert_eq!(fleet.paused_by_operator, BTreeMap::from([(ns("sales"), 2.0)]));
     assert_eq!(fleet.oldest_operation_age, BTreeMap::from([(ns("sales"), 900.0)]));
 }
@@ -104,12 +127,40 @@ fn counts_tasks_by_ready_reason_and_operations_in_flight_with_the_oldest_age() {
 #[test]
 fn counts_stalled_tasks_and_the_longest_stall_but_not_recovered_ones() {
     let fleet = fleet();
-    let key = StalledLabels {
+    let key = ReasonLabels {
         task_namespace: "ops".into(),
         reason: "SpecRejected".into(),
     };
     assert_eq!(fleet.stalled, BTreeMap::from([(key.clone(), 2.0)]));
     assert_eq!(fleet.longest_stalled, BTreeMap::from([(key, 1200.0)]));
+}
+
+#[test]
+fn counts_tasks_by_remote_state_only_while_they_are_in_the_cache() {
+    let fleet = fleet();
+    let state = |s: &str| StateLabels { state: s.into() };
+    assert_eq!(
+        fleet.tasks_by_remote_state,
+        BTreeMap::from([(state("Running"), 2.0), (state("Paused"), 1.0)])
+    );
+    // A deleted task (or one moved to another shard) leaves the cache, and the count with it.
+    let (tasks, accounts) = (vec![], vec![]);
+    assert!(
+        Fleet::of(&tasks, &accounts, Timestamp::from_second(NOW).unwrap())
+            .tasks_by_remote_state
+            .is_empty()
+    );
+}
+
+#[test]
+fn counts_unsynced_tasks_by_reason_and_the_longest_time_out_of_sync() {
+    let fleet = fleet();
+    let key = ReasonLabels {
+        task_namespace: "sales".into(),
+        reason: "SecretNotFound".into(),
+    };
+    assert_eq!(fleet.not_synced, BTreeMap::from([(key.clone(), 2.0)]));
+    assert_eq!(fleet.longest_not_synced, BTreeMap::from([(key, 700.0)]));
 }
 
 #[test]
@@ -128,6 +179,9 @@ fn exports_each_account_with_its_ready_reason_and_budget() {
         r#"outbound_tasks_stalled_longest_seconds{task_namespace="ops",reason="SpecRejected"} 1200.0"#,
         r#"outbound_tasks_paused_by_operator{task_namespace="sales"} 2.0"#,
         r#"outbound_tasks_by_ready_reason{status="False",reason="Updating"} 2.0"#,
+        r#"outbound_tasks_by_remote_state{state="Running"} 2.0"#,
+        r#"outbound_tasks_not_synced{task_namespace="sales",reason="SecretNotFound"} 2.0"#,
+        r#"outbound_tasks_not_synced_longest_seconds{task_namespace="sales",reason="SecretNotFound"} 700.0"#,
     ] {
         assert!(text.contains(line), "no `{line}` in\n{text}");
     }
@@ -135,19 +189,20 @@ fn exports_each_account_with_its_ready_reason_and_budget() {
 
 #[test]
 fn a_follower_exports_leader_zero_and_no_fleet_samples() {
-    let metrics = FleetMetrics::default();
+    let metrics = FleetMetrics::new(Some("outbound-operator-shard1"));
     let mut registry = Registry::default();
     metrics.register(&mut registry);
     let mut text = String::new();
     encode(&mut text, &registry).unwrap();
-    assert!(text.contains("outbound_leader 0\n"), "{text}");
+    let leader = r#"outbound_leader{lease="outbound-operator-shard1"}"#;
+    assert!(text.contains(&format!("{leader} 0\n")), "{text}");
     assert!(text.contains("# TYPE outbound_tasks_by_ready_reason gauge"), "{text}");
     assert!(!text.contains("outbound_tasks_by_ready_reason{"), "{text}");
 
     metrics.set_leader(true);
     let mut text = String::new();
     encode(&mut text, &registry).unwrap();
-    assert!(text.contains("outbound_leader 1\n"), "{text}");
+    assert!(text.contains(&format!("{leader} 1\n")), "{text}");
 }
 
 /// The collector's encoding of a fixed snapshot.

@@ -111,7 +111,6 @@ pub async fn finish(
     {
         ctx.events.publish(task, &failure.event()).await;
     }
-    ctx.metrics.remote_state(key, status.remote_state);
     if let Some(credentials) = Credentials::from_outcome(reached_platform, failure.as_ref()) {
         ctx.account_reports
             .report(&namespace, &task.spec.account_ref.name, credentials)
