@@ -105,8 +105,15 @@ impl WorkQueue {
     pub fn offer(&self, task: &OutboundTask) {
         let Some(key) = key_of(task) else { return };
         let mut state = self.lock();
-        if state.closed || state.granted.contains_key(&key) {
-            return; // a start already sent reads the latest object when it begins
+        if state.closed {
+            return;
+        }
+        if state.granted.contains_key(&key) {
+            // The start on the way may already have read an older object (kube-runtime reads it
+            // when it turns the start into a reconcile, before it first runs): ask again.
+            // kube-runtime merges this with a start not yet begun and holds it after one begun.
+            self.start(&key);
+            return;
         }
         let priority = state.priority(&key, task);
         if state.running.contains(&key) {
