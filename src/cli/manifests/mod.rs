@@ -1,10 +1,9 @@
 //! Reading OutboundAccount and OutboundTask manifests (multi-document YAML or JSON, `kind: List`)
 //! from files, directories and standard input, as `outbound-operator plan -f` does, checked as the
-//! API server would check them (`decode`, `schema`, `cel_rules`). Nothing is dropped silently:
+//! API server would check them (`decode`, `schema`). Nothing is dropped silently:
 //! every error names the file, the document, the object and the field, and what is not ours
 //! (other kinds, other files) is counted in [`Skipped`].
 
-mod cel_rules;
 mod decode;
 mod schema;
 mod sources;

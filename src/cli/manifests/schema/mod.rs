@@ -1,12 +1,14 @@
 //! The checks the API server makes on an object before storing it, run locally against the CRD
 //! this binary generates (the one `outbound-operator crd` prints, `crds/` holds and the cluster
 //! gets): nulls pruned and defaults applied, then the OpenAPI schema (patterns, enums, bounds,
-//! required fields), then the CEL rules (`x-kubernetes-validations`, see [`super::cel_rules`]).
+//! required fields), then the CEL rules (`x-kubernetes-validations`, see [`cel_rules`]).
+
+mod cel_rules;
 
 use kube::CustomResourceExt;
 use serde_json::{Map, Value};
 
-use super::cel_rules::Rules;
+use cel_rules::Rules;
 
 /// A rule an object breaks: where (`spec.task.lines[0].id`) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use cel::objects::{Key, Map as CelMap};
 use cel::{Context, Program};
 use serde_json::Value;
 
-use super::schema::{Violation, properties};
+use super::{Violation, properties};
 
 /// The rules of one schema node and of the nodes under it (only the branches that hold rules).
 #[derive(Default)]
