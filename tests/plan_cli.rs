@@ -3,89 +3,19 @@
 
 #[path = "harness/mod.rs"]
 mod harness;
+#[path = "support/plan_cli.rs"]
+mod plan_cli;
 mod support;
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use kube::api::Api;
 use outbound_api::{OutboundAccount, OutboundTask};
-use outbound_sim::{Fixtures, SimConfig, SimHandle, Simulator};
+use outbound_sim::{Fixtures, SimConfig, Simulator};
+use plan_cli::{args, demo_simulator, example, plan, run, write_examples};
 
 /// The example of a task the operator creates (no taskId).
 const CREATE_EXAMPLE: &str = "task-create.yaml";
-
-/// The examples `keep` selects by file name, with the account pointing at this test's simulator.
-fn write_examples(dir: &Path, base_url: &str, keep: impl Fn(&str) -> bool) {
-    for entry in std::fs::read_dir(support::repo_root().join("manifests/examples")).unwrap() {
-        let path = entry.unwrap().path();
-        if !keep(&path.file_name().unwrap().to_string_lossy()) {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("http://127.0.0.1:18080", base_url);
-        std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
-    }
-}
-
-fn plan(dir: &Path, token: &str, json: bool) -> (i32, String) {
-    let mut args = vec!["plan".to_string(), "-f".into(), dir.display().to_string()];
-    if json {
-        args.extend(["--output".into(), "json".into()]);
-    }
-    let (code, stdout, stderr) = run(&args, Some(token), None);
-    // JSON on stdout only; messages (errors, what was skipped) go to stderr.
-    (code, if json { stdout } else { stdout + &stderr })
-}
-
-/// Runs the binary with `args` (and `stdin`), OUTBOUND_TOKEN set to `token`: its exit code, stdout
-/// and stderr.
-fn run(args: &[String], token: Option<&str>, stdin: Option<&str>) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_outbound-operator"));
-    command.args(args).env_remove("OUTBOUND_TOKEN");
-    if let Some(token) = token {
-        command.env("OUTBOUND_TOKEN", token);
-    }
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("plan runs");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).to_string();
-    (
-        output.status.code().unwrap_or(-1),
-        text(&output.stdout),
-        text(&output.stderr),
-    )
-}
-
-fn args(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-/// An example manifest's text, pointed at `base_url`, with each `(from, to)` replaced once.
-fn example(file: &str, base_url: &str, edits: &[(&str, &str)]) -> String {
-    let mut text = std::fs::read_to_string(support::repo_root().join("manifests/examples").join(file))
-        .unwrap()
-        .replace("http://127.0.0.1:18080", base_url);
-    for (from, to) in edits {
-        assert!(text.contains(from), "{from:?} in {file}");
-        text = text.replacen(from, to, 1);
-    }
-    text
-}
-
-async fn demo_simulator() -> SimHandle {
-    let fixtures = Fixtures::load(&support::repo_root().join("scripts/demo/fixtures.yaml")).unwrap();
-    Simulator::start(SimConfig::new("demo-token", fixtures)).await.unwrap()
-}
 
 // Multi-threaded: `plan` runs as a blocking child process while this runtime serves the simulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,148 +165,6 @@ async fn observe_drift_is_reported_and_is_not_a_change() {
     let plans: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plans[0]["changes"], false, "{json}");
     assert_eq!(plans[0]["drifted"], true, "{json}");
-}
-
-/// What the API server rejects, `plan` rejects, naming the file, the object and the field:
-/// misspelt fields, a wrong apiVersion or kind, schema patterns and the CRD's CEL rules.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn input_the_api_server_rejects_is_an_error_naming_file_object_and_field() {
-    let sim = demo_simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    write_examples(dir.path(), &sim.base_url(), |file| {
-        matches!(file, "account.yaml" | "secret.yaml")
-    });
-    let url = sim.base_url();
-    let cases: [(&str, String, &str); 7] = [
-        (
-            "typo.yaml",
-            example(
-                "task-unified.yaml",
-                &url,
-                &[("numberOrder:", "numberOrdr:"), ("resyncInterval:", "resyncIntervall:")],
-            ),
-            "typo.yaml (document 1): OutboundTask default/unified-campaign: spec.task.numberOrdr: unknown field",
-        ),
-        (
-            "version.yaml",
-            example(
-                "task-by-time.yaml",
-                &url,
-                &[("outbound.dev/v1alpha1", "example.com/v9")],
-            ),
-            "version.yaml (document 1): OutboundTask default/by-time-campaign: apiVersion: \"example.com/v9\" is not outbound.dev/v1alpha1",
-        ),
-        (
-            "kind.yaml",
-            example(
-                "task-legacy.yaml",
-                &url,
-                &[("kind: OutboundTask", "kind: OutboundTaks")],
-            ),
-            "kind.yaml (document 1): OutboundTaks default/legacy-campaign: kind: \"OutboundTaks\" is not a kind of outbound.dev",
-        ),
-        (
-            "uuid.yaml",
-            example(
-                "task-by-variable.yaml",
-                &url,
-                &[("- id: d47c3599-f166-4cd0-999c-f60e46814d26", "- id: not-a-uuid")],
-            ),
-            "uuid.yaml (document 1): OutboundTask default/spring-campaign: spec.task.lines[0].id: \"not-a-uuid\" does not match",
-        ),
-        (
-            "divisible.yaml",
-            example(
-                "task-unified.yaml",
-                &url,
-                &[
-                    ("maxConcurrency: 2", "maxConcurrency: 3"),
-                    (
-                        "limit: 2",
-                        "limit: 1\n      - id: 29c39ec4-b292-4af9-a88b-922d61866a0b\n        limit: 1",
-                    ),
-                ],
-            ),
-            "divisible.yaml (document 1): OutboundTask default/unified-campaign: spec.task: spec.task.maxConcurrency must be divisible by the number of spec.task.lines",
-        ),
-        (
-            "stop.yaml",
-            example("task-by-time.yaml", &url, &[("stopTime: \"2025", "stopTime: \"2020")]),
-            "stop.yaml (document 1): OutboundTask default/by-time-campaign: spec.task.schedule: spec.task.schedule.stopTime must be after spec.task.schedule.startTime",
-        ),
-        (
-            "resync.yaml",
-            example(
-                "task-multi-script.yaml",
-                &url,
-                &[("resyncInterval: 10m", "resyncInterval: 5s")],
-            ),
-            "resync.yaml (document 1): OutboundTask default/multi-script-campaign: spec.resyncInterval: spec.resyncInterval must be at least 30s",
-        ),
-    ];
-    for (file, text, _) in &cases {
-        std::fs::write(dir.path().join(file), text).unwrap();
-    }
-    let (code, text) = plan(dir.path(), "demo-token", false);
-    assert_eq!(code, 1, "{text}");
-    for (_, _, error) in &cases {
-        assert!(
-            text.contains(&format!("error: {}{error}", dir.path().display().to_string() + "/")),
-            "{error}\nin:\n{text}"
-        );
-    }
-}
-
-/// `kind: List`, subdirectories and standard input are read; what is not ours is counted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lists_subdirectories_and_standard_input_are_read() {
-    let sim = demo_simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = sim.base_url();
-    write_examples(dir.path(), &url, |file| matches!(file, "account.yaml" | "secret.yaml"));
-    std::fs::create_dir_all(dir.path().join("team-a")).unwrap();
-    std::fs::write(
-        dir.path().join("team-a/task.yaml"),
-        example("task-unified.yaml", &url, &[]),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("team-a/README.md"), "not a manifest").unwrap();
-    let item = |file: &str| serde_yaml::from_str::<serde_json::Value>(&example(file, &url, &[])).unwrap();
-    let list = serde_json::json!({"apiVersion": "v1", "kind": "List",
-        "items": [item("task-by-time.yaml"), item("task-legacy.yaml")]});
-    std::fs::write(dir.path().join("list.yaml"), serde_yaml::to_string(&list).unwrap()).unwrap();
-
-    let stdin = example("task-by-variable.yaml", &url, &[]);
-    let dir_arg = dir.path().display().to_string();
-    let (code, json, stderr) = run(
-        &args(&["plan", "-f", &dir_arg, "-f", "-", "-o", "json"]),
-        Some("demo-token"),
-        Some(&stdin),
-    );
-    assert_eq!(code, 2, "{json}{stderr}");
-    let plans: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}{stderr}"));
-    let mut names: Vec<&str> = plans
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["task"].as_str().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            "default/by-time-campaign",
-            "default/legacy-campaign",
-            "default/spring-campaign",
-            "default/unified-campaign"
-        ]
-    );
-    assert!(
-        stderr.contains(
-            "skipped: documents of other kinds (1 Secret); 1 file(s) without a .yaml, .yml or .json extension"
-        ),
-        "{stderr}"
-    );
 }
 
 /// Each account gets its own token; an account without a usable one (or a task without an
