@@ -7,6 +7,7 @@ mod harness;
 mod plan_cli;
 mod support;
 
+use std::path::Path;
 use std::time::Duration;
 
 use kube::api::Api;
@@ -49,30 +50,7 @@ async fn plan_shows_the_diff_then_nothing_once_the_operator_synced() {
     // The operator syncs the same manifests; then there is nothing left to plan.
     let ns = support::test_namespace(&client, "plan").await;
     let _operator = harness::Operator::start(&ns, &[]);
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        for document in support::yaml_documents(&entry.unwrap().path()) {
-            let result = match document["kind"].as_str() {
-                Some("Secret") => {
-                    support::apply_json_strict::<k8s_openapi::api::core::v1::Secret>(&client, &ns, &document, false)
-                        .await
-                }
-                Some("OutboundAccount") => {
-                    support::apply_json_strict::<OutboundAccount>(&client, &ns, &document, false).await
-                }
-                Some("OutboundTask") => {
-                    support::apply_json_strict::<OutboundTask>(&client, &ns, &document, false).await
-                }
-                other => panic!("unexpected example kind {other:?}"),
-            };
-            result.unwrap_or_else(|e| {
-                panic!(
-                    "applying {}: {}",
-                    document["metadata"]["name"],
-                    support::error_message(&e)
-                )
-            });
-        }
-    }
+    apply_dir(&client, &ns, dir.path()).await;
     let tasks: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
     for name in [
         "unified-campaign",
@@ -88,6 +66,79 @@ async fn plan_shows_the_diff_then_nothing_once_the_operator_synced() {
     let (code, text) = plan(dir.path(), "demo-token", false);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("0 to change"), "{text}");
+}
+
+/// Applies every manifest in `dir` to namespace `ns` (strict server-side apply).
+async fn apply_dir(client: &kube::Client, ns: &str, dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        for document in support::yaml_documents(&entry.unwrap().path()) {
+            let result = match document["kind"].as_str() {
+                Some("Secret") => {
+                    support::apply_json_strict::<k8s_openapi::api::core::v1::Secret>(client, ns, &document, false).await
+                }
+                Some("OutboundAccount") => {
+                    support::apply_json_strict::<OutboundAccount>(client, ns, &document, false).await
+                }
+                Some("OutboundTask") => support::apply_json_strict::<OutboundTask>(client, ns, &document, false).await,
+                other => panic!("unexpected example kind {other:?}"),
+            };
+            result.unwrap_or_else(|e| {
+                panic!(
+                    "applying {}: {}",
+                    document["metadata"]["name"],
+                    support::error_message(&e)
+                )
+            });
+        }
+    }
+}
+
+/// `plan` and the operator in Observe mode report the same drift: the planner decides both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_observe_mode_report_the_same_drift() {
+    let Some(client) = support::cluster().await else { return };
+    support::ensure_crds(&client).await;
+    let sim = demo_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_examples(dir.path(), &sim.base_url(), |file| {
+        matches!(file, "account.yaml" | "secret.yaml")
+    });
+    let task = example(
+        "task-unified.yaml",
+        &sim.base_url(),
+        &[("mode: Enforce", "mode: Observe")],
+    );
+    std::fs::write(dir.path().join("task.yaml"), task).unwrap();
+    let ns = support::test_namespace(&client, "plan-observe").await;
+    let _operator = harness::Operator::start(&ns, &[]);
+    apply_dir(&client, &ns, dir.path()).await;
+    let tasks: Api<OutboundTask> = Api::namespaced(client.clone(), &ns);
+    let observed = support::wait_for(
+        &tasks,
+        "unified-campaign",
+        Duration::from_secs(60),
+        "drift reported",
+        |t| t.status.as_ref().is_some_and(|s| !s.drift.is_empty()),
+    )
+    .await;
+    let mut in_status: Vec<String> = observed.status.unwrap().drift.into_iter().map(|d| d.field).collect();
+
+    let (code, json) = plan(dir.path(), "demo-token", true);
+    assert_eq!(code, 0, "Observe drift alone: {json}");
+    let plans: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (plans[0]["drifted"].as_bool(), plans[0]["changes"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let mut in_plan: Vec<String> = plans[0]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap().to_string())
+        .collect();
+    in_status.sort();
+    in_plan.sort();
+    assert_eq!(in_plan, in_status);
 }
 
 /// A manifest without taskId plans a create (exit 2) and `plan` never creates: it makes no call

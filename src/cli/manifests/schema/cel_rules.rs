@@ -190,6 +190,45 @@ mod tests {
         );
     }
 
+    /// Every rule of the generated CRDs is checked, or is a transition rule: a rule declared where
+    /// the walk does not go (under `additionalProperties`, say) would otherwise be dropped
+    /// silently.
+    #[test]
+    fn every_rule_of_the_crds_is_checked_or_is_a_transition_rule() {
+        use kube::CustomResourceExt;
+        fn count(rules: &Rules) -> usize {
+            rules.here.len()
+                + rules.fields.iter().map(|(_, r)| count(r)).sum::<usize>()
+                + rules.items.as_ref().map_or(0, |r| count(r))
+        }
+        fn declared(value: &Value, transition: bool) -> usize {
+            let here = value
+                .get("x-kubernetes-validations")
+                .and_then(Value::as_array)
+                .map_or(0, |rules| {
+                    rules
+                        .iter()
+                        .filter(|r| r["rule"].as_str().unwrap().contains("oldSelf") == transition)
+                        .count()
+                });
+            let below: usize = match value {
+                Value::Object(fields) => fields.values().map(|v| declared(v, transition)).sum(),
+                Value::Array(items) => items.iter().map(|v| declared(v, transition)).sum(),
+                _ => 0,
+            };
+            here + below
+        }
+        let mut checked = 0;
+        for crd in [outbound_api::OutboundAccount::crd(), outbound_api::OutboundTask::crd()] {
+            let crd = serde_json::to_value(crd).unwrap();
+            let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+            let rules = Rules::compile(schema).unwrap();
+            assert_eq!(count(&rules), declared(schema, false), "{}", crd["metadata"]["name"]);
+            checked += count(&rules);
+        }
+        assert!(checked >= 10, "the CRDs' rules: {checked}");
+    }
+
     #[test]
     fn transition_rules_are_skipped() {
         let rules = on_self("self == oldSelf");
