@@ -29,11 +29,24 @@ enum Command {
     },
     /// Show what the operator would change on the platform for the given manifests, without
     /// writing. Exit code 0: nothing to change; 2: changes; 1: errors.
+    #[command(after_help = outbound_operator::cli::plan::EXIT_CODES)]
     Plan(outbound_operator::cli::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap exits 2 on a usage error, and 2 means "changes" to a pipeline gating on
+            // `plan`: a broken invocation must fail (1). Help and --version are not errors (0).
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cli.command {
         Command::Crd { reference } => {
             if reference {

@@ -112,15 +112,30 @@ pub fn fingerprint(diffs: &[Difference]) -> String {
 }
 
 /// The human rendering used by `outbound-operator plan`: one line per difference,
-/// `  ~ spec.task.maxConcurrency: 4 -> 2` (`+` when the platform has the field unset).
+/// `  ~ spec.task.maxConcurrency: 4 -> 2` (`+` when the platform has the field unset). Values are
+/// whole: a reviewer must see what will be sent, and in a list the differing element is often
+/// past any cut (`status.drift`, bounded in size, is where values are shortened).
 pub fn render(diffs: &[Difference]) -> String {
     diffs
         .iter()
         .map(|d| {
             let sign = if d.observed.is_null() { '+' } else { '~' };
-            format!("  {sign} {d}\n")
+            format!(
+                "  {sign} {}: {} -> {}\n",
+                d.path(),
+                display_whole(&d.observed),
+                display_whole(&d.desired)
+            )
         })
         .collect()
+}
+
+/// A value for people, whole: `(unset)` for null, compact JSON otherwise.
+pub fn display_whole(v: &Value) -> String {
+    match v {
+        Value::Null => "(unset)".into(),
+        v => v.to_string(),
+    }
 }
 
 /// The paths of the differing fields, comma-separated (for messages and events).
@@ -205,6 +220,24 @@ mod tests {
         assert!(!equivalent(Field::Lines, &want, &json!([{"id": "a", "limit": 3}])));
         assert!(!equivalent(Field::Lines, &want, &json!([{"id": "b"}])));
         assert!(!equivalent(Field::Lines, &want, &json!([])));
+    }
+
+    #[test]
+    fn the_plan_rendering_never_shortens_values() {
+        let long: Vec<Value> = (0..10)
+            .map(|i| json!({"id": format!("line-{i}"), "limit": i}))
+            .collect();
+        let d = Difference {
+            field: Field::Lines,
+            desired: Value::Array(long.clone()),
+            observed: Value::Null,
+        };
+        let text = render(std::slice::from_ref(&d));
+        assert_eq!(
+            text,
+            format!("  + spec.task.lines: (unset) -> {}\n", Value::Array(long))
+        );
+        assert!(d.to_drift_entry().desired.ends_with('…'), "status.drift stays bounded");
     }
 
     #[test]
