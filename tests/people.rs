@@ -283,3 +283,46 @@ async fn a_campaign_paused_by_a_person_while_it_waits_for_a_max_paused_place_is_
         );
     }
 }
+
+/// D7: the platform's resume path is inferred; when it answers 404, the campaign the operator
+/// paused stays paused only until the next retry on the failure backoff (never a whole
+/// `resyncInterval`), and the condition names the resume call instead of blaming `spec.taskId`.
+#[tokio::test]
+async fn a_wrong_resume_path_is_named_and_retried_on_the_backoff_while_a_campaign_is_held_paused() {
+    let Some(setup) = harness::setup_with("ppl-resume-path", |account| {
+        account.spec.endpoints.resume = "/agent-api/no-such-path/{task_id}/start".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let mut task = support::task("held", "main", &harness::uuid_like());
+    task.spec.resync_interval = "1h".into();
+    let id = task.spec.task_id.clone().unwrap();
+    put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
+    let _operator = Operator::start(&setup.ns, &["--max-backoff", "4s"]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    let stalled = support::wait_for(&setup.tasks, "held", WAIT, "Synced False", |t| {
+        support::condition(t, "Synced").is_some_and(|c| c.status == "False")
+    })
+    .await;
+    let synced = support::condition(&stalled, "Synced").unwrap();
+    assert_eq!(synced.reason, "EndpointNotFound", "{synced:?}");
+    assert!(synced.message.contains("resume"), "{}", synced.message);
+    // The simulator knows no such path: the calls show in its journal by their path.
+    let resumes = || {
+        harness::calls_for(&setup.sim, &id)
+            .iter()
+            .filter(|call| call.path.contains("no-such-path"))
+            .count()
+    };
+    eventually(Duration::from_secs(20), "the resume retried on the backoff", || {
+        resumes() >= 3
+    })
+    .await;
+    assert_eq!(
+        remote_status(&setup.sim, &id),
+        1,
+        "held paused by the journal meanwhile"
+    );
+}

@@ -117,7 +117,8 @@ pub async fn finish(
             .await;
     }
 
-    let requeue = next_run(ctx, task, key, requeue_after, suspended, failure.as_ref())
+    let holds_paused = status.operation.as_ref().is_some_and(|journal| journal.resume_after);
+    let requeue = next_run(ctx, task, key, requeue_after, suspended, holds_paused, failure.as_ref())
         .map(|after| after.max(retry_after.unwrap_or_default()));
     let result = match failure {
         Some(_) => ReconcileResult::Error,
@@ -156,19 +157,23 @@ fn failure_is_new(previous: &OutboundTaskStatus, new: &OutboundTaskStatus) -> bo
 }
 
 /// When to look at the task again: soon after failures (exponential backoff; a stall at the pace
-/// of the resync, since a human has to act and the watches bring the task back sooner), at the
-/// planner's request, or after the jittered resync interval; never while suspended.
+/// of the resync, since a human has to act and the watches bring the task back sooner, except
+/// while a journal holds a campaign paused: that one is retried on the backoff, bounded by
+/// `--max-backoff`, whatever the resync interval), at the planner's request, or after the
+/// jittered resync interval; never while suspended.
+#[allow(clippy::too_many_arguments)]
 fn next_run(
     ctx: &Context,
     task: &OutboundTask,
     key: &str,
     requeue_after: Option<Duration>,
     suspended: bool,
+    holds_paused: bool,
     failure: Option<&Failure>,
 ) -> Option<Duration> {
     if let Some(failure) = failure {
         let backoff = ctx.backoff_after_failure(key);
-        let delay = if failure.stalls() {
+        let delay = if failure.stalls() && !holds_paused {
             task.spec.resync_period().max(backoff)
         } else {
             backoff

@@ -2,7 +2,7 @@
 //! error policy), and how a platform error is classified for the planner ([`failure_of`]).
 
 use outbound_core::planner::Failure;
-use outbound_platform::{ErrorKind, RemoteError};
+use outbound_platform::{Endpoint, ErrorKind, RemoteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,7 +16,13 @@ pub enum Error {
 pub fn failure_of(error: &RemoteError) -> Failure {
     match error.kind() {
         ErrorKind::Unauthorized => Failure::Unauthorized,
-        ErrorKind::NotFound => Failure::TaskNotFound,
+        // A write that finds no path for a task the detail call reads: the path, not the task.
+        ErrorKind::NotFound => match error.endpoint() {
+            Endpoint::Pause | Endpoint::Update | Endpoint::Resume => {
+                Failure::EndpointNotFound(error.endpoint().as_str())
+            }
+            _ => Failure::TaskNotFound,
+        },
         ErrorKind::Throttled => Failure::Throttled,
         ErrorKind::Rejected => Failure::Rejected(error.message().to_string()),
         ErrorKind::TaskStarted | ErrorKind::Transient | ErrorKind::Fenced => Failure::Transient(error.to_string()),
@@ -29,7 +35,6 @@ mod tests {
 
     #[test]
     fn platform_errors_map_to_their_reasons() {
-        use outbound_platform::Endpoint;
         let error = |kind| RemoteError::new(kind, Endpoint::Detail, Some(200), Some(1), "msg", None);
         assert_eq!(failure_of(&error(ErrorKind::NotFound)), Failure::TaskNotFound);
         assert_eq!(failure_of(&error(ErrorKind::Unauthorized)), Failure::Unauthorized);
@@ -38,5 +43,15 @@ mod tests {
             failure_of(&error(ErrorKind::Transient)),
             Failure::Transient(_)
         ));
+        let not_found_on = |endpoint| RemoteError::new(ErrorKind::NotFound, endpoint, Some(404), Some(404), "", None);
+        assert_eq!(
+            failure_of(&not_found_on(Endpoint::Resume)),
+            Failure::EndpointNotFound("resume")
+        );
+        assert_eq!(
+            failure_of(&not_found_on(Endpoint::Update)),
+            Failure::EndpointNotFound("update")
+        );
+        assert_eq!(failure_of(&not_found_on(Endpoint::Delete)), Failure::TaskNotFound);
     }
 }

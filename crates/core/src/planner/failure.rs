@@ -14,6 +14,10 @@ pub enum Failure {
     Unauthorized,
     /// The platform does not know `spec.taskId` (for `spec.subUserId`).
     TaskNotFound,
+    /// The platform answered 404 to a write (this endpoint: `pause`, `update`, `resume`) for a
+    /// task it reads: most likely the account's path for that call is wrong (the platform's
+    /// paths are partly inferred), or the task was deleted meanwhile.
+    EndpointNotFound(&'static str),
     /// The platform refused the update; its message.
     Rejected(String),
     /// The OutboundAccount cannot be used as written (its base URL, its endpoints, ...): found
@@ -57,6 +61,7 @@ impl Failure {
             Failure::SecretNotFound => "SecretNotFound",
             Failure::Unauthorized => "Unauthorized",
             Failure::TaskNotFound => "TaskNotFound",
+            Failure::EndpointNotFound(_) => "EndpointNotFound",
             Failure::Rejected(_) | Failure::NotConverged(_) => "RemoteRejected",
             Failure::InvalidAccount(_) => "InvalidAccount",
             Failure::Throttled => "Throttled",
@@ -80,6 +85,7 @@ impl Failure {
                 | Failure::InvalidAccount(_)
                 | Failure::Unauthorized
                 | Failure::TaskNotFound
+                | Failure::EndpointNotFound(_)
                 | Failure::NotConverged(_)
                 | Failure::NotPausable(_)
                 | Failure::CreateRejected(_)
@@ -108,6 +114,10 @@ impl Failure {
             Failure::TaskNotFound => {
                 "the platform has no task with spec.taskId (check spec.taskId and spec.subUserId)".into()
             }
+            Failure::EndpointNotFound(call) => format!(
+                "the platform answered 404 to the {call} call for a task it reads: check spec.endpoints.{call} of the \
+                 OutboundAccount (the platform's paths are partly inferred), or whether the task was deleted"
+            ),
             Failure::Rejected(message) => format!("the platform rejected the update: {message}"),
             Failure::InvalidAccount(message) => format!("{message}; fix the OutboundAccount"),
             Failure::Throttled => "throttled; retrying later".into(),
