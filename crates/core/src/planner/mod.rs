@@ -100,6 +100,8 @@ pub struct Observed {
     pub state: RemoteState,
     /// The state fields as read, for messages (`status=1 enable=true call_status=-`).
     pub state_fields: String,
+    /// What an update sends back for fields the spec leaves unset but the call needs.
+    pub carried: mapping::Carried,
 }
 
 impl Observed {
@@ -108,6 +110,7 @@ impl Observed {
             fields: mapping::observed_fields(detail),
             state: mapping::remote_state(detail),
             state_fields: mapping::describe_state(detail),
+            carried: mapping::Carried::from_detail(detail),
         }
     }
 }
@@ -255,7 +258,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         if started {
             p.actions.push(Action::Pause);
         }
-        p.actions.push(Action::Update(mapping::update_body(spec)));
+        p.actions
+            .push(Action::Update(mapping::update_body(spec, &observed.carried)));
         if p.resume_after {
             p.actions.push(Action::Resume);
         }
