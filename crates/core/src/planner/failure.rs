@@ -175,14 +175,16 @@ pub enum EventType {
 }
 
 /// An event to publish. Normal events of a plan carry the index of the action after whose
-/// success they are published; Warning events come from failures ([`Failure::event`]).
+/// success they are published, or none: published before the plan's first platform call
+/// (`EnforcingChanges`); Warning events come from failures ([`Failure::event`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedEvent {
     pub type_: EventType,
-    /// `Paused`, `Updated`, `Resumed`, `DriftCorrected`, or a failure reason.
+    /// `Paused`, `Updated`, `Resumed`, `DriftCorrected`, `EnforcingChanges`, or a failure reason.
     pub reason: &'static str,
     pub note: String,
-    /// Publish once the action with this index has succeeded.
+    /// Publish once the action with this index has succeeded; in a plan, `None` means before
+    /// its first platform call.
     pub after_action: Option<usize>,
 }
 
@@ -192,6 +194,8 @@ pub mod reasons {
     pub const UPDATED: &str = "Updated";
     pub const RESUMED: &str = "Resumed";
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// The mode was switched from Observe to Enforce: what will change, before the first call.
+    pub const ENFORCING_CHANGES: &str = "EnforcingChanges";
     pub const CREATED: &str = "Created";
     pub const DELETED: &str = "Deleted";
 }

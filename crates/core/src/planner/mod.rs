@@ -30,6 +30,7 @@
 
 mod create;
 mod create_report;
+mod enforcing;
 mod failure;
 mod plan;
 mod recovery;
@@ -276,6 +277,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let drift_corrected =
         status.observed_generation == Some(input.generation) && status.last_sync_time.is_some() && journal.is_none();
     finish(&mut p, input, journal, drift_corrected);
+    enforcing::announce(&mut p, status);
     p
 }
 
