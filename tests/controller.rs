@@ -183,8 +183,11 @@ async fn in_sync_task_costs_one_read_per_resync_and_no_write() {
 #[tokio::test]
 async fn console_edit_is_corrected_in_enforce_and_reported_in_observe() {
     let Some(setup) = setup("ctl-drift").await else { return };
-    let enforced = new_task("enforced");
+    // numberOrder is owned (set): the console's pop_mode edit below is drift.
+    let mut enforced = new_task("enforced");
+    enforced.spec.task.number_order = Some(outbound_api::NumberOrder::Random);
     let mut observed = new_task("observed");
+    observed.spec.task.number_order = Some(outbound_api::NumberOrder::Random);
     observed.spec.mode = outbound_api::Mode::Observe;
     put_remote_task(&setup.sim, &enforced, 2, json!({}));
     put_remote_task(&setup.sim, &observed, 2, json!({}));

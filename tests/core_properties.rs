@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use outbound_api::{Mode, Operation, OperationPhase, OutboundTaskSpec, OutboundTaskStatus, RunState, TaskSettings};
 use outbound_core::diff::diff;
-use outbound_core::mapping::{desired_fields, observed_fields, update_body};
+use outbound_core::mapping::{create_body, desired_fields, observed_fields};
 use outbound_core::planner::{
     Action, ActionKind, CallError, Effect, Failure, MAX_STARTED_RETRY_INTERVAL, Observed, Outcome, Plan, PlanInput,
     PlanOptions, ReportInput, StepLimits, Steps, Verdict, needs_remote_read, plan, report,
@@ -65,10 +65,10 @@ fn settings() -> BoxedStrategy<TaskSettings> {
     let head = (
         "[a-z]{1,10}",
         proptest::option::of("[a-z ]{0,6}"),
-        prop_oneof![4 => Just(7), 1 => Just(6)],
+        prop_oneof![4 => Just(Some(7)), 1 => Just(Some(6)), 2 => Just(None)],
         proptest::option::of(Just("group")),
         1i64..500,
-        enum_of(&["Unified", "ByTime", "ByVariable", "MultiScript"]),
+        proptest::option::of(enum_of(&["Unified", "ByTime", "ByVariable", "MultiScript"])),
         1i32..12,
         1i64..500,
         (opt_id(), opt_id(), opt_id(), opt_id(), opt_id()),
@@ -85,7 +85,7 @@ fn settings() -> BoxedStrategy<TaskSettings> {
     );
     let lines = proptest::collection::btree_map(0usize..LINE_IDS.len(), 1i32..6, 0..4);
     let scripts = (
-        enum_of(&["Random", "Sequential", "Reverse"]),
+        proptest::option::of(enum_of(&["Random", "Sequential", "Reverse"])),
         proptest::option::of(proptest::collection::vec((hhmm(), hhmm(), 1i64..50), 0..3)),
         proptest::option::of(proptest::collection::vec(
             (
@@ -118,14 +118,13 @@ fn settings() -> BoxedStrategy<TaskSettings> {
         let ((sd, st, ss), stop, holidays, week, hours, interval) = schedule;
         let (order, by_time, by_variable, multi) = scripts;
         let mut t = json!({
-            "name": name, "taskType": task_type, "scriptGroupId": script, "scriptSelection": selection,
+            "name": name, "scriptGroupId": script,
             "maxConcurrency": max, "dialTimeGroupId": dial,
             "schedule": {
                 "startTime": format!("{sd} {st}:{ss:02}"),
                 "holidays": holidays.into_iter().map(|(bd, bt, ed, et)| json!({"begin": format!("{bd} {bt}"), "end": format!("{ed} {et}")})).collect::<Vec<_>>(),
             },
             "lines": lines.into_iter().map(|(i, limit)| json!({"id": LINE_IDS[i], "limit": limit})).collect::<Vec<_>>(),
-            "numberOrder": order,
         });
         let o = t.as_object_mut().unwrap();
         let mut put = |k: &str, v: Option<Value>| {
@@ -133,6 +132,9 @@ fn settings() -> BoxedStrategy<TaskSettings> {
                 o.insert(k.into(), v);
             }
         };
+        put("taskType", task_type.map(Value::from));
+        put("scriptSelection", selection);
+        put("numberOrder", order);
         put("remark", remark.map(Value::from));
         put("groupType", group_type.map(Value::from));
         put("backgroundSoundId", bg.map(Value::from));
@@ -629,7 +631,7 @@ impl World {
     ) -> (World, bool) {
         let initial = initial_settings(&spec.task, other);
         let mut model = Model::new(
-            &update_body(&spec_with(initial, None, Mode::Enforce, false)),
+            &create_body(&spec_with(initial, None, Mode::Enforce, false)),
             status0,
             quirks,
         );
@@ -1010,7 +1012,7 @@ proptest! {
     #[test]
     fn unknown_state_is_never_written((task, other, _status, quirks, run_state, journal) in case()) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let mut model = Model::new(&update_body(&spec_with(initial_settings(&spec.task, other), None, Mode::Enforce, false)), 1, quirks);
+        let mut model = Model::new(&create_body(&spec_with(initial_settings(&spec.task, other), None, Mode::Enforce, false)), 1, quirks);
         model.contradictory = true;
         let previous = OutboundTaskStatus { operation: journal.clone(), ..Default::default() };
         let p = plan_for(&spec, &mut model, &previous);
@@ -1028,7 +1030,7 @@ proptest! {
     ) {
         let mode = if suspend { Mode::Enforce } else { Mode::Observe };
         let spec = spec_with(task, run_state, mode, suspend);
-        let mut model = Model::new(&update_body(&spec_with(initial_settings(&spec.task, other), None, Mode::Enforce, false)), status0, quirks);
+        let mut model = Model::new(&create_body(&spec_with(initial_settings(&spec.task, other), None, Mode::Enforce, false)), status0, quirks);
         let paused = !model.started();
         let owed = journal.as_ref().is_some_and(|j| j.resume_after) && run_state != Some(RunState::Paused);
         let previous = OutboundTaskStatus { operation: journal, ..Default::default() };
@@ -1240,7 +1242,7 @@ mod create {
             older_namesake in any::<bool>(),
         ) {
             let spec = OutboundTaskSpec { task_id: None, ..spec_with(task, None, Default::default(), false) };
-            let name = outbound_core::mapping::update_body(&spec).name;
+            let name = outbound_core::mapping::create_body(&spec).name;
             let start: Timestamp = "2025-03-01T10:00:00Z".parse().unwrap();
             let mut world = World {
                 tasks: Vec::new(),

@@ -188,3 +188,26 @@ fn the_link_scanner_finds_what_it_must() {
     assert_eq!(local_target(&file, "a.md#x"), Some(repo_root().join("docs/a.md")));
     assert_eq!(local_target(&file, "/Makefile"), Some(repo_root().join("Makefile")));
 }
+
+/// Ready's reasons that are not failures (crates/core/src/planner/report.rs and create_report.rs).
+const READY_REASONS: [&str; 5] = ["InSync", "Updating", "Drifted", "Suspended", "Creating"];
+
+#[test]
+fn the_troubleshooting_table_lists_every_reason_the_reason_column_can_show() {
+    let page = fs::read_to_string(repo_root().join("docs/how-to/troubleshooting.md")).expect("troubleshooting page");
+    let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("| ")).collect();
+    let mut reasons: Vec<&str> = READY_REASONS.to_vec();
+    for failure in outbound_core::planner::Failure::one_of_each() {
+        // The REASON column shows the failure's event reason; Synced carries its Synced reason.
+        reasons.push(failure.event().reason);
+        reasons.push(failure.synced_reason());
+    }
+    let missing: Vec<&str> = reasons
+        .into_iter()
+        .filter(|r| !rows.iter().any(|row| row.contains(&format!("`{r}`"))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/how-to/troubleshooting.md has no row for {missing:?}"
+    );
+}

@@ -138,7 +138,8 @@ fn examples_deserialise_into_the_rust_types() {
     // distinct task ids.
     let modes: BTreeSet<String> = tasks
         .iter()
-        .map(|t| format!("{:?}", t.spec.task.script_selection))
+        .filter_map(|t| t.spec.task.script_selection)
+        .map(|mode| format!("{mode:?}"))
         .collect();
     for mode in [
         ScriptSelection::Unified,
@@ -154,7 +155,7 @@ fn examples_deserialise_into_the_rust_types() {
     assert!(
         tasks
             .iter()
-            .any(|t| t.spec.task.task_type == 6 && t.spec.task.legacy.is_some()),
+            .any(|t| t.spec.task.task_type == Some(6) && t.spec.task.legacy.is_some()),
         "no old 2.0 (taskType 6) example"
     );
     let adopted: Vec<&str> = tasks.iter().filter_map(|t| t.spec.task_id.as_deref()).collect();

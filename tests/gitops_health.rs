@@ -68,7 +68,7 @@ fn new_generation_not_yet_observed_is_progressing() {
 #[test]
 fn rejected_task_is_degraded_with_the_platform_message() {
     let status = json!({"observedGeneration": 3, "conditions": [
-        condition("Ready", "False", "Error", "update rejected"),
+        condition("Ready", "False", "RemoteRejected", "update rejected"),
         condition("Synced", "False", "RemoteRejected", "maximumcall 8 exceeds line residue 4"),
         condition("Stalled", "True", "RemoteRejected", "maximumcall 8 exceeds line residue 4"),
     ]});
@@ -89,7 +89,7 @@ fn observe_mode_drift_is_degraded() {
 #[test]
 fn transient_error_is_progressing() {
     let status = json!({"observedGeneration": 1, "conditions": [
-        condition("Ready", "False", "Error", "platform unavailable"),
+        condition("Ready", "False", "RemoteError", "platform unavailable"),
         condition("Synced", "False", "RemoteError", "detail: HTTP 503"),
         condition("Stalled", "False", "RemoteError", ""),
     ]});

@@ -4,7 +4,7 @@
 
 use outbound_api::{OutboundTask, RemoteState};
 use outbound_core::diff::diff;
-use outbound_core::mapping::{Field, desired_fields, observed_fields, remote_state, update_body};
+use outbound_core::mapping::{Carried, Field, desired_fields, observed_fields, remote_state, update_body};
 use outbound_core::wire::TaskDetail;
 use serde_json::{Value, json};
 
@@ -209,7 +209,7 @@ fn task(yaml: &str) -> OutboundTask {
 }
 
 fn body_of(yaml: &str) -> Value {
-    serde_json::to_value(update_body(&task(yaml).spec)).unwrap()
+    serde_json::to_value(update_body(&task(yaml).spec, &Carried::default())).unwrap()
 }
 
 /// Every field the example carries, recursively through objects, equals ours; returns the paths
@@ -249,9 +249,9 @@ fn seed_new_2_0_annotated_example_is_rebuilt_field_for_field() {
         "scripts": [{"scriptGroupId": 13601, "sort": 1}, {"scriptGroupId": 13716, "sort": 2}]
     }))
     .unwrap();
-    let ours = serde_json::to_value(update_body(&t.spec)).unwrap();
+    let ours = serde_json::to_value(update_body(&t.spec, &Carried::default())).unwrap();
     let extra = assert_carries(&example, &ours, "");
-    // task_type is always sent (default 7); the annotated example leaves it out.
+    // The task sets taskType 7 (the cURL example sends it); the annotated example leaves it out.
     assert_eq!(extra, ["task_type"]);
 }
 
@@ -261,9 +261,9 @@ fn seed_old_2_0_example_is_rebuilt_field_for_field() {
     let ours = body_of(OLD_2_0_TASK);
     let mut extra = assert_carries(&example, &ours, "");
     extra.sort();
-    // Always sent by our mapping, absent from the old 2.0 example: task_type (6 says "old 2.0"),
-    // is_group_switch (0 = unified, the platform's default) and pop_mode (0 = random, default).
-    assert_eq!(extra, ["is_group_switch", "task_extras.pop_mode", "task_type"]);
+    // Set by the task, absent from the old 2.0 example: task_type (6 says "old 2.0"). The task
+    // leaves scriptSelection and numberOrder unset, so is_group_switch and pop_mode are not sent.
+    assert_eq!(extra, ["task_type"]);
 }
 
 #[test]
@@ -271,7 +271,7 @@ fn old_2_0_lines_are_id_strings() {
     let mut t = task(OLD_2_0_TASK);
     t.spec.task.lines =
         serde_json::from_value(json!([{"id": "29c39ec4-b292-4af9-a88b-922d61866aaa", "limit": 1}])).unwrap();
-    let body = serde_json::to_value(update_body(&t.spec)).unwrap();
+    let body = serde_json::to_value(update_body(&t.spec, &Carried::default())).unwrap();
     assert_eq!(
         body["task_extras"]["line"],
         json!(["29c39ec4-b292-4af9-a88b-922d61866aaa"])

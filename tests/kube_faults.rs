@@ -127,7 +127,7 @@ async fn the_same_failure_twice_leaves_the_reported_status_not_the_in_progress_o
         second.elapsed()
     );
     let ready = support::condition(&settled, "Ready").unwrap();
-    assert_eq!(ready.reason, "Error", "{ready:?}");
+    assert_eq!(ready.reason, "RemoteError", "{ready:?}");
     assert_eq!(remote_status(&setup.sim, &id), 2, "resumed after the failed update");
 }
 

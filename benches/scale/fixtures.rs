@@ -42,7 +42,7 @@ pub fn remote_task(spec: &OutboundTaskSpec, status: u8) -> TaskFixture {
 
 /// What the simulator holds for `spec`: the update body without `sub_user_id`.
 pub fn remote_config(spec: &OutboundTaskSpec) -> Value {
-    serde_json::to_value(mapping::settings_body(&spec.task)).expect("update body")
+    serde_json::to_value(mapping::settings_body(&spec.task, &mapping::Carried::for_create())).expect("update body")
 }
 
 pub async fn simulator(token: &str, faults: FaultConfig) -> anyhow::Result<SimHandle> {

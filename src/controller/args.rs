@@ -54,7 +54,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub max_backoff: Duration,
     /// Successful updates that leave the same difference behind before the task is Stalled.
-    #[arg(long, default_value_t = 3)]
+    /// At least 1: with 0, every task with a difference would stall without a single update.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub convergence_attempts: u32,
     /// Consecutive reconciles whose update the platform still refuses as "task started" (code
     /// 6007) after every retry before the task is Stalled (reason NotPausable).
@@ -87,5 +88,30 @@ impl From<&RunArgs> for Settings {
             max_backoff: args.max_backoff,
             sync_time_refresh: args.sync_time_refresh,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Run {
+        #[command(flatten)]
+        args: super::RunArgs,
+    }
+
+    #[test]
+    fn convergence_attempts_zero_is_refused_naming_the_flag() {
+        let error = Run::try_parse_from(["run", "--convergence-attempts", "0"])
+            .err()
+            .expect("0 refused: every task with a difference would stall without one update");
+        let text = error.to_string();
+        assert!(
+            text.contains("--convergence-attempts") && text.contains("0 is not in 1.."),
+            "{text}"
+        );
+        let one = Run::try_parse_from(["run", "--convergence-attempts", "1"]).expect("1 accepted");
+        assert_eq!(one.args.convergence_attempts, 1);
     }
 }

@@ -71,7 +71,8 @@ pub async fn simulator(token: &str) -> SimHandle {
 /// Puts a remote task that holds `task`'s spec with `edit` applied (deep-merged into the update
 /// body), in run state `status` (1 paused, 2 running, 3 waiting).
 pub fn put_remote_task(sim: &SimHandle, task: &OutboundTask, status: u8, edit: Value) {
-    let mut config = serde_json::to_value(mapping::update_body(&task.spec)).unwrap();
+    // A task as the platform holds it: every field present, as after a create.
+    let mut config = serde_json::to_value(mapping::create_body(&task.spec)).unwrap();
     merge(&mut config, edit);
     if let Some(object) = config.as_object_mut() {
         object.remove("sub_user_id");
@@ -86,9 +87,10 @@ pub fn put_remote_task(sim: &SimHandle, task: &OutboundTask, status: u8, edit: V
         .expect("put remote task");
 }
 
-/// True when the remote task's stored settings are exactly what the spec maps to.
+/// True when the remote task's stored settings are exactly what the spec maps to (the fields it
+/// leaves unset as a create sends them: what `put_remote_task` stored and an update sends back).
 pub fn remote_equals_spec(sim: &SimHandle, task: &OutboundTask) -> bool {
-    let mut expected = serde_json::to_value(mapping::update_body(&task.spec)).unwrap();
+    let mut expected = serde_json::to_value(mapping::create_body(&task.spec)).unwrap();
     if let Some(object) = expected.as_object_mut() {
         object.remove("sub_user_id");
     }

@@ -42,8 +42,9 @@ pub struct OutboundAccountSpec {
     #[schemars(regex(pattern = super::patterns::UUID))]
     pub user_id: String,
 
-    /// Secret in this namespace holding the partner Bearer token. Read again on every reconcile,
-    /// so rotating the Secret needs no restart; a change to it triggers the tasks that use it.
+    /// Secret in this namespace holding the partner Bearer token. Read again when the Secret
+    /// changes or after the platform refuses the token, so rotating the Secret needs no restart;
+    /// a change to it triggers the tasks that use it.
     pub token_secret_ref: SecretKeyRef,
 
     /// Client-side request budget shared by every task of this account.

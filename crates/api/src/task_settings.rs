@@ -28,11 +28,13 @@ pub struct TaskSettings {
     #[schemars(length(max = 1000))]
     pub remark: Option<String>,
 
-    /// Task generation: 7 = new 2.0 (default), 6 = old 2.0 (lines are sent as id strings).
-    /// API field: task_type.
-    #[serde(default = "default_task_type")]
+    /// Task generation: 7 = new 2.0, 6 = old 2.0 (lines are sent as id strings). Unset: not
+    /// owned and not compared; an update sends back the value the platform reported (it decides
+    /// how the platform reads the body), or none; a task the operator creates is created as 7.
+    /// Set 6 for an old 2.0 task. API field: task_type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = [6, 7]))]
-    pub task_type: i32,
+    pub task_type: Option<i32>,
 
     /// Passed through unchanged (the platform's example uses `group`). API field: group_type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,10 +45,10 @@ pub struct TaskSettings {
     #[schemars(range(min = 1))]
     pub script_group_id: i64,
 
-    /// How the script is chosen per call. API field: is_group_switch
-    /// (Unified=0, ByTime=1, ByVariable=2, MultiScript=3).
-    #[serde(default)]
-    pub script_selection: ScriptSelection,
+    /// How the script is chosen per call (described on [`ScriptSelection`]: the CRD takes an
+    /// optional enum field's description from the enum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_selection: Option<ScriptSelection>,
 
     /// Total concurrency across the selected lines; must be divisible by the number of lines,
     /// and each line's share must fit its remaining concurrency. API field: maximumcall.
@@ -77,7 +79,7 @@ pub struct TaskSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elastic_seats: Option<bool>,
 
-    /// What happens when the task ends. API field: end_action (None=0, PauseAndRelease=1).
+    /// What happens when the task ends (described on [`EndAction`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_action: Option<EndAction>,
 
@@ -102,10 +104,9 @@ pub struct TaskSettings {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
     pub lines: Vec<Line>,
 
-    /// Order in which numbers are dialed. API field: task_extras.pop_mode
-    /// (Random=0, Sequential=1, Reverse=2).
-    #[serde(default)]
-    pub number_order: NumberOrder,
+    /// Order in which numbers are dialed (described on [`NumberOrder`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_order: Option<NumberOrder>,
 
     /// Scripts by time window (scriptSelection ByTime). API field:
     /// task_extras.destination_extension_list.
@@ -206,7 +207,9 @@ pub struct Line {
     pub limit: i32,
 }
 
-/// How the script is chosen per call.
+/// How the script is chosen per call. Unset: not owned, not compared and not sent (the platform
+/// keeps or defaults it). API field: is_group_switch (Unified=0, ByTime=1, ByVariable=2,
+/// MultiScript=3).
 #[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScriptSelection {
     /// One script for every call (scriptGroupId). API value 0.
@@ -220,7 +223,8 @@ pub enum ScriptSelection {
     MultiScript,
 }
 
-/// What happens when the task's schedule ends.
+/// What happens when the task's schedule ends. API field: end_action (None=0,
+/// PauseAndRelease=1).
 #[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndAction {
     /// Nothing. API value 0.
@@ -229,7 +233,10 @@ pub enum EndAction {
     PauseAndRelease,
 }
 
-/// Order in which numbers are dialed.
+/// Order in which numbers are dialed. Unset: not owned and not compared; since the platform
+/// requires the key for new 2.0 tasks, an update sends back the value the platform reported (none
+/// when it reported none), and a create sends the platform's documented default, Random. API
+/// field: task_extras.pop_mode (Random=0, Sequential=1, Reverse=2).
 #[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum NumberOrder {
     /// API value 0.
@@ -439,8 +446,4 @@ pub struct CallRule {
     /// Redial rule id. API field: rule_id.
     #[schemars(range(min = 1))]
     pub rule_id: i64,
-}
-
-fn default_task_type() -> i32 {
-    7
 }

@@ -29,7 +29,7 @@ fn spec() -> OutboundTaskSpec {
 
 /// The detail `data` of a platform holding exactly what `spec` sends, with run state `status`.
 fn echo_json(spec: &OutboundTaskSpec, status: i64) -> Value {
-    let mut value = serde_json::to_value(mapping::update_body(spec)).expect("body serialises");
+    let mut value = serde_json::to_value(mapping::create_body(spec)).expect("body serialises");
     let object = value.as_object_mut().expect("an object");
     object.remove("sub_user_id");
     object.insert("status".into(), json!(status));
@@ -78,7 +78,9 @@ fn benchmarks(c: &mut Criterion) {
     c.bench_function("map/decode_detail_json", |b| {
         b.iter(|| serde_json::from_slice::<TaskDetail>(black_box(&in_sync_bytes)).unwrap())
     });
-    c.bench_function("map/update_body", |b| b.iter(|| mapping::update_body(black_box(&spec))));
+    c.bench_function("map/update_body", |b| {
+        b.iter(|| mapping::update_body(black_box(&spec), &mapping::Carried::default()))
+    });
     c.bench_function("map/desired_fields", |b| {
         b.iter(|| mapping::desired_fields(black_box(&spec.task)))
     });

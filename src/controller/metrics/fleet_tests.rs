@@ -214,3 +214,27 @@ impl Collector for StaticFleet {
         self.0.encode(&mut encoder)
     }
 }
+
+#[test]
+fn a_failed_task_is_counted_under_the_reason_of_its_failure() {
+    use outbound_core::planner::{Execution, Failure, ReportInput, report};
+    let mut tasks = Vec::new();
+    for (name, failure) in [
+        ("no-secret", Failure::SecretNotFound),
+        ("rejected", Failure::Rejected("x".into())),
+    ] {
+        let status = report(&ReportInput {
+            plan: None,
+            execution: &Execution::failed_before_actions(failure),
+            previous: &Default::default(),
+            generation: 1,
+            now: Timestamp::from_second(NOW).unwrap(),
+            requested_at: None,
+        });
+        tasks.push(task("sales", name, serde_json::to_value(status).unwrap()));
+    }
+    let fleet = Fleet::of(&tasks, &[], Timestamp::from_second(NOW).unwrap());
+    assert_eq!(fleet.tasks_by_ready[&ready("False", "SecretNotFound")], 1.0);
+    assert_eq!(fleet.tasks_by_ready[&ready("False", "RemoteRejected")], 1.0);
+    assert!(!fleet.tasks_by_ready.contains_key(&ready("False", "Error")));
+}

@@ -7,6 +7,9 @@
 //! between the update and the resume would stand in the pause window, and one before the final
 //! status write would delay Ready. The caller publishes them after that write, so the critical
 //! path of a changed running task holds two API-server writes (the journal, the final status).
+//! The one exception is an event the step machine hands out before the first platform call
+//! (`EnforcingChanges`): it announces what is about to change, so it is published at once, while
+//! the campaign is still untouched.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +60,7 @@ pub async fn execute(
     // When the first pause succeeded, and whether an update was refused as "task started" since.
     let mut paused_at: Option<Instant> = None;
     let mut refused = false;
+    let mut called = false;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
@@ -89,6 +93,7 @@ pub async fn execute(
                 }
             }
             Effect::Call(action) => {
+                called = true;
                 match perform(task, remote, &action, paused_at.is_some()).await {
                     Ok(()) => {
                         match (&action, paused_at) {
@@ -110,6 +115,10 @@ pub async fn execute(
                         Outcome::Failed(call_error(&error))
                     }
                 }
+            }
+            Effect::Publish(event) if !called => {
+                ctx.events.publish(task, &event).await;
+                Outcome::Performed
             }
             Effect::Publish(event) => {
                 events.push(event);

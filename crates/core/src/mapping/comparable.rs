@@ -26,8 +26,9 @@ use super::normalise::{self as n, VariableRule};
 use crate::wire::{ExtrasRead, LineRead, TaskDetail};
 use outbound_api::TaskSettings;
 
-/// What the spec owns, normalised: required fields, the always-sent ones (`lines`, `holidays`,
-/// `numberOrder`, `scriptSelection`, `taskType`) and every optional field the spec sets.
+/// What the spec owns, normalised: required fields, the always-sent lists (`lines`, `holidays`:
+/// the platform requires them) and every optional field the spec sets. `taskType`,
+/// `scriptSelection` and `numberOrder` are optional like the others: unset, they are not owned.
 pub fn desired_fields(t: &TaskSettings) -> FieldSet {
     let mut f = FieldSet::new();
     let s = &t.schedule;
@@ -35,12 +36,16 @@ pub fn desired_fields(t: &TaskSettings) -> FieldSet {
     if let Some(remark) = &t.remark {
         f.insert(Field::Remark, n::opt_text(Some(remark)));
     }
-    f.insert(Field::TaskType, t.task_type.into());
+    if let Some(task_type) = t.task_type {
+        f.insert(Field::TaskType, task_type.into());
+    }
     if let Some(group_type) = &t.group_type {
         f.insert(Field::GroupType, n::opt_text(Some(group_type)));
     }
     f.insert(Field::ScriptGroupId, t.script_group_id.into());
-    f.insert(Field::ScriptSelection, codes::name(t.script_selection));
+    if let Some(selection) = t.script_selection {
+        f.insert(Field::ScriptSelection, codes::name(selection));
+    }
     f.insert(Field::MaxConcurrency, t.max_concurrency.into());
     f.insert(Field::DialTimeGroupId, t.dial_time_group_id.into());
     let ids = [
@@ -86,7 +91,8 @@ pub fn desired_fields(t: &TaskSettings) -> FieldSet {
         f.insert(Field::CallIntervalSeconds, interval.into());
     }
     // Old 2.0 tasks send bare ids: their limits are not the platform's to keep, so not compared.
-    let with_limits = t.task_type != super::TASK_TYPE_OLD_2_0;
+    // Unset taskType: lines read back as bare ids carry no limit and are compared by id only.
+    let with_limits = t.task_type != Some(super::TASK_TYPE_OLD_2_0);
     f.insert(
         Field::Lines,
         n::lines(
@@ -95,7 +101,9 @@ pub fn desired_fields(t: &TaskSettings) -> FieldSet {
                 .map(|l| (l.id.clone(), with_limits.then_some(i64::from(l.limit)))),
         ),
     );
-    f.insert(Field::NumberOrder, codes::name(t.number_order));
+    if let Some(order) = t.number_order {
+        f.insert(Field::NumberOrder, codes::name(order));
+    }
     if let Some(list) = &t.scripts_by_time {
         f.insert(
             Field::ScriptsByTime,

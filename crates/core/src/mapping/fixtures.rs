@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::update_body;
+use super::{Carried, update_body};
 use crate::wire::TaskDetail;
 use outbound_api::OutboundTaskSpec;
 
@@ -35,9 +35,10 @@ task:
     .expect("fixture spec parses")
 }
 
-/// The detail response of a platform that stored exactly what `spec` sends, in `status`.
+/// The detail response of a platform that stored exactly what `spec` sends (nothing carried
+/// over), in `status`.
 pub fn echo_json(spec: &OutboundTaskSpec, status: i64) -> Value {
-    let mut v = serde_json::to_value(update_body(spec)).expect("body serialises");
+    let mut v = serde_json::to_value(update_body(spec, &Carried::default())).expect("body serialises");
     let obj = v.as_object_mut().expect("object");
     obj.remove("sub_user_id");
     obj.insert("status".into(), json!(status));

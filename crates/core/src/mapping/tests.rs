@@ -6,7 +6,7 @@ use crate::diff::diff;
 use outbound_api::RunState;
 
 fn body_json(spec: &OutboundTaskSpec) -> Value {
-    serde_json::to_value(update_body(spec)).unwrap()
+    serde_json::to_value(update_body(spec, &Carried::default())).unwrap()
 }
 
 #[test]
@@ -14,7 +14,6 @@ fn required_fields_and_always_sent_arrays_are_present() {
     let v = body_json(&spec());
     for key in [
         "name",
-        "task_type",
         "destination_extension",
         "is_group_switch",
         "maximumcall",
@@ -29,7 +28,7 @@ fn required_fields_and_always_sent_arrays_are_present() {
     assert_eq!(v["task_extras"]["holiday"], json!([]));
     assert_eq!(v["task_extras"]["pop_mode"], json!(1));
     assert_eq!(v["is_group_switch"], json!(2));
-    assert_eq!(v["task_type"], json!(7));
+    assert!(v.get("task_type").is_none(), "the fixture leaves taskType unset");
 }
 
 #[test]
@@ -94,7 +93,7 @@ fn flags_are_sent_as_0_1_where_the_platform_wants_them() {
 #[test]
 fn old_2_0_tasks_send_line_ids_as_strings() {
     let mut s = spec();
-    s.task.task_type = TASK_TYPE_OLD_2_0;
+    s.task.task_type = Some(TASK_TYPE_OLD_2_0);
     let v = body_json(&s);
     assert_eq!(
         v["task_extras"]["line"],
@@ -119,7 +118,6 @@ fn desired_fields_hold_only_what_the_spec_sets() {
     let f = desired_fields(&spec().task);
     for field in [
         Field::Name,
-        Field::TaskType,
         Field::ScriptSelection,
         Field::Lines,
         Field::Holidays,
@@ -130,6 +128,7 @@ fn desired_fields_hold_only_what_the_spec_sets() {
         assert!(f.contains(field), "{field}");
     }
     for field in [
+        Field::TaskType,
         Field::Remark,
         Field::BridgeGroupId,
         Field::WorkWeek,
@@ -259,6 +258,7 @@ fn unknown_enum_codes_are_kept_as_numbers_and_differ() {
 fn task_type_and_group_type_are_compared_only_when_reported() {
     let mut s = spec();
     s.task.group_type = Some("group".into());
+    s.task.task_type = Some(7);
     let mut v = echo_json(&s, 1);
     v.as_object_mut().unwrap().remove("task_type");
     v.as_object_mut().unwrap().remove("group_type");
@@ -297,5 +297,104 @@ fn scripts_by_variable_order_matters_only_among_equal_priorities() {
 fn run_state_is_not_a_setting() {
     let mut s = spec();
     s.run_state = Some(RunState::Running);
-    assert_eq!(update_body(&s), update_body(&spec()));
+    let none = Carried::default();
+    assert_eq!(update_body(&s, &none), update_body(&spec(), &none));
+}
+
+/// The fixture without `taskType`, `scriptSelection` and `numberOrder` (and the ByVariable
+/// lists that go with a script selection).
+fn spec_without_defaulted_fields() -> OutboundTaskSpec {
+    let mut v = serde_json::to_value(spec()).unwrap();
+    let task = v["task"].as_object_mut().unwrap();
+    for key in ["taskType", "scriptSelection", "numberOrder", "scriptsByVariable"] {
+        task.remove(key);
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn unset_task_type_script_selection_and_number_order_are_not_sent() {
+    let v = body_json(&spec_without_defaulted_fields());
+    assert!(v.get("task_type").is_none(), "task_type sent though unset: {v}");
+    assert!(
+        v.get("is_group_switch").is_none(),
+        "is_group_switch sent though unset: {v}"
+    );
+    assert!(
+        v["task_extras"].get("pop_mode").is_none(),
+        "pop_mode sent though unset: {v}"
+    );
+}
+
+#[test]
+fn unset_task_type_script_selection_and_number_order_are_not_compared() {
+    let s = spec_without_defaulted_fields();
+    let desired = desired_fields(&s.task);
+    for field in [Field::TaskType, Field::ScriptSelection, Field::NumberOrder] {
+        assert!(!desired.contains(field), "{field} owned though unset");
+    }
+    // A console task with other values for all three: no difference.
+    let mut v = echo_json(&s, 1);
+    v["task_type"] = json!(6);
+    v["is_group_switch"] = json!(1);
+    v["task_extras"]["pop_mode"] = json!(2);
+    assert_eq!(diff(&desired, &observed_fields(&detail(v))), vec![]);
+}
+
+#[test]
+fn an_update_sends_back_the_reported_task_type_and_pop_mode_of_an_unset_field() {
+    let s = spec_without_defaulted_fields();
+    let mut v = echo_json(&s, 1);
+    v["task_type"] = json!(6);
+    v["task_extras"]["pop_mode"] = json!(2);
+    let carried = Carried::from_detail(&detail(v));
+    let body = serde_json::to_value(update_body(&s, &carried)).unwrap();
+    assert_eq!(body["task_type"], json!(6));
+    assert_eq!(body["task_extras"]["pop_mode"], json!(2));
+    assert_eq!(
+        body["task_extras"]["line"],
+        json!(["d47c3599-f166-4cd0-999c-f60e46814d26"]),
+        "an old 2.0 task's lines go as bare ids"
+    );
+    assert!(body.get("is_group_switch").is_none(), "not required: never sent unset");
+    // A value the spec sets wins over the one read.
+    let mut set = s.clone();
+    set.task.number_order = Some(outbound_api::NumberOrder::Reverse);
+    let body = serde_json::to_value(update_body(
+        &set,
+        &Carried {
+            pop_mode: Some(0),
+            task_type: None,
+        },
+    ))
+    .unwrap();
+    assert_eq!(body["task_extras"]["pop_mode"], json!(2));
+}
+
+#[test]
+fn a_create_sends_new_2_0_and_random_order_when_unset() {
+    let v = serde_json::to_value(create_body(&spec_without_defaulted_fields())).unwrap();
+    assert_eq!(v["task_type"], json!(7));
+    assert_eq!(v["task_extras"]["pop_mode"], json!(0));
+    assert!(v.get("is_group_switch").is_none());
+}
+
+#[test]
+fn stored_objects_with_the_old_defaults_still_own_them() {
+    // The old CRD defaulted these three into every stored object: they stay owned.
+    let mut v = serde_json::to_value(spec_without_defaulted_fields()).unwrap();
+    v["task"]["taskType"] = json!(7);
+    v["task"]["scriptSelection"] = json!("Unified");
+    v["task"]["numberOrder"] = json!("Random");
+    let s: OutboundTaskSpec = serde_json::from_value(v).unwrap();
+    let body = body_json(&s);
+    assert_eq!(
+        (body["task_type"].clone(), body["is_group_switch"].clone()),
+        (json!(7), json!(0))
+    );
+    assert_eq!(body["task_extras"]["pop_mode"], json!(0));
+    let mut read = echo_json(&s, 1);
+    read["task_extras"]["pop_mode"] = json!(1);
+    let diffs = diff(&desired_fields(&s.task), &observed_fields(&detail(read)));
+    assert_eq!(diffs.iter().map(|d| d.field).collect::<Vec<_>>(), [Field::NumberOrder]);
 }

@@ -168,7 +168,7 @@ impl<'a> CreateSteps<'a> {
 
     /// The name the task is created with and looked up by.
     pub fn remote_name(&self) -> String {
-        mapping::update_body(self.input.spec).name
+        mapping::create_body(self.input.spec).name
     }
 
     pub fn next(&mut self, outcome: CreateOutcome) -> CreateEffect {
@@ -177,7 +177,7 @@ impl<'a> CreateSteps<'a> {
             (Awaiting::Intent, CreateOutcome::IntentWritten) => {
                 self.awaiting = Awaiting::Create;
                 self.sent = true;
-                CreateEffect::Create(mapping::update_body(self.input.spec))
+                CreateEffect::Create(mapping::create_body(self.input.spec))
             }
             (Awaiting::Intent, CreateOutcome::IntentNotWritten(error)) => {
                 let failure = Failure::KubeWrite(format!("could not write the create intent: {error}"));

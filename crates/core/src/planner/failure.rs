@@ -160,6 +160,60 @@ impl Failure {
         shorten(&text, 1024)
     }
 
+    /// One failure of each kind, for checks that must cover every reason (the troubleshooting
+    /// table lists each). A new kind fails to compile in [`Failure::kind_index`] until it is
+    /// added there and here.
+    pub fn one_of_each() -> Vec<Failure> {
+        let text = || String::from("x");
+        let all = vec![
+            Failure::AccountNotFound,
+            Failure::SecretNotFound,
+            Failure::Unauthorized,
+            Failure::TaskNotFound,
+            Failure::Rejected(text()),
+            Failure::InvalidAccount(text()),
+            Failure::Throttled,
+            Failure::Transient(text()),
+            Failure::KubeWrite(text()),
+            Failure::RemoteStateUnknown(text()),
+            Failure::NotConverged(vec![text()]),
+            Failure::StillStarted(1),
+            Failure::NotPausable(1),
+            Failure::CreateRejected(text()),
+            Failure::AmbiguousName {
+                name: text(),
+                ids: vec![text()],
+            },
+            Failure::NoTaskToObserve,
+            Failure::EndpointNotFound("resume"),
+        ];
+        debug_assert!(all.iter().enumerate().all(|(i, f)| f.kind_index() == i));
+        all
+    }
+
+    /// The position of this kind in [`Failure::one_of_each`] (an exhaustive match).
+    fn kind_index(&self) -> usize {
+        match self {
+            Failure::AccountNotFound => 0,
+            Failure::SecretNotFound => 1,
+            Failure::Unauthorized => 2,
+            Failure::TaskNotFound => 3,
+            Failure::Rejected(_) => 4,
+            Failure::InvalidAccount(_) => 5,
+            Failure::Throttled => 6,
+            Failure::Transient(_) => 7,
+            Failure::KubeWrite(_) => 8,
+            Failure::RemoteStateUnknown(_) => 9,
+            Failure::NotConverged(_) => 10,
+            Failure::StillStarted(_) => 11,
+            Failure::NotPausable(_) => 12,
+            Failure::CreateRejected(_) => 13,
+            Failure::AmbiguousName { .. } => 14,
+            Failure::NoTaskToObserve => 15,
+            Failure::EndpointNotFound(_) => 16,
+        }
+    }
+
     /// The Warning event for this failure.
     pub fn event(&self) -> PlannedEvent {
         PlannedEvent {
@@ -185,14 +239,16 @@ pub enum EventType {
 }
 
 /// An event to publish. Normal events of a plan carry the index of the action after whose
-/// success they are published; Warning events come from failures ([`Failure::event`]).
+/// success they are published, or none: published before the plan's first platform call
+/// (`EnforcingChanges`); Warning events come from failures ([`Failure::event`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedEvent {
     pub type_: EventType,
-    /// `Paused`, `Updated`, `Resumed`, `DriftCorrected`, or a failure reason.
+    /// `Paused`, `Updated`, `Resumed`, `DriftCorrected`, `EnforcingChanges`, or a failure reason.
     pub reason: &'static str,
     pub note: String,
-    /// Publish once the action with this index has succeeded.
+    /// Publish once the action with this index has succeeded; in a plan, `None` means before
+    /// its first platform call.
     pub after_action: Option<usize>,
 }
 
@@ -202,6 +258,8 @@ pub mod reasons {
     pub const UPDATED: &str = "Updated";
     pub const RESUMED: &str = "Resumed";
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// The mode was switched from Observe to Enforce: what will change, before the first call.
+    pub const ENFORCING_CHANGES: &str = "EnforcingChanges";
     pub const CREATED: &str = "Created";
     pub const DELETED: &str = "Deleted";
 }

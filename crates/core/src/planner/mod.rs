@@ -31,6 +31,7 @@
 mod create;
 mod create_report;
 mod deletion;
+mod enforcing;
 mod failure;
 mod plan;
 mod recovery;
@@ -102,6 +103,8 @@ pub struct Observed {
     pub state: RemoteState,
     /// The state fields as read, for messages (`status=1 enable=true call_status=-`).
     pub state_fields: String,
+    /// What an update sends back for fields the spec leaves unset but the call needs.
+    pub carried: mapping::Carried,
 }
 
 impl Observed {
@@ -110,6 +113,7 @@ impl Observed {
             fields: mapping::observed_fields(detail),
             state: mapping::remote_state(detail),
             state_fields: mapping::describe_state(detail),
+            carried: mapping::Carried::from_detail(detail),
         }
     }
 }
@@ -257,7 +261,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         if started {
             p.actions.push(Action::Pause);
         }
-        p.actions.push(Action::Update(mapping::update_body(spec)));
+        p.actions
+            .push(Action::Update(mapping::update_body(spec, &observed.carried)));
         if p.resume_after {
             p.actions.push(Action::Resume);
         }
@@ -274,6 +279,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let drift_corrected =
         status.observed_generation == Some(input.generation) && status.last_sync_time.is_some() && journal.is_none();
     finish(&mut p, input, journal, drift_corrected);
+    enforcing::announce(&mut p, status);
     p
 }
 

@@ -12,8 +12,11 @@
 //! | equal, or made equal | True InSync | True ReconcileSuccess | False InSync | False InSync |
 //! | Observe mode, drift | False Drifted | True ReconcileSuccess | False Drifted | False Drifted |
 //! | suspended | False Suspended | (kept) | False Suspended | False Suspended |
-//! | transient failure | False Error (Updating while a journal is kept) | False `<reason>` | True `<reason>` | False `<reason>` |
-//! | needs a human | False Error | False `<reason>` | False Error (True Updating while a journal is kept) | True `<reason>` |
+//! | transient failure | False `<event reason>` (Updating while a journal is kept) | False `<reason>` | True `<reason>` | False `<reason>` |
+//! | needs a human | False `<event reason>` | False `<reason>` | False `<event reason>` (True Updating while a journal is kept) | True `<event reason>` |
+//!
+//! `<reason>` is the failure's Synced reason; `<event reason>` that of its Warning event (the
+//! same, except `NotConverged` for RemoteRejected and `RemoteStateUnknown` for RemoteError).
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -265,11 +268,14 @@ pub(super) fn failure_conditions(
     let set = |type_: &str, ok: bool, reason: &str, message: String| {
         condition(previous, type_, ok, reason, message, generation, now)
     };
-    let ready_reason = in_flight.unwrap_or("Error");
+    // Ready's reason is the REASON column of `kubectl get otask` and the `reason` label of
+    // outbound_tasks_by_ready_reason: the failure's own reason (that of its Warning event), so
+    // that a missing Secret and a rejected spec read differently.
+    let ready_reason = in_flight.unwrap_or(f.stalled_reason());
     let reconciling = in_flight.is_some() || !f.stalls();
     let reconciling_reason = match in_flight {
         Some(reason) => reason,
-        None if f.stalls() => "Error",
+        None if f.stalls() => f.stalled_reason(),
         None => f.synced_reason(),
     };
     let message = if reconciling { f.message() } else { String::new() };

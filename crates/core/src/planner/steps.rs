@@ -8,7 +8,9 @@
 //!    plan has one. If that write fails, nothing at all is called on the platform in this
 //!    reconcile: without the journal a crash could strand a paused task, and a "recovery" call
 //!    would act on a task this reconcile never touched.
-//! 2. The plan's actions run in order; the events of an action are published once it succeeded.
+//! 2. The plan's events tied to no action (`EnforcingChanges`) are published next, before the
+//!    first platform call; then the actions run in order; the events of an action are published
+//!    once it succeeded.
 //! 3. After the pause, the update waits until the pause is as old as the account's pauses take
 //!    to take effect, as learned ([`Effect::AwaitPause`]: the learned time is read again on
 //!    every wake-up, since another operation's refusal may have raised it meanwhile); an update
@@ -187,7 +189,7 @@ impl<'a> Steps<'a> {
     fn decide(&mut self, outcome: Outcome) -> Effect {
         match (self.awaiting, outcome) {
             (Awaiting::Begin, _) => self.begin(),
-            (Awaiting::Journal, Outcome::JournalWritten) => self.call(Purpose::Planned(0)),
+            (Awaiting::Journal, Outcome::JournalWritten) => self.first_call(),
             (Awaiting::Journal, Outcome::JournalNotWritten(error)) => {
                 let failure = Failure::KubeWrite(format!("could not write the operation journal: {error}"));
                 self.finish(Execution::failed_before_actions(failure))
@@ -216,8 +218,15 @@ impl<'a> Steps<'a> {
                 self.awaiting = Awaiting::Journal;
                 Effect::WriteJournal(journal)
             }
-            None => self.call(Purpose::Planned(0)),
+            None => self.first_call(),
         }
+    }
+
+    /// The first action, after the events that announce the plan.
+    fn first_call(&mut self) -> Effect {
+        let announcements = self.plan.events.iter().filter(|e| e.after_action.is_none());
+        self.events.extend(announcements.cloned());
+        self.call(Purpose::Planned(0))
     }
 
     fn call(&mut self, purpose: Purpose) -> Effect {

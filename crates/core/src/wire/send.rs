@@ -10,11 +10,14 @@ pub struct UpdateBody {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
-    pub task_type: i32,
+    /// Omitted when the spec leaves it unset and the platform did not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_type: Option<String>,
     pub destination_extension: i64,
-    pub is_group_switch: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_group_switch: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_switch_rule: Option<Vec<GroupSwitchRuleBody>>,
     pub maximumcall: i32,
@@ -39,7 +42,8 @@ pub struct UpdateBody {
     pub new_call_rules: Option<Vec<CallRuleBody>>,
 }
 
-/// `task_extras` of the update body. `line`, `holiday` and `pop_mode` are always sent.
+/// `task_extras` of the update body. `line` and `holiday` are always sent (the platform requires
+/// them); `pop_mode` whenever known (see `mapping::Carried`).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct TaskExtrasBody {
     pub start_time: String,
@@ -53,7 +57,8 @@ pub struct TaskExtrasBody {
     pub work_week: Option<Vec<u8>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_time: Option<i32>,
-    pub pop_mode: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop_mode: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination_extension_list: Option<Vec<ScriptByTimeBody>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -21,7 +21,10 @@ fn running_task_with_drift_is_paused_updated_resumed() {
     let status = status_with(None);
     let p = plan(&input(&spec, drifted(&spec, RemoteState::Running), &status));
     assert_eq!(kinds(&p), [Pause, Update, Resume]);
-    assert_eq!(p.actions[1], Action::Update(crate::mapping::update_body(&spec)));
+    assert_eq!(
+        p.actions[1],
+        Action::Update(crate::mapping::update_body(&spec, &Default::default()))
+    );
     assert_eq!(p.verdict, Verdict::Converging);
     let j = p.journal.clone().expect("journal before the pause");
     assert_eq!(

@@ -77,9 +77,9 @@ fn rejected_update_reads_as_failed_with_the_platform_message() {
     assert_eq!(
         summary(&s),
         [
-            row("Ready", "False", "Error"),
+            row("Ready", "False", "RemoteRejected"),
             row("Synced", "False", "RemoteRejected"),
-            row("Reconciling", "False", "Error"),
+            row("Reconciling", "False", "RemoteRejected"),
             row("Stalled", "True", "RemoteRejected"),
         ]
     );
@@ -115,7 +115,7 @@ fn transient_failure_is_reconciling_not_stalled() {
     assert_eq!(
         summary(&s),
         [
-            row("Ready", "False", "Error"),
+            row("Ready", "False", "RemoteError"),
             row("Synced", "False", "RemoteError"),
             row("Reconciling", "True", "RemoteError"),
             row("Stalled", "False", "RemoteError"),
@@ -337,6 +337,9 @@ fn each_failure_maps_to_its_synced_reason_and_stall_class() {
             if stalls { "False" } else { "True" }
         );
         assert_eq!(failure.event().type_, EventType::Warning);
+        // The REASON column (Ready's reason) names the failure, as its Warning event does.
+        assert_eq!(find(&s, condition::READY).reason, failure.event().reason, "{failure:?}");
+        assert_ne!(find(&s, condition::RECONCILING).reason, "Error", "{failure:?}");
     }
 }
 
