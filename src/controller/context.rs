@@ -9,11 +9,11 @@ use kube::Client;
 use kube::runtime::reflector::Store;
 use tokio::sync::watch;
 
-use super::args::Settings;
 use super::accounts::credentials::AccountReporter;
 use super::accounts::pause_slots::PauseSlots;
 use super::accounts::settle_times::SettleTimes;
 use super::accounts::tokens::TokenCache;
+use super::args::Settings;
 use super::intake::queue::WorkQueue;
 use super::metrics::controller::ControllerMetrics;
 use super::writes::events::EventRecorder;

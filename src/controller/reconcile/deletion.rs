@@ -1,10 +1,12 @@
 //! Deletion of an OutboundTask: what the operator owes the remote task before it lets the object
 //! go. The finalizer (`writes::finalizer`) holds the object while it owes something. With `deletionPolicy: Pause` it is always there, and deletion pauses
-//! the remote task; with `Delete` likewise, and deletion pauses the task, then deletes it. With `Orphan` it is added before the first operation's journal (by the
-//! executor) and kept, so that deleting a task whose campaign the operator paused (a journal in
-//! status, an operator killed mid-operation) first resumes the campaign; without a journal,
-//! deletion removes it without calling the platform. A task with no id (never created) has
-//! nothing to pause or delete.
+//! the remote task; with `Delete` likewise, and deletion pauses the task, then deletes it. With `Orphan` it is added before an operation's journal (by the
+//! executor) and kept while a journal is in status, so that deleting a task whose campaign the
+//! operator paused (an operator killed mid-operation) first resumes the campaign; the end of the
+//! reconcile that clears the journal removes it again ([`wanted_after`]), so that an Orphan task
+//! never blocks its own deletion, its namespace's or its CRD's once the operator is gone.
+//! Deleting an Orphan task that still holds it without a journal removes it without calling the
+//! platform. A task with no id (never created) has nothing to pause or delete.
 
 use kube::ResourceExt;
 use kube::api::Api;
@@ -14,7 +16,7 @@ use super::error::{Error, failure_of};
 use super::remote::{self, Remote};
 use crate::controller::context::Context;
 use crate::controller::writes::finalizer::{has, remove};
-use outbound_api::{DeletionPolicy, OutboundTask, RemoteState};
+use outbound_api::{DeletionPolicy, OutboundTask, OutboundTaskStatus, RemoteState};
 use outbound_core::planner::{EventType, Failure, PlannedEvent, reasons};
 
 /// Whether the finalizer must be on the object before anything else is done.
@@ -23,6 +25,16 @@ pub fn wanted(task: &OutboundTask) -> bool {
         task.spec.deletion_policy,
         DeletionPolicy::Pause | DeletionPolicy::Delete
     ) || journal_resumes(task)
+}
+
+/// Whether the finalizer must stay once `status` is on the server: always with `Pause` and
+/// `Delete`; with `Orphan` while any journal is in status (an operation in flight, or one cut off
+/// whose campaign may have to be resumed).
+pub fn wanted_after(task: &OutboundTask, status: &OutboundTaskStatus) -> bool {
+    matches!(
+        task.spec.deletion_policy,
+        DeletionPolicy::Pause | DeletionPolicy::Delete
+    ) || status.operation.is_some()
 }
 
 /// The status holds a journal of an operation that paused a campaign which must run again.

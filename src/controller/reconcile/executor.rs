@@ -31,6 +31,8 @@ use outbound_platform::{ErrorKind, RemoteError};
 pub struct Executed {
     pub execution: Execution,
     pub events: Vec<PlannedEvent>,
+    /// Whether this execution added the finalizer (the task read does not show it).
+    pub finalizer_added: bool,
 }
 
 /// `on_server` is the status the API server holds as far as this reconcile knows: the journal's
@@ -57,6 +59,7 @@ pub async fn execute(
     // When the first pause succeeded, and whether an update was refused as "task started" since.
     let mut paused_at: Option<Instant> = None;
     let mut refused = false;
+    let mut finalizer_added = false;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
@@ -64,9 +67,9 @@ pub async fn execute(
                 let in_progress =
                     outbound_core::planner::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
                 // The finalizer first, so that the object cannot go away with the journal.
-                let finalizer = match finalizer::has(task) {
+                let finalizer = match finalizer::has(task) || finalizer_added {
                     true => Ok(()),
-                    false => finalizer::add(api, task).await,
+                    false => finalizer::add(api, task).await.map(|()| finalizer_added = true),
                 };
                 let written = match finalizer {
                     Ok(()) => task_status::apply(api, &task.name_any(), &in_progress).await,
@@ -135,7 +138,11 @@ pub async fn execute(
                 {
                     ctx.settle.learn(&remote.key, |s| s.update_gave_up(at.elapsed()));
                 }
-                return Executed { execution, events };
+                return Executed {
+                    execution,
+                    events,
+                    finalizer_added,
+                };
             }
         }
     }

@@ -59,10 +59,12 @@ async fn reconcile_admitted(
     if task.meta().deletion_timestamp.is_some() {
         return deletion::finalize(&ctx, &api, &task, &namespace).await;
     }
-    // Once there, the finalizer stays until deletion (removing it would cost a write after
-    // every operation of an Orphan task); the executor adds it before a journal.
-    if deletion::wanted(&task) && !finalizer::has(&task) {
+    // The executor adds it before a journal; with Orphan, the ending removes it once no journal
+    // needs it (`deletion::wanted_after`).
+    let mut finalizer_on_server = finalizer::has(&task);
+    if deletion::wanted(&task) && !finalizer_on_server {
         finalizer::add(&api, &task).await?;
+        finalizer_on_server = true;
     }
     if task.remote_id().is_none() {
         return create::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
@@ -128,6 +130,7 @@ async fn reconcile_admitted(
                     let executed =
                         executor::execute(&ctx, &api, &task, &plan, remote, &mut on_server, &mut worker).await;
                     operation_events = executed.events;
+                    finalizer_on_server |= executed.finalizer_added;
                     executed.execution
                 } else {
                     Execution::default()
@@ -167,6 +170,7 @@ async fn reconcile_admitted(
         retry_after,
         suspended: verdict == Some(planner::Verdict::Suspended),
         pause_slot,
+        finalizer_on_server,
         summary: match verdict {
             Some(verdict) => format!("{verdict:?}, actions {:?}", execution.done),
             None => "not planned".into(),

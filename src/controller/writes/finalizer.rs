@@ -38,17 +38,23 @@ pub async fn add(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<(
 /// Removes the finalizer; the `test` op makes the patch fail rather than remove another
 /// finalizer if the list changed since we read it.
 pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let Some(index) = position(task) else {
+    remove_from(api, &task.name_any(), task.finalizers()).await
+}
+
+/// [`remove`] for an object whose finalizers on the server are `on_server` (the ones read, plus
+/// ours when this reconcile added it since).
+pub async fn remove_from(api: &Api<OutboundTask>, name: &str, on_server: &[String]) -> kube::Result<()> {
+    let Some(index) = on_server.iter().position(|f| f == FINALIZER || f == LEGACY_FINALIZER) else {
         return Ok(());
     };
     let path = format!("/metadata/finalizers/{index}");
     let patch = json!([
-        {"op": "test", "path": path, "value": task.finalizers()[index]},
+        {"op": "test", "path": path, "value": on_server[index]},
         {"op": "remove", "path": path},
     ]);
     let patch: json_patch::Patch = serde_json::from_value(patch).expect("valid JSON patch");
     let _place = super::permit().await;
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
+    api.patch(name, &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;
     Ok(())
 }
