@@ -117,9 +117,9 @@ mod tests {
     #[test]
     fn reads_multi_document_yaml_and_skips_other_kinds() {
         let mut manifests = Manifests::default();
-        let text = include_str!("../../manifests/examples/secret.yaml").to_string()
+        let text = include_str!("../../manifests/examples/simulator/secret.yaml").to_string()
             + "\n---\n"
-            + include_str!("../../manifests/examples/account.yaml")
+            + include_str!("../../manifests/examples/simulator/account.yaml")
             + "\n---\n"
             + include_str!("../../manifests/examples/task-by-variable.yaml");
         manifests.add_documents(Path::new("all.yaml"), &text).unwrap();

@@ -24,7 +24,7 @@ fn task(namespace: &str, name: &str, status: Value) -> Arc<OutboundTask> {
 
 fn account(namespace: &str, ready: Option<Value>) -> Arc<OutboundAccount> {
     let mut account: OutboundAccount =
-        serde_yaml::from_str(include_str!("../../../manifests/examples/account.yaml")).unwrap();
+        serde_yaml::from_str(include_str!("../../../manifests/examples/simulator/account.yaml")).unwrap();
     account.metadata.namespace = Some(namespace.into());
     account.status = serde_json::from_value(json!({"conditions": ready.into_iter().collect::<Vec<_>>()})).unwrap();
     Arc::new(account)
