@@ -252,7 +252,11 @@ for key, values in lists:
 if rendered != want:
     print("chart:    ", rendered, "\nmanifests:", want, file=sys.stderr); sys.exit(1)
 PY
-k apply --server-side --field-manager=outbound-chart-test -f "$work/custom.yaml" >/dev/null || fail "applying the namespaced rendering"
+# Without the CRDs: they are shared by this plane's other suites, and deleting them (below) would
+# delete every OutboundTask with them (review I6).
+"$helm" template campaigns "$chart" -n "$release_ns" -f "$custom" --set crds.enabled=false >"$work/custom-app.yaml" ||
+  fail "helm template -f $custom --set crds.enabled=false"
+k apply --server-side --field-manager=outbound-chart-test -f "$work/custom-app.yaml" >/dev/null || fail "applying the namespaced rendering"
 sa=system:serviceaccount:$release_ns:campaigns-outbound-operator
 bad=0
 can() { # expected verb resource [flags...]
@@ -276,7 +280,7 @@ can no update outboundtasks.outbound.dev -n "$watch_ns"
 can no get outboundtasks.outbound.dev -n "$watch_ns"
 can no patch events -n "$watch_ns"
 [ "$bad" = 0 ] || fail "the namespaced install's RBAC (above)"
-k delete -f "$work/custom.yaml" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+k delete -f "$work/custom-app.yaml" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 python3 - "$work/custom.json" <<'PY' || fail "monitoring objects of the custom rendering"
 import json, sys
 items = json.load(open(sys.argv[1]))["items"]
