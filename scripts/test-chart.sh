@@ -17,6 +17,8 @@
 #     overrides it; no --leader-election-id unless leaderElection.leaseName (the operator derives
 #     the Lease from its scope, as with kustomize); a startup probe and a grace period for a
 #     bounded operation; JSON logs; the pods pass Pod Security "restricted";
+#  7. `helm install` over CRDs applied without Helm, after the commands docs/how-to/upgrade.md
+#     gives, then `helm upgrade`, then `helm uninstall`, which keeps the CRDs and the tasks;
 #  5. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
 #     for real, lets the operator's ServiceAccount act in its namespace only and gives it nothing
 #     cluster-wide; the PrometheusRule and the dashboard ConfigMap carry the files of
@@ -143,8 +145,8 @@ for rendering in default custom; do
   say "$rendering args accepted by $operator: ${args[*]}"
 done
 mapfile -t args < <(args_of "$work/custom.json")
-printf '%s\n' "${args[@]}" | grep -qx -- '--namespace=chart-team-a' || fail "the namespaced install does not pass --namespace"
-printf '%s\n' "${args[@]}" | grep -qx -- '--leader-elect' || fail "leader election is not on by default"
+grep -qx -- '--namespace=chart-team-a' <<<"$(printf '%s\n' "${args[@]}")" || fail "the namespaced install does not pass --namespace"
+grep -qx -- '--leader-elect' <<<"$(printf '%s\n' "${args[@]}")" || fail "leader election is not on by default"
 [ "$(field "$work/default.json" 'kind("Deployment")[0]["spec"]["replicas"]')" = 2 ] || fail "replicas is not 2 by default"
 "$helm" template t "$chart" --set 'extraArgs={--no-such-flag}' --show-only templates/deployment.yaml |
   k apply --dry-run=client -f - -o json >"$work/bad.json"
@@ -156,7 +158,7 @@ say "Deployment flags parse with the binary; an unknown flag is refused: ok"
 
 # 3b. shards: one release per shard and one for the remainder, each with its selector (accepted
 # by the binary) and its own Lease; a release cannot be both.
-printf '%s\n' "$(args_of "$work/default.json")" | grep -q -- '--watch-label-selector' &&
+grep -q -- '--watch-label-selector' <<<"$(printf '%s\n' "$(args_of "$work/default.json")")" &&
   fail "the default install is sharded"
 # No release passes --leader-election-id: each operator derives its Lease from its scope.
 leases=()
@@ -167,10 +169,10 @@ for shard in "shard1 --set sharding.shard=shard1" "shard2 --set sharding.shard=s
   mapfile -t args < <(args_of "$work/shard.json")
   want=--watch-label-selector=sharding.fluxcd.io/key=$release
   [ "$release" = main ] && want='--watch-label-selector=!sharding.fluxcd.io/key'
-  printf '%s\n' "${args[@]}" | grep -qxF -- "$want" || fail "release $release lacks $want: ${args[*]}"
+  grep -qxF -- "$want" <<<"$(printf '%s\n' "${args[@]}")" || fail "release $release lacks $want: ${args[*]}"
   "$operator" "${args[@]}" --help >/dev/null 2>"$work/err" ||
     fail "the operator refuses the $release shard's args (${args[*]}): $(cat "$work/err")"
-  printf '%s\n' "${args[@]}" | grep -q -- '^--leader-election-id' && fail "release $release names its Lease: ${args[*]}"
+  grep -q -- '^--leader-election-id' <<<"$(printf '%s\n' "${args[@]}")" && fail "release $release names its Lease: ${args[*]}"
   leases+=("$release")
 done
 if "$helm" template t "$chart" --set sharding.shard=shard1 --set sharding.remainder=true >/dev/null 2>&1; then
@@ -191,31 +193,31 @@ for name, crd in rendered.items():
     assert crd["spec"] == source[name]["spec"], f"{name}: the chart's copy differs from crds/ (make crds)"
 PY
 [ -e "$chart/crds" ] && fail "$chart/crds/ exists: Helm never updates (nor deletes) what it holds"
-show --show-only templates/crds.yaml --set crds.keep=false | grep -q 'helm.sh/resource-policy' &&
+grep -q 'helm.sh/resource-policy' <<<"$(show --show-only templates/crds.yaml --set crds.keep=false)" &&
   fail "crds.keep=false still keeps the CRDs"
-show --set crds.enabled=false | grep -q '^kind: CustomResourceDefinition$' && fail "crds.enabled=false renders CRDs"
+grep -q '^kind: CustomResourceDefinition$' <<<"$(show --set crds.enabled=false)" && fail "crds.enabled=false renders CRDs"
 say "CRDs: templates equal to crds/, kept on uninstall (crds.keep), optional (crds.enabled): ok"
 
 show --set replicaCount=1 --set leaderElection.enabled=false >"$work/single.yaml"
 grep -q '^kind: PodDisruptionBudget$' "$work/single.yaml" && fail "a PDB with one replica blocks every drain"
 grep -qx '    type: Recreate' "$work/single.yaml" || fail "no Recreate strategy without leader election"
-show --set replicaCount=1 | grep -q '^kind: PodDisruptionBudget$' && fail "a PDB with one replica (leader election on)"
-show --show-only templates/deployment.yaml | grep -q 'type: Recreate' && fail "Recreate with leader election"
+grep -q '^kind: PodDisruptionBudget$' <<<"$(show --set replicaCount=1)" && fail "a PDB with one replica (leader election on)"
+grep -q 'type: Recreate' <<<"$(show --show-only templates/deployment.yaml)" && fail "Recreate with leader election"
 say "PDB only with more than one replica, Recreate without leader election: ok"
 
 show --set 'extraArgs={--concurrency=16,--list-page-size=200}' --show-only templates/deployment.yaml |
   k apply --dry-run=client -f - -o json >"$work/extra.json"
 mapfile -t args < <(args_of "$work/extra.json")
-printf '%s\n' "${args[@]}" | grep -qx -- '--concurrency=8' || fail "the chart no longer sets --concurrency itself: ${args[*]}"
+grep -qx -- '--concurrency=8' <<<"$(printf '%s\n' "${args[@]}")" || fail "the chart no longer sets --concurrency itself: ${args[*]}"
 "$operator" "${args[@]}" --help >/dev/null 2>"$work/err" ||
   fail "an extraArgs flag the chart already sets is refused (${args[*]}): $(cat "$work/err")"
 say "extraArgs may repeat a flag the chart sets (the last wins): ok"
 
 mapfile -t args < <(args_of "$work/default.json")
-printf '%s\n' "${args[@]}" | grep -q -- '--leader-election-id' && fail "the default install names its Lease: ${args[*]}"
-printf '%s\n' "${args[@]}" | grep -qx -- '--log-format=json' || fail "the chart does not log JSON: ${args[*]}"
-show --set leaderElection.leaseName=old-leader --show-only templates/deployment.yaml |
-  grep -qF -- '--leader-election-id=old-leader' || fail "leaderElection.leaseName is not passed"
+grep -q -- '--leader-election-id' <<<"$(printf '%s\n' "${args[@]}")" && fail "the default install names its Lease: ${args[*]}"
+grep -qx -- '--log-format=json' <<<"$(printf '%s\n' "${args[@]}")" || fail "the chart does not log JSON: ${args[*]}"
+grep -qF -- '--leader-election-id=old-leader' <<<"$(show --set leaderElection.leaseName=old-leader --show-only templates/deployment.yaml)" ||
+  fail "leaderElection.leaseName is not passed"
 python3 - "$work/default.json" <<'PY' || fail "probes and grace period"
 import json, sys
 pod = [i for i in json.load(open(sys.argv[1]))["items"] if i["kind"] == "Deployment"][0]["spec"]["template"]["spec"]
@@ -235,6 +237,26 @@ show --show-only templates/deployment.yaml | sed "s/namespace: $release_ns/names
 grep -i "violate PodSecurity" "$work/err" && fail "the chart's pods violate Pod Security restricted"
 k delete namespace "$psa_ns" --wait=false >/dev/null 2>&1 || true
 say "the chart's pods pass Pod Security restricted: ok"
+
+# 7. A real `helm install` over CRDs applied without Helm (as kustomize and chart 0.1.0 leave them),
+# after the commands of docs/how-to/upgrade.md; then `helm uninstall` keeps the CRDs and the tasks.
+for crd in outboundtasks.outbound.dev outboundaccounts.outbound.dev; do
+  k label crd "$crd" app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
+  k annotate crd "$crd" meta.helm.sh/release-name=keep meta.helm.sh/release-namespace="$release_ns" --overwrite >/dev/null
+done
+"$helm" install keep "$chart" -n "$release_ns" --set replicaCount=1 >/dev/null 2>"$work/err" ||
+  fail "helm install over the existing CRDs, after docs/how-to/upgrade.md's commands: $(cat "$work/err")"
+"$helm" upgrade keep "$chart" -n "$release_ns" --set replicaCount=1 --set concurrency=4 >/dev/null 2>"$work/err" ||
+  fail "helm upgrade: $(cat "$work/err")"
+k apply -n "$release_ns" -f manifests/examples/task-unified.yaml >/dev/null || fail "creating a task"
+"$helm" uninstall keep -n "$release_ns" >"$work/uninstall.txt" 2>&1 || fail "helm uninstall: $(cat "$work/uninstall.txt")"
+for crd in outboundtasks.outbound.dev outboundaccounts.outbound.dev; do
+  [ -z "$(k get crd "$crd" -o jsonpath='{.metadata.deletionTimestamp}')" ] ||
+    fail "helm uninstall deletes the CRD $crd: $(cat "$work/uninstall.txt")"
+done
+k get otask -n "$release_ns" unified-campaign >/dev/null || fail "helm uninstall deleted a task"
+k delete otask -n "$release_ns" unified-campaign --wait=false >/dev/null
+say "helm install over existing CRDs (docs/how-to/upgrade.md), upgrade, uninstall keeps the CRDs and the tasks: ok"
 
 
 # 5. RBAC and monitoring contents.
