@@ -288,10 +288,18 @@ async fn a_spec_changed_while_the_watch_was_down_is_acted_on_after_the_relist() 
 async fn a_new_leader_is_ready_only_once_its_caches_have_listed() {
     let Some(setup) = setup("kf-ready").await else { return };
     let proxy = ApiProxy::start().await;
-    proxy.fail("GET", "outboundtasks limit=", 1, FaultMode::Delay(Duration::from_secs(6)));
+    proxy.fail(
+        "GET",
+        "outboundtasks limit=",
+        1,
+        FaultMode::Delay(Duration::from_secs(6)),
+    );
     let lease = ["--leader-elect", "--leader-election-namespace", setup.ns.as_str()];
     let operator = Operator::start_with_kubeconfig(&setup.ns, &lease, Some(&proxy.kubeconfig));
-    eventually(WAIT, "the replica leads", || operator.logs().contains("acquired leadership")).await;
+    eventually(WAIT, "the replica leads", || {
+        operator.logs().contains("acquired leadership")
+    })
+    .await;
     assert!(!operator.ready().await, "Ready while its task cache is still listing");
     let deadline = Instant::now() + WAIT;
     while !operator.ready().await {
