@@ -1,8 +1,13 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build of outbound-operator and outbound-sim (a Cargo workspace: the operator at the
-# root, its libraries and the simulator in crates/).
+# Multi-stage build of outbound-operator (a Cargo workspace: the operator at the root, its
+# libraries and the simulator in crates/).
 #   docker build -t ghcr.io/outbound-operator/outbound-operator:0.1.0 .
-# Final stage: distroless (glibc, CA certificates, no shell), non-root user 65532.
+# The last stage is the production image: the operator alone, on distroless (glibc, CA
+# certificates, no shell), non-root user 65532. The platform simulator (outbound-sim, whose admin
+# endpoints take no authentication) is never in it; build it apart when needed:
+#   docker build --target simulator -t outbound-sim .
+# The base images are named by tag. To pin them, replace each tag with its digest
+# (`FROM rust:1.95-bookworm@sha256:...`), as resolved by your registry at release time.
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
@@ -16,10 +21,17 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && cp target/release/outbound-operator target/release/outbound-sim /out/ \
  && strip /out/outbound-operator /out/outbound-sim
 
-FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /out/outbound-operator /usr/local/bin/outbound-operator
+# The simulator, for demos and tests only (`--target simulator`).
+FROM gcr.io/distroless/cc-debian12:nonroot AS simulator
 COPY --from=build /out/outbound-sim /usr/local/bin/outbound-sim
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/outbound-sim"]
+
+# The production image (the default target).
+FROM gcr.io/distroless/cc-debian12:nonroot AS operator
+COPY --from=build /out/outbound-operator /usr/local/bin/outbound-operator
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/outbound-operator"]
+# JSON logs, as manifests/deployment.yaml and the chart's default logFormat.
 CMD ["run", "--leader-elect", "--log-format", "json"]

@@ -9,7 +9,7 @@ state=${ENVTEST_DIR:-$root/.envtest}/demo
 mkdir -p "$state"
 sim_port=${DEMO_SIM_PORT:-18080}
 metrics_port=${DEMO_METRICS_PORT:-18081}
-token=demo-token  # the simulator's demo token; manifests/examples/secret.yaml holds the same
+token=demo-token  # the simulator's demo token; manifests/examples/simulator/secret.yaml holds the same
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Building the operator and the simulator (first build takes a few minutes)"
@@ -31,10 +31,10 @@ for _ in $(seq 100); do grep -q "listening on" "$state/sim.log" && break; sleep 
 grep -q "listening on" "$state/sim.log" || { cat "$state/sim.log"; exit 1; }
 sim="http://127.0.0.1:$sim_port"
 
-step "Installing the CRDs and the examples (manifests/examples/)"
+step "Installing the CRDs and the examples (manifests/examples/, and the simulator's Secret and account in manifests/examples/simulator/)"
 "${kubectl[@]}" apply --server-side -f crds/outbound.dev_crds.yaml
 "${kubectl[@]}" wait --for=condition=Established crd/outboundtasks.outbound.dev crd/outboundaccounts.outbound.dev --timeout=60s
-"${kubectl[@]}" apply -f manifests/examples/
+"${kubectl[@]}" apply -f manifests/examples/simulator/ -f manifests/examples/
 
 step "Starting the operator (logs: $state/operator.log, metrics: http://127.0.0.1:$metrics_port/metrics)"
 "$bin/outbound-operator" run --metrics-addr "127.0.0.1:$metrics_port" >"$state/operator.log" 2>&1 &

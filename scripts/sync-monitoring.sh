@@ -4,7 +4,7 @@
 #   manifests/monitoring/alerts.yaml    -> manifests/monitoring/prometheusrule.yaml (PrometheusRule)
 #                                       -> charts/outbound-operator/files/alerts.yaml
 #   manifests/monitoring/dashboard.json -> charts/outbound-operator/files/dashboard.json
-#   crds/outbound.dev_crds.yaml         -> charts/outbound-operator/crds/outbound.dev_crds.yaml
+#   crds/outbound.dev_crds.yaml         -> charts/outbound-operator/files/crds.yaml (templates/crds.yaml)
 # With --check, writes nothing and fails if any copy differs from what it would write (run by
 # scripts/test-monitoring.sh).
 set -euo pipefail
@@ -60,5 +60,5 @@ put() {
 prometheusrule | put "$src/prometheusrule.yaml"
 chart_alerts | put "$chart/files/alerts.yaml"
 put "$chart/files/dashboard.json" <"$src/dashboard.json"
-put "$chart/crds/outbound.dev_crds.yaml" <crds/outbound.dev_crds.yaml
+put "$chart/files/crds.yaml" <crds/outbound.dev_crds.yaml
 exit "$stale"

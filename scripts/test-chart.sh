@@ -11,6 +11,14 @@
 #     each shard's release (sharding.shard, sharding.remainder) passes its --watch-label-selector,
 #     also accepted by the binary, and has a Lease of its own;
 #  4. NOTES.txt says how to create the token Secret and the first account;
+#  6. install, upgrade and uninstall without traps (review I6, I9-I12, I18-I20): the CRDs are
+#     templates (updated by `helm upgrade`) kept on uninstall, equal to crds/; no PDB with one
+#     replica and `Recreate` without leader election; an `extraArgs` flag the chart already sets
+#     overrides it; no --leader-election-id unless leaderElection.leaseName (the operator derives
+#     the Lease from its scope, as with kustomize); a startup probe and a grace period for a
+#     bounded operation; JSON logs; the pods pass Pod Security "restricted";
+#  7. `helm install` over CRDs applied without Helm, after the commands docs/how-to/upgrade.md
+#     gives, then `helm upgrade`, then `helm uninstall`, which keeps the CRDs and the tasks;
 #  5. the ClusterRole's rules equal manifests/clusterrole.yaml's; the namespaced install, applied
 #     for real, lets the operator's ServiceAccount act in its namespace only and gives it nothing
 #     cluster-wide; the PrometheusRule and the dashboard ConfigMap carry the files of
@@ -98,14 +106,22 @@ say "server-side dry-run of both renderings: ok"
 # 4. NOTES.txt, as `helm install` prints it (here: helm needs the CRDs above), says how to create
 # the token Secret and the first account.
 for values in "" "$custom"; do
-  "$helm" install notes "$chart" -n "$release_ns" --dry-run=client ${values:+-f "$values"} >"$work/install.txt" ||
+  # crds.enabled=false: the CRDs on this plane were applied without Helm's ownership metadata, which
+  # helm install refuses to take over (as for a user moving from kustomize: docs/how-to/upgrade.md).
+  "$helm" install notes "$chart" -n "$release_ns" --dry-run=client --set crds.enabled=false ${values:+-f "$values"} >"$work/install.txt" ||
     fail "helm install --dry-run=client ${values:+-f $values}"
   sed -n '/^NOTES:/,$p' "$work/install.txt" >"$work/notes.txt"
   ns_flag="-n <your-namespace>"
   [ -n "$values" ] && ns_flag="-n $watch_ns"
   for want in "kubectl $ns_flag create secret generic platform-token" "kind: OutboundAccount" \
-      "tokenSecretRef: {name: platform-token, key: token}" "kubectl $ns_flag get oacct main"; do
+      "tokenSecretRef: {name: platform-token, key: token}" "kubectl $ns_flag get oacct main" \
+      "READY appears once a task of the account was reconciled" "manifests/examples/simulator/"; do
     grep -qF -- "$want" "$work/notes.txt" || fail "NOTES.txt ${values:+(-f $values) }lacks '$want': $(cat "$work/notes.txt")"
+  done
+  # First-hour advice that hurts (review I12): a burst the platform may refuse, a READY that never
+  # comes for an account without tasks, the whole examples folder (the simulator's Secret and account).
+  for bad in "burst: 20" "READY True" "examples: manifests/examples/ in"; do
+    grep -qF -- "$bad" "$work/notes.txt" && fail "NOTES.txt ${values:+(-f $values) }says '$bad'"
   done
 done
 say "NOTES.txt explains the token Secret and the first account: ok"
@@ -130,8 +146,8 @@ for rendering in default custom; do
   say "$rendering args accepted by $operator: ${args[*]}"
 done
 mapfile -t args < <(args_of "$work/custom.json")
-printf '%s\n' "${args[@]}" | grep -qx -- '--namespace=chart-team-a' || fail "the namespaced install does not pass --namespace"
-printf '%s\n' "${args[@]}" | grep -qx -- '--leader-elect' || fail "leader election is not on by default"
+grep -qx -- '--namespace=chart-team-a' <<<"$(printf '%s\n' "${args[@]}")" || fail "the namespaced install does not pass --namespace"
+grep -qx -- '--leader-elect' <<<"$(printf '%s\n' "${args[@]}")" || fail "leader election is not on by default"
 [ "$(field "$work/default.json" 'kind("Deployment")[0]["spec"]["replicas"]')" = 2 ] || fail "replicas is not 2 by default"
 "$helm" template t "$chart" --set 'extraArgs={--no-such-flag}' --show-only templates/deployment.yaml |
   k apply --dry-run=client -f - -o json >"$work/bad.json"
@@ -143,8 +159,9 @@ say "Deployment flags parse with the binary; an unknown flag is refused: ok"
 
 # 3b. shards: one release per shard and one for the remainder, each with its selector (accepted
 # by the binary) and its own Lease; a release cannot be both.
-printf '%s\n' "$(args_of "$work/default.json")" | grep -q -- '--watch-label-selector' &&
+grep -q -- '--watch-label-selector' <<<"$(printf '%s\n' "$(args_of "$work/default.json")")" &&
   fail "the default install is sharded"
+# No release passes --leader-election-id: each operator derives its Lease from its scope.
 leases=()
 for shard in "shard1 --set sharding.shard=shard1" "shard2 --set sharding.shard=shard2" "main --set sharding.remainder=true"; do
   read -r release set value <<<"$shard"
@@ -153,16 +170,95 @@ for shard in "shard1 --set sharding.shard=shard1" "shard2 --set sharding.shard=s
   mapfile -t args < <(args_of "$work/shard.json")
   want=--watch-label-selector=sharding.fluxcd.io/key=$release
   [ "$release" = main ] && want='--watch-label-selector=!sharding.fluxcd.io/key'
-  printf '%s\n' "${args[@]}" | grep -qxF -- "$want" || fail "release $release lacks $want: ${args[*]}"
+  grep -qxF -- "$want" <<<"$(printf '%s\n' "${args[@]}")" || fail "release $release lacks $want: ${args[*]}"
   "$operator" "${args[@]}" --help >/dev/null 2>"$work/err" ||
     fail "the operator refuses the $release shard's args (${args[*]}): $(cat "$work/err")"
-  leases+=("$(printf '%s\n' "${args[@]}" | grep -- '^--leader-election-id=')")
+  grep -q -- '^--leader-election-id' <<<"$(printf '%s\n' "${args[@]}")" && fail "release $release names its Lease: ${args[*]}"
+  leases+=("$release")
 done
-[ "$(printf '%s\n' "${leases[@]}" | sort -u | wc -l)" = 3 ] || fail "shards share a Lease: ${leases[*]}"
 if "$helm" template t "$chart" --set sharding.shard=shard1 --set sharding.remainder=true >/dev/null 2>&1; then
   fail "a release that is both a shard and the remainder rendered"
 fi
-say "shards: each release's selector parses with the binary, each has its own Lease (${leases[*]}): ok"
+say "shards: each release's selector parses with the binary, each derives its own Lease (${leases[*]}): ok"
+
+# 6. install, upgrade and uninstall without traps.
+show() { "$helm" template outbound "$chart" -n "$release_ns" "$@"; }
+python3 - "$work/default.yaml" crds/outbound.dev_crds.yaml <<'PY' || fail "the chart's CRDs (above)"
+import sys, yaml
+# As helm renders them (the server-side dry run adds defaults to the spec).
+rendered = {d["metadata"]["name"]: d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "CustomResourceDefinition"}
+source = {d["metadata"]["name"]: d for d in yaml.safe_load_all(open(sys.argv[2])) if d}
+assert sorted(rendered) == sorted(source), (sorted(rendered), sorted(source))
+for name, crd in rendered.items():
+    assert crd["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep", crd["metadata"]
+    assert crd["spec"] == source[name]["spec"], f"{name}: the chart's copy differs from crds/ (make crds)"
+PY
+[ -e "$chart/crds" ] && fail "$chart/crds/ exists: Helm never updates (nor deletes) what it holds"
+grep -q 'helm.sh/resource-policy' <<<"$(show --show-only templates/crds.yaml --set crds.keep=false)" &&
+  fail "crds.keep=false still keeps the CRDs"
+grep -q '^kind: CustomResourceDefinition$' <<<"$(show --set crds.enabled=false)" && fail "crds.enabled=false renders CRDs"
+say "CRDs: templates equal to crds/, kept on uninstall (crds.keep), optional (crds.enabled): ok"
+
+show --set replicaCount=1 --set leaderElection.enabled=false >"$work/single.yaml"
+grep -q '^kind: PodDisruptionBudget$' "$work/single.yaml" && fail "a PDB with one replica blocks every drain"
+grep -qx '    type: Recreate' "$work/single.yaml" || fail "no Recreate strategy without leader election"
+grep -q '^kind: PodDisruptionBudget$' <<<"$(show --set replicaCount=1)" && fail "a PDB with one replica (leader election on)"
+grep -q 'type: Recreate' <<<"$(show --show-only templates/deployment.yaml)" && fail "Recreate with leader election"
+say "PDB only with more than one replica, Recreate without leader election: ok"
+
+show --set 'extraArgs={--concurrency=16,--list-page-size=200}' --show-only templates/deployment.yaml |
+  k apply --dry-run=client -f - -o json >"$work/extra.json"
+mapfile -t args < <(args_of "$work/extra.json")
+grep -qx -- '--concurrency=8' <<<"$(printf '%s\n' "${args[@]}")" || fail "the chart no longer sets --concurrency itself: ${args[*]}"
+"$operator" "${args[@]}" --help >/dev/null 2>"$work/err" ||
+  fail "an extraArgs flag the chart already sets is refused (${args[*]}): $(cat "$work/err")"
+say "extraArgs may repeat a flag the chart sets (the last wins): ok"
+
+mapfile -t args < <(args_of "$work/default.json")
+grep -q -- '--leader-election-id' <<<"$(printf '%s\n' "${args[@]}")" && fail "the default install names its Lease: ${args[*]}"
+grep -qx -- '--log-format=json' <<<"$(printf '%s\n' "${args[@]}")" || fail "the chart does not log JSON: ${args[*]}"
+grep -qF -- '--leader-election-id=old-leader' <<<"$(show --set leaderElection.leaseName=old-leader --show-only templates/deployment.yaml)" ||
+  fail "leaderElection.leaseName is not passed"
+python3 - "$work/default.json" <<'PY' || fail "probes and grace period"
+import json, sys
+pod = [i for i in json.load(open(sys.argv[1]))["items"] if i["kind"] == "Deployment"][0]["spec"]["template"]["spec"]
+assert pod["terminationGracePeriodSeconds"] >= 120, pod["terminationGracePeriodSeconds"]
+container = pod["containers"][0]
+assert container["startupProbe"]["httpGet"]["path"] == "/healthz", container
+assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", container
+PY
+say "Lease from the scope (leaseName overrides), JSON logs, startup probe, 120 s grace: ok"
+
+psa_ns=chart-psa-$suffix
+k create namespace "$psa_ns" --dry-run=client -o yaml | k apply --server-side -f - >/dev/null
+k label namespace "$psa_ns" pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
+show --show-only templates/deployment.yaml | sed "s/namespace: $release_ns/namespace: $psa_ns/" |
+  k apply --server-side --dry-run=server --field-manager=outbound-chart-test -f - >/dev/null 2>"$work/err" ||
+  fail "the Deployment in a restricted namespace: $(cat "$work/err")"
+grep -i "violate PodSecurity" "$work/err" && fail "the chart's pods violate Pod Security restricted"
+k delete namespace "$psa_ns" --wait=false >/dev/null 2>&1 || true
+say "the chart's pods pass Pod Security restricted: ok"
+
+# 7. A real `helm install` over CRDs applied without Helm (as kustomize and chart 0.1.0 leave them),
+# after the commands of docs/how-to/upgrade.md; then `helm uninstall` keeps the CRDs and the tasks.
+for crd in outboundtasks.outbound.dev outboundaccounts.outbound.dev; do
+  k label crd "$crd" app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
+  k annotate crd "$crd" meta.helm.sh/release-name=keep meta.helm.sh/release-namespace="$release_ns" --overwrite >/dev/null
+done
+"$helm" install keep "$chart" -n "$release_ns" --set replicaCount=1 >/dev/null 2>"$work/err" ||
+  fail "helm install over the existing CRDs, after docs/how-to/upgrade.md's commands: $(cat "$work/err")"
+"$helm" upgrade keep "$chart" -n "$release_ns" --set replicaCount=1 --set concurrency=4 >/dev/null 2>"$work/err" ||
+  fail "helm upgrade: $(cat "$work/err")"
+k apply -n "$release_ns" -f manifests/examples/task-unified.yaml >/dev/null || fail "creating a task"
+"$helm" uninstall keep -n "$release_ns" >"$work/uninstall.txt" 2>&1 || fail "helm uninstall: $(cat "$work/uninstall.txt")"
+for crd in outboundtasks.outbound.dev outboundaccounts.outbound.dev; do
+  [ -z "$(k get crd "$crd" -o jsonpath='{.metadata.deletionTimestamp}')" ] ||
+    fail "helm uninstall deletes the CRD $crd: $(cat "$work/uninstall.txt")"
+done
+k get otask -n "$release_ns" unified-campaign >/dev/null || fail "helm uninstall deleted a task"
+k delete otask -n "$release_ns" unified-campaign --wait=false >/dev/null
+say "helm install over existing CRDs (docs/how-to/upgrade.md), upgrade, uninstall keeps the CRDs and the tasks: ok"
+
 
 # 5. RBAC and monitoring contents.
 python3 - "$work/default.json" manifests/clusterrole.yaml <<'PY' || fail "the chart's ClusterRole differs from manifests/clusterrole.yaml"
@@ -179,7 +275,11 @@ for key, values in lists:
 if rendered != want:
     print("chart:    ", rendered, "\nmanifests:", want, file=sys.stderr); sys.exit(1)
 PY
-k apply --server-side --field-manager=outbound-chart-test -f "$work/custom.yaml" >/dev/null || fail "applying the namespaced rendering"
+# Without the CRDs: they are shared by this plane's other suites, and deleting them (below) would
+# delete every OutboundTask with them (review I6).
+"$helm" template campaigns "$chart" -n "$release_ns" -f "$custom" --set crds.enabled=false >"$work/custom-app.yaml" ||
+  fail "helm template -f $custom --set crds.enabled=false"
+k apply --server-side --field-manager=outbound-chart-test -f "$work/custom-app.yaml" >/dev/null || fail "applying the namespaced rendering"
 sa=system:serviceaccount:$release_ns:campaigns-outbound-operator
 bad=0
 can() { # expected verb resource [flags...]
@@ -197,8 +297,13 @@ can no list outboundtasks.outbound.dev -n default
 can no list outboundtasks.outbound.dev -A
 can no get secrets -n default
 can no update leases.coordination.k8s.io -n "$watch_ns"
+# Exactly the verbs the code uses (review I17), as manifests/role.yaml and clusterrole.yaml.
+can no patch leases.coordination.k8s.io -n "$release_ns"
+can no update outboundtasks.outbound.dev -n "$watch_ns"
+can no get outboundtasks.outbound.dev -n "$watch_ns"
+can no patch events -n "$watch_ns"
 [ "$bad" = 0 ] || fail "the namespaced install's RBAC (above)"
-k delete -f "$work/custom.yaml" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+k delete -f "$work/custom-app.yaml" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 python3 - "$work/custom.json" <<'PY' || fail "monitoring objects of the custom rendering"
 import json, sys
 items = json.load(open(sys.argv[1]))["items"]

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Checks the install manifests against the local control plane (run by `make test`):
-#  1. `kubectl kustomize manifests` builds the bundle (CRDs, namespace, RBAC, Deployment, Service);
-#  2. the bundle is applied server-side for real (the apiserver validates every object, and the
-#     CRDs must be accepted and Established);
+#  1. `kubectl kustomize manifests/crds` builds the CRDs alone, and `kubectl kustomize manifests`
+#     the app (namespace, RBAC, Deployment, Service, PDB) without them, so that deleting or
+#     pruning the app never deletes the CRDs and every OutboundTask with them;
+#  2. both are applied server-side for real (the apiserver validates every object, and the
+#     CRDs must be accepted and Established); the pod template passes Pod Security "restricted";
 #  3. the operator's ServiceAccount can do what the controller needs, and no more (RBAC as the
 #     apiserver evaluates it);
-#  4. the examples apply as a user would (`kubectl apply -f manifests/examples`, kubectl's strict
-#     field validation) and show in `kubectl get otask`; `kubectl explain` shows the API field names;
+#  4. the examples apply as a user would (`kubectl apply -f manifests/examples/simulator -f
+#     manifests/examples`, kubectl's strict field validation) and show in `kubectl get otask`;
+#     `kubectl explain` shows the API field names;
 #  5. overlays/sharding (the install as the remainder, plus a shard1 Deployment) builds, passes a
 #     server-side dry run, and its Deployments' flags parse with the operator binary.
 # Needs KUBECONFIG (eval "$(scripts/envtest.sh up)"). KUBECTL overrides the kubectl used; without
@@ -22,22 +25,33 @@ kubectl=$(scripts/kubectl.sh)
 say "using $($kubectl version --client 2>/dev/null | head -1) ($(command -v "$kubectl"))"
 
 bundle=$(mktemp)
-trap 'rm -f "$bundle"' EXIT
+crd_bundle=$(mktemp)
+trap 'rm -f "$bundle" "$crd_bundle"' EXIT
+"$kubectl" kustomize manifests/crds >"$crd_bundle" || fail "kubectl kustomize manifests/crds"
+[ "$(grep -c '^kind: CustomResourceDefinition$' "$crd_bundle")" = 2 ] || fail "manifests/crds must hold both CRDs"
+[ "$(grep -c '^kind:' "$crd_bundle")" = 2 ] || fail "manifests/crds must hold the CRDs only"
 "$kubectl" kustomize manifests >"$bundle" || fail "kubectl kustomize manifests"
-for kind in CustomResourceDefinition Namespace ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding Deployment Service; do
+for kind in Namespace ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding Deployment Service PodDisruptionBudget; do
   grep -q "^kind: $kind$" "$bundle" || fail "the bundle has no $kind"
 done
-[ "$(grep -c '^kind: CustomResourceDefinition$' "$bundle")" = 2 ] || fail "the bundle must hold both CRDs"
-say "kubectl kustomize manifests: ok ($(grep -c '^kind:' "$bundle") objects)"
+grep -q '^kind: CustomResourceDefinition$' "$bundle" &&
+  fail "manifests/ holds the CRDs: \`kubectl delete -k manifests\` would delete every OutboundTask"
+say "kubectl kustomize manifests/crds (2 CRDs) and manifests: ok ($(grep -c '^kind:' "$bundle") objects, no CRD)"
 
 [ -n "${KUBECONFIG:-}" ] || fail "KUBECONFIG is not set: run \`make test\`, or eval \"\$(scripts/envtest.sh up)\" first"
 k() { "$kubectl" --kubeconfig "$KUBECONFIG" "$@"; }
 
-k apply --server-side --force-conflicts --field-manager=outbound-manifests-test -f "$bundle" >/dev/null ||
-  fail "the apiserver rejected the bundle (above)"
+k apply --server-side --force-conflicts --field-manager=outbound-manifests-test -f "$crd_bundle" >/dev/null ||
+  fail "the apiserver rejected manifests/crds (above)"
 k wait --for=condition=Established --timeout=60s crd/outboundtasks.outbound.dev crd/outboundaccounts.outbound.dev >/dev/null ||
   fail "CRDs not Established"
-say "server-side apply of the bundle: ok"
+k apply --server-side --force-conflicts --field-manager=outbound-manifests-test -f "$bundle" >/dev/null 2>"$bundle.err" ||
+  fail "the apiserver rejected the bundle: $(cat "$bundle.err")"
+# namespace.yaml enforces Pod Security "restricted"; the API server warns about a Deployment whose
+# pods it would refuse.
+grep -i "violate PodSecurity" "$bundle.err" && fail "the Deployment's pods violate Pod Security restricted"
+rm -f "$bundle.err"
+say "server-side apply of manifests/crds, then of the bundle: ok"
 
 sa=system:serviceaccount:outbound-system:outbound-operator
 bad=0
@@ -50,25 +64,34 @@ can() { # expected(yes|no) verb resource [flags...]
     bad=1
   fi
 }
-for verb in get list watch; do
+# Exactly the verbs the code uses (review I17): list/watch of both kinds (no get by name), JSON
+# patches of the task (the finalizer), server-side-apply patches of both statuses, created
+# events.k8s.io Events; Secrets get/list/watch.
+for verb in list watch; do
   can yes "$verb" outboundtasks.outbound.dev -A
   can yes "$verb" outboundaccounts.outbound.dev -A
+done
+for verb in get list watch; do
   can yes "$verb" secrets -A
 done
+can no get outboundtasks.outbound.dev -n team-a
+can no get outboundaccounts.outbound.dev -n team-a
+can yes patch outboundtasks.outbound.dev -n team-a
+can yes patch outboundtasks.outbound.dev --subresource=status -n team-a
+can yes patch outboundaccounts.outbound.dev --subresource=status -n team-a
 for verb in patch update; do
-  can yes "$verb" outboundtasks.outbound.dev -n team-a
-  can yes "$verb" outboundtasks.outbound.dev --subresource=status -n team-a
-  can yes "$verb" outboundaccounts.outbound.dev --subresource=status -n team-a
   can no "$verb" outboundaccounts.outbound.dev -n team-a
   can no "$verb" secrets -n team-a
 done
-can yes update outboundtasks.outbound.dev --subresource=finalizers -n team-a
-can yes get outboundtasks.outbound.dev --subresource=status -n team-a
+can no update outboundtasks.outbound.dev -n team-a
+can no update outboundtasks.outbound.dev --subresource=status -n team-a
+can no get outboundtasks.outbound.dev --subresource=status -n team-a
+can no update outboundtasks.outbound.dev --subresource=finalizers -n team-a
 can no update outboundaccounts.outbound.dev --subresource=finalizers -n team-a
-for verb in create patch; do
-  can yes "$verb" events -n team-a
-  can yes "$verb" events.events.k8s.io -n team-a
-done
+can yes create events.events.k8s.io -n team-a
+can no patch events.events.k8s.io -n team-a
+can no create events -n team-a
+can no patch events -n team-a
 for verb in get create update; do
   can yes "$verb" leases.coordination.k8s.io -n outbound-system
   can no "$verb" leases.coordination.k8s.io -n team-a
@@ -89,7 +112,8 @@ say "RBAC of $sa: ok"
 
 ns=t-manifests-$(tr -dc 'a-z0-9' </dev/urandom | head -c 6 || true)
 k create namespace "$ns" >/dev/null
-k apply -n "$ns" --validate=strict -f manifests/examples/ >/dev/null || fail "kubectl apply -f manifests/examples/"
+k apply -n "$ns" --validate=strict -f manifests/examples/simulator/ -f manifests/examples/ >/dev/null ||
+  fail "kubectl apply -f manifests/examples/simulator/ -f manifests/examples/"
 tasks=$(k get otask -n "$ns" --no-headers | wc -l)
 [ "$tasks" -ge 5 ] || fail "expected 5 OutboundTasks from the examples, got $tasks"
 k get otask -n "$ns" >&2

@@ -20,6 +20,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the controller against the cluster in KUBECONFIG (or in-cluster).
+    // A flag given twice takes its last value, so that the Helm chart's `extraArgs` can override a
+    // flag the chart already sets (`--concurrency=8 ... --concurrency=16`) instead of crash-looping.
+    #[command(args_override_self = true)]
     Run(controller::RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crd {
@@ -77,5 +80,28 @@ fn main() -> ExitCode {
             let code = runtime.block_on(outbound_operator::cli::plan::run(args));
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_flag_given_twice_takes_its_last_value() {
+        let cli = Cli::try_parse_from([
+            "outbound-operator",
+            "run",
+            "--concurrency=8",
+            "--max-backoff=5m",
+            "--concurrency=16",
+            "--max-backoff=1m",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.concurrency, 16);
+        assert_eq!(args.max_backoff, std::time::Duration::from_secs(60));
     }
 }

@@ -1127,8 +1127,10 @@ fn pp_merge() -> PatchParams {
 }
 
 fn example_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(support::repo_root().join("manifests/examples"))
+    let examples = support::repo_root().join("manifests/examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
         .expect("manifests/examples exists")
+        .chain(std::fs::read_dir(examples.join("simulator")).expect("manifests/examples/simulator exists"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();

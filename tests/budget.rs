@@ -125,14 +125,17 @@ fn calls(sim: &outbound_sim::SimHandle, task: &OutboundTask) -> Vec<String> {
 
 /// A changed running task: the journal and the final status are its only API-server writes
 /// until it is Ready; the operation's Event comes after the final status (etcd's revisions order
-/// the writes of one API server).
+/// the writes of one API server). With `deletionPolicy: Pause` the finalizer stays for good; an
+/// `Orphan` task adds it before the journal and removes it after the Events, two more writes per
+/// operation that pauses (tests/controller.rs counts them).
 #[tokio::test]
 async fn a_changed_running_task_costs_two_api_server_writes_before_ready() {
     let Some(setup) = harness::setup("budget-writes").await else {
         return;
     };
     let operator = Operator::start(&setup.ns, &[]);
-    let task = new_task("running");
+    let mut task = new_task("running");
+    task.spec.deletion_policy = outbound_api::DeletionPolicy::Pause;
     let (at_ready, with_events, events, ready) = change_costs(&setup, &operator, &task, 2).await;
     assert_eq!(calls(&setup.sim, &task), ["detail", "pause", "update", "resume"]);
     // The scrape after Ready may already count the Event: the revisions below order them.

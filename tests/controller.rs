@@ -437,6 +437,84 @@ async fn credential_errors_and_rotation(echo_headers: bool) {
     assert_no_token_leak(&setup, &[&operator], &[&setup.token, wrong_token]).await;
 }
 
+/// A leader shut down gracefully (SIGTERM, as in a rollout or a drain) releases its Lease: the
+/// follower takes over at its next read instead of waiting out the Lease's 15 s (review I18). Both
+/// are Ready: the follower standing by, the leader once its caches have listed.
+#[tokio::test]
+async fn a_leader_stopped_with_sigterm_releases_its_lease() {
+    let Some(setup) = setup("ctl-release").await else {
+        return;
+    };
+    let lease_args = ["--leader-elect", "--leader-election-namespace", setup.ns.as_str()];
+    let mut first = Operator::start(&setup.ns, &[&lease_args[..], &["--identity", "first"]].concat());
+    eventually(WAIT, "first replica leads", || first.logs().contains("caches synced")).await;
+    let second = Operator::start(&setup.ns, &[&lease_args[..], &["--identity", "second"]].concat());
+    eventually(WAIT, "second replica waits", || {
+        second.logs().contains("waiting for leadership")
+    })
+    .await;
+    assert!(first.ready().await, "the leader is Ready once its caches synced");
+    assert!(second.ready().await, "a follower is Ready: it stands by");
+
+    let status = first.terminate(Duration::from_secs(30)).expect("exits on SIGTERM");
+    assert!(status.success(), "{status:?}: {}", first.logs());
+    let stopped = std::time::Instant::now();
+    assert!(first.logs().contains("released the leader Lease"), "{}", first.logs());
+    eventually(Duration::from_secs(30), "second replica takes over", || {
+        second.logs().contains("acquired leadership")
+    })
+    .await;
+    // Without the release the follower waits the Lease's duration (15 s) after the last renewal.
+    assert!(
+        stopped.elapsed() < Duration::from_secs(8),
+        "took over {:?} after the leader stopped",
+        stopped.elapsed()
+    );
+}
+
+/// An Orphan task holds the finalizer only while a journal may need it: an operation adds it
+/// before its journal, and the end of that reconcile removes it (review I6). Deleting the task
+/// once the operator is gone (an uninstall, a namespace deletion) then never hangs.
+#[tokio::test]
+async fn an_orphan_task_drops_the_finalizer_once_no_journal_needs_it() {
+    let Some(setup) = setup("ctl-orphanfin").await else {
+        return;
+    };
+    let task = new_task("orphan");
+    put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
+    let mut operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    let synced = wait_for_condition(&setup.tasks, "orphan", "Ready", "True", WAIT).await;
+    let id = task.spec.task_id.as_deref().unwrap();
+    assert_eq!(call_names(&setup.sim, id), ["detail", "pause", "update", "resume"]);
+    assert!(synced.status.unwrap().operation.is_none());
+    wait_for(&setup.tasks, "orphan", WAIT, "no finalizer", |t| {
+        t.metadata.finalizers.as_ref().is_none_or(Vec::is_empty)
+    })
+    .await;
+    // It was there for the operation: two JSON patches of the task, added before the journal and
+    // removed after the final status.
+    let metrics = operator.metrics().await;
+    let patches = metrics
+        .lines()
+        .find(|l| l.starts_with(r#"outbound_kube_requests_total{verb="patch",resource="outboundtasks"}"#))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(patches, Some(2.0), "{metrics}");
+
+    operator.kill();
+    setup.tasks.delete("orphan", &Default::default()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while setup.tasks.get_opt("orphan").await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deletion hangs without the operator"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(remote_status(&setup.sim, id), 2, "Orphan: the campaign runs on");
+}
+
 #[tokio::test]
 async fn with_leader_election_only_one_replica_acts_and_killing_it_hands_over() {
     let Some(setup) = setup("ctl-leader").await else { return };

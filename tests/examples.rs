@@ -84,7 +84,22 @@ fn examples_deserialise_into_the_rust_types() {
     let dir = support::repo_root().join("manifests/examples");
     let mut failures = Vec::new();
     let (mut tasks, mut accounts, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
-    for file in yaml_files(&dir) {
+    // The simulator's Secret and account apart, so that applying the examples never replaces a
+    // real token or account (review I12).
+    let top = yaml_files(&dir);
+    for file in &top {
+        let kind = support::yaml_documents(file)[0]["kind"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if kind == "Secret" || kind == "OutboundAccount" {
+            failures.push(format!(
+                "{}: a {kind} belongs in manifests/examples/simulator/",
+                file.display()
+            ));
+        }
+    }
+    for file in top.into_iter().chain(yaml_files(&dir.join("simulator"))) {
         for doc in support::yaml_documents(&file) {
             let label = format!("{} ({})", file.file_name().unwrap().to_string_lossy(), doc["kind"]);
             let ns = doc["metadata"]["namespace"].as_str();
@@ -223,7 +238,14 @@ fn install_manifests_are_well_formed() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(listed.contains("../crds"), "kustomization.yaml must include ../crds");
+    // The CRDs are applied apart (manifests/crds), so that deleting or pruning the app never
+    // deletes them and every OutboundTask with them (review I6).
+    assert!(
+        !listed.iter().any(|r| r.contains("crds")),
+        "manifests/kustomization.yaml must not include the CRDs: {listed:?}"
+    );
+    let crds_app = &support::yaml_documents(&dir.join("crds/kustomization.yaml"))[0];
+    assert_eq!(crds_app["resources"], serde_json::json!(["../../crds"]));
     for file in yaml_files(&dir) {
         let fname = file.file_name().unwrap().to_string_lossy().to_string();
         if fname != "kustomization.yaml" {
@@ -265,8 +287,21 @@ fn install_manifests_are_well_formed() {
     );
     assert_eq!(
         c.args.as_deref(),
-        Some(&["run", "--leader-elect", "--metrics-addr", "0.0.0.0:8080"].map(String::from)[..])
+        Some(
+            &[
+                "run",
+                "--leader-elect",
+                "--metrics-addr",
+                "0.0.0.0:8080",
+                "--log-format",
+                "json"
+            ]
+            .map(String::from)[..]
+        )
     );
+    // Room for a bounded operation on SIGTERM (review I18), a startup probe before liveness.
+    assert!(pod.termination_grace_period_seconds.unwrap_or(30) >= 120);
+    assert!(c.startup_probe.is_some(), "a startupProbe");
     let env: BTreeSet<&str> = c.env.iter().flatten().map(|e| e.name.as_str()).collect();
     assert!(
         env.contains("POD_NAME") && env.contains("POD_NAMESPACE"),
@@ -455,7 +490,7 @@ fn crds_folder_and_the_charts_copy_are_up_to_date() {
     let generated = outbound_api::crds_yaml();
     for file in [
         "crds/outbound.dev_crds.yaml",
-        "charts/outbound-operator/crds/outbound.dev_crds.yaml",
+        "charts/outbound-operator/files/crds.yaml",
     ] {
         let path = support::repo_root().join(file);
         let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -522,4 +557,33 @@ fn every_field_of_both_crds_has_a_description() {
         }
     }
     assert!(missing.is_empty(), "fields without a description: {missing:?}");
+}
+
+/// The production image (the Dockerfile's last stage, the default target) holds the operator
+/// alone, not the simulator with its unauthenticated admin endpoints, and its default command logs
+/// as the installs do (review I20). Checked on the text: no container engine is needed.
+#[test]
+fn the_production_image_ships_only_the_operator_and_logs_json_like_the_installs() {
+    let dockerfile = std::fs::read_to_string(support::repo_root().join("Dockerfile")).unwrap();
+    let last_stage = dockerfile.rsplit("\nFROM ").next().unwrap();
+    assert!(last_stage.contains("/out/outbound-operator"), "{last_stage}");
+    assert!(
+        !last_stage.contains("outbound-sim"),
+        "the simulator ships in the production image: {last_stage}"
+    );
+    let cmd = last_stage
+        .lines()
+        .find(|l| l.starts_with("CMD "))
+        .expect("a CMD in the last stage");
+    assert!(cmd.contains(r#""--log-format", "json""#), "{cmd}");
+    let deployment = std::fs::read_to_string(support::repo_root().join("manifests/deployment.yaml")).unwrap();
+    assert!(
+        deployment.contains(r#""--log-format", "json""#),
+        "manifests log otherwise"
+    );
+    let values = std::fs::read_to_string(support::repo_root().join("charts/outbound-operator/values.yaml")).unwrap();
+    assert!(
+        values.lines().any(|l| l == "logFormat: json"),
+        "the chart logs otherwise"
+    );
 }

@@ -280,3 +280,32 @@ async fn a_spec_changed_while_the_watch_was_down_is_acted_on_after_the_relist() 
         "the relist is logged"
     );
 }
+
+/// A replica that takes the Lease is Ready only once its task and account caches have listed (a
+/// follower is Ready before: it stands by). The first list of the tasks is held 6 s by the proxy:
+/// leading, the replica is not Ready during it (review I18), and is once it ends.
+#[tokio::test]
+async fn a_new_leader_is_ready_only_once_its_caches_have_listed() {
+    let Some(setup) = setup("kf-ready").await else { return };
+    let proxy = ApiProxy::start().await;
+    proxy.fail(
+        "GET",
+        "outboundtasks limit=",
+        1,
+        FaultMode::Delay(Duration::from_secs(6)),
+    );
+    let lease = ["--leader-elect", "--leader-election-namespace", setup.ns.as_str()];
+    let operator = Operator::start_with_kubeconfig(&setup.ns, &lease, Some(&proxy.kubeconfig));
+    eventually(WAIT, "the replica leads", || {
+        operator.logs().contains("acquired leadership")
+    })
+    .await;
+    assert!(!operator.ready().await, "Ready while its task cache is still listing");
+    let deadline = Instant::now() + WAIT;
+    while !operator.ready().await {
+        assert!(Instant::now() < deadline, "never Ready: {}", operator.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(operator.logs().contains("caches synced"));
+    assert_eq!(proxy.faults_left(), 0, "the list was held");
+}

@@ -29,8 +29,9 @@ pub struct RunArgs {
     /// Namespace of the leader-election Lease (default: POD_NAMESPACE, else `default`).
     #[arg(long, env = "POD_NAMESPACE")]
     pub leader_election_namespace: Option<String>,
-    /// Name of the leader-election Lease (default: `outbound-operator-leader`, or with
-    /// `--watch-label-selector` a name derived from the selector, so that each shard has its own).
+    /// Name of the leader-election Lease (default: derived from the watch scope, whatever installed
+    /// the operator: `outbound-operator-leader` for every task of the cluster, else a name derived
+    /// from `--namespace` and `--watch-label-selector`, so that each scope has its own).
     #[arg(long)]
     pub leader_election_id: Option<String>,
     /// Reconcile only the OutboundTasks whose labels match this selector: one shard of several

@@ -48,6 +48,8 @@ const ROUND_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Leadership {
     fence: Fence,
     renewer: JoinHandle<()>,
+    /// Tells the renewer to release the Lease and stop (see [`Leadership::release`]).
+    release: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for Leadership {
@@ -85,8 +87,13 @@ pub async fn acquire(
         tokio::time::sleep(RETRY_PERIOD).await;
     }
     tracing::info!(%lease, %identity, "acquired leadership");
-    let renewer = tokio::spawn(keep(elector, fence.clone()));
-    Ok(Leadership { fence, renewer })
+    let (release, released) = tokio::sync::oneshot::channel();
+    let renewer = tokio::spawn(keep(elector, fence.clone(), released));
+    Ok(Leadership {
+        fence,
+        renewer,
+        release: Some(release),
+    })
 }
 
 impl Leadership {
@@ -101,12 +108,39 @@ impl Leadership {
         );
         anyhow::anyhow!("lost leadership")
     }
+
+    /// After a graceful shutdown: closes the fence (no platform write from here on), then clears
+    /// the holder of the Lease, so that a follower takes it at its next read instead of waiting
+    /// out the Lease's duration. Bounded by one round's timeout; on any failure the Lease simply
+    /// expires as after a crash.
+    pub async fn release(mut self) {
+        self.fence.close();
+        if let Some(release) = self.release.take()
+            && release.send(()).is_ok()
+        {
+            let renewer = &mut self.renewer;
+            let _ = tokio::time::timeout(ROUND_TIMEOUT + RETRY_PERIOD, renewer).await;
+        }
+    }
 }
 
-/// Renews until the fence closes (the deadline passed, or the Lease went to someone else).
-async fn keep(mut elector: Elector, fence: Fence) {
+/// Renews until the fence closes (the deadline passed, or the Lease went to someone else), or
+/// until told to release the Lease.
+async fn keep(mut elector: Elector, fence: Fence, mut released: tokio::sync::oneshot::Receiver<()>) {
     loop {
-        tokio::time::sleep(RETRY_PERIOD).await;
+        tokio::select! {
+            () = tokio::time::sleep(RETRY_PERIOD) => {}
+            _ = &mut released => {
+                fence.close();
+                match tokio::time::timeout(ROUND_TIMEOUT, elector.release()).await {
+                    Ok(Ok(true)) => tracing::info!(lease = %elector.name, "released the leader Lease"),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "could not release the leader Lease: it expires instead"),
+                    Err(_) => tracing::warn!("releasing the leader Lease timed out: it expires instead"),
+                }
+                return;
+            }
+        }
         if !fence.allows_write() || !elector.held {
             fence.close();
             return;
@@ -219,6 +253,25 @@ impl Elector {
             }
             // Someone else wrote first (or created it): read it again next round.
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(Ok(())),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Clears the holder of the Lease this process holds (client-go's release: no holder, a
+    /// duration of 1 s). A record someone else wrote since (a conflict) is left alone. Whether it
+    /// was released.
+    async fn release(&mut self) -> Result<bool, kube::Error> {
+        let Some(mut record) = self.written.take().filter(|_| self.held) else {
+            return Ok(false);
+        };
+        self.held = false;
+        let spec = record.spec.get_or_insert_with(LeaseSpec::default);
+        spec.holder_identity = None;
+        spec.lease_duration_seconds = Some(1);
+        spec.renew_time = Some(MicroTime(jiff::Timestamp::now()));
+        match self.api.replace(&self.name, &PostParams::default(), &record).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
             Err(error) => Err(error),
         }
     }

@@ -46,7 +46,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let lease = args.leader_elect.then(|| {
         args.leader_election_id
             .clone()
-            .unwrap_or_else(|| shard::default_lease_name(args.watch_label_selector.as_ref()))
+            .unwrap_or_else(|| shard::default_lease_name(args.namespace.as_deref(), args.watch_label_selector.as_ref()))
     });
     let fleet = metrics::fleet::FleetMetrics::new(lease.as_deref());
     fleet.register(&mut registry);
@@ -67,10 +67,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     ));
 
     let leadership = if let Some(lease) = lease {
-        readiness.set(true); // a follower is ready to take over
+        // A follower stands by, ready to take over: were it not Ready, a rolling update (new
+        // pods must be Ready before old ones go) would wait for ever behind the leader.
+        readiness.set(true);
         let namespace = args.leader_election_namespace.as_deref().unwrap_or("default");
         let share = shard::share_of(args.watch_label_selector.as_ref());
-        Some(leader::acquire(client.clone(), namespace, &lease, &share, &identity, fence).await?)
+        let leadership = leader::acquire(client.clone(), namespace, &lease, &share, &identity, fence).await?;
+        // The leader is Ready again once its caches have synced (`controller` below).
+        readiness.set(false);
+        Some(leadership)
     } else {
         None
     };
@@ -106,7 +111,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let controller = controller(ctx, watched, starts, accounts_listed_tx, readiness.clone());
     let outcome = match leadership {
         Some(mut lease) => tokio::select! {
-            () = controller => Ok(()),
+            // Shut down gracefully: hand the Lease over now rather than make the next leader
+            // wait out its duration (client-go's ReleaseOnCancel).
+            () = controller => {
+                lease.release().await;
+                Ok(())
+            }
             lost = lease.lost() => Err(lost),
         },
         None => {
@@ -151,9 +161,11 @@ async fn controller(
         }
         futures::future::ready(())
     });
-    // Ready once the account cache has listed (so no task is wrongly AccountNotFound at start).
-    let accounts = watched.accounts.clone();
+    // Ready once the task and account caches have listed (so no task is wrongly AccountNotFound
+    // at start, and a leader is Ready only once it can reconcile).
+    let (tasks, accounts) = (watched.tasks.clone(), watched.accounts.clone());
     let ready = async move {
+        let _ = tasks.wait_until_ready().await;
         let _ = accounts.wait_until_ready().await;
         let _ = accounts_listed.send(true);
         readiness.set(true);

@@ -64,18 +64,25 @@ pub fn share_of(selector: Option<&ShardSelector>) -> String {
     selector.map(ToString::to_string).unwrap_or_default()
 }
 
-/// The Lease when `--leader-election-id` is not given: the unsharded default, or a name derived
-/// from the canonical selector, readable and with a hash of all of it, so that two shards never
-/// share a Lease.
-pub fn default_lease_name(selector: Option<&ShardSelector>) -> String {
-    let Some(selector) = selector else {
-        return DEFAULT_LEASE.into();
+/// The Lease when `--leader-election-id` is not given: one name per watch scope (`--namespace`
+/// and `--watch-label-selector`), whatever installed the operator (kustomize, Helm and its release
+/// name, the sharding overlay), so that two installs of one scope in one namespace meet on one
+/// Lease and never lead at once. The whole cluster, unsharded: [`DEFAULT_LEASE`]; otherwise a
+/// readable name with a hash of the whole scope, so that two scopes never share a Lease. The
+/// names of the cluster-wide shards are those every earlier version derived.
+pub fn default_lease_name(namespace: Option<&str>, selector: Option<&ShardSelector>) -> String {
+    let selector = selector.map(ToString::to_string);
+    // The part of a selector after the last `/` carries the key's name and the values.
+    let tail = |s: &String| s.rsplit('/').next().unwrap_or_default().to_owned();
+    let (readable, canonical) = match (namespace, &selector) {
+        (None, None) => return DEFAULT_LEASE.into(),
+        (None, Some(selector)) => (tail(selector), selector.clone()),
+        (Some(ns), None) => (ns.to_owned(), format!("namespace={ns}")),
+        // The share first: the part cut off by the length limit is the namespace's.
+        (Some(ns), Some(selector)) => (format!("{}-{ns}", tail(selector)), format!("namespace={ns};{selector}")),
     };
-    let canonical = selector.to_string();
-    // The part after the last `/` carries the key's name and the values; a DNS label's alphabet.
-    let readable = canonical.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
     let mut slug = String::new();
-    for c in readable.chars() {
+    for c in readable.to_ascii_lowercase().chars() {
         if c.is_ascii_alphanumeric() {
             slug.push(c);
         } else if !slug.is_empty() && !slug.ends_with('-') {
@@ -284,7 +291,7 @@ mod tests {
 
     #[test]
     fn each_share_gets_its_own_lease_and_spellings_of_one_share_the_same() {
-        assert_eq!(default_lease_name(None), DEFAULT_LEASE);
+        assert_eq!(default_lease_name(None, None), DEFAULT_LEASE);
         let names: Vec<String> = [
             "sharding.fluxcd.io/key=shard1",
             "sharding.fluxcd.io/key=shard2",
@@ -293,7 +300,7 @@ mod tests {
             "sharding.fluxcd.io/key in (shard1,shard2)",
         ]
         .iter()
-        .map(|text| default_lease_name(Some(&parse(text))))
+        .map(|text| default_lease_name(None, Some(&parse(text))))
         .collect();
         let mut distinct = names.clone();
         distinct.sort();
@@ -305,7 +312,7 @@ mod tests {
             names[0]
         );
         assert_eq!(
-            default_lease_name(Some(&parse("sharding.fluxcd.io/key == shard1"))),
+            default_lease_name(None, Some(&parse("sharding.fluxcd.io/key == shard1"))),
             names[0]
         );
         // The names are part of the contract: every version must derive the same.
@@ -318,6 +325,26 @@ mod tests {
             "{KEY} in ({})",
             (0..20).map(|i| format!("shard{i}")).collect::<Vec<_>>().join(",")
         ));
-        assert!(default_lease_name(Some(&long)).len() <= 63);
+        assert!(default_lease_name(None, Some(&long)).len() <= 63);
+    }
+
+    /// One rule for every install method: the scope names the Lease, not a release name.
+    #[test]
+    fn a_namespaced_scope_gets_a_lease_of_its_own() {
+        let team_a = default_lease_name(Some("team-a"), None);
+        assert_eq!(team_a, "outbound-operator-leader-team-a-d4ec4a20");
+        assert_ne!(team_a, default_lease_name(Some("team-b"), None));
+        assert_ne!(team_a, default_lease_name(None, None));
+        let sharded = default_lease_name(Some("team-a"), Some(&parse("sharding.fluxcd.io/key=shard1")));
+        assert!(
+            sharded.starts_with("outbound-operator-leader-key-shard1-team-a-"),
+            "{sharded}"
+        );
+        assert_ne!(
+            sharded,
+            default_lease_name(None, Some(&parse("sharding.fluxcd.io/key=shard1")))
+        );
+        let long = default_lease_name(Some(&"n".repeat(63)), Some(&parse("sharding.fluxcd.io/key=shard1")));
+        assert!(long.len() <= 63, "{long}");
     }
 }

@@ -188,6 +188,28 @@ impl Operator {
         let _ = self.child.wait();
     }
 
+    /// SIGTERM, as the kubelet sends it, then waits up to `grace` for the exit (SIGKILL after).
+    /// The exit status, if it exited in time.
+    pub fn terminate(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill(2) on the pid of a child this harness spawned and has not reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill();
+        None
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub async fn ready(&self) -> bool {
+        let url = format!("http://127.0.0.1:{}/readyz", self.metrics_port);
+        reqwest::get(&url).await.is_ok_and(|r| r.status().is_success())
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -11,8 +11,13 @@ use super::support;
 
 /// The examples `keep` selects by file name, with the account pointing at this test's simulator.
 pub fn write_examples(dir: &Path, base_url: &str, keep: impl Fn(&str) -> bool) {
-    for entry in std::fs::read_dir(support::repo_root().join("manifests/examples")).unwrap() {
+    let examples = support::repo_root().join("manifests/examples");
+    let simulator = std::fs::read_dir(examples.join("simulator")).unwrap();
+    for entry in std::fs::read_dir(&examples).unwrap().chain(simulator) {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
         if !keep(&path.file_name().unwrap().to_string_lossy()) {
             continue;
         }

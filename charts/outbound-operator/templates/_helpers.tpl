@@ -53,33 +53,35 @@ app.kubernetes.io/part-of: outbound-operator
 {{- end }}
 {{- end }}
 
-{{- define "outbound-operator.leaseName" -}}
-{{- default (printf "%s-leader" (include "outbound-operator.fullname" .)) .Values.leaderElection.leaseName }}
+
+{{/* The Lease, as NOTES.txt names it: leaderElection.leaseName, else the operator's rule (one name per watch scope, the same for every install method: src/controller/shard.rs). */}}
+{{- define "outbound-operator.leaseDescription" -}}
+{{- if .Values.leaderElection.leaseName }}
+{{- .Values.leaderElection.leaseName }}
+{{- else if and (not .Values.watchNamespace) (not (include "outbound-operator.shardSelector" .)) }}
+{{- "outbound-operator-leader" }}
+{{- else }}
+{{- "outbound-operator-leader-<scope>-<hash>, derived from what it watches (kubectl get lease -n " }}{{ .Release.Namespace }})
+{{- end }}
 {{- end }}
 
 {{/* What the controller reads and writes where it watches (ClusterRole or Role). Same rules as manifests/clusterrole.yaml, whose comments say why each is needed. */}}
 {{- define "outbound-operator.controllerRules" -}}
 - apiGroups: ["outbound.dev"]
   resources: ["outboundtasks", "outboundaccounts"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["outbound.dev"]
   resources: ["outboundtasks"]
-  verbs: ["patch", "update"]
-- apiGroups: ["outbound.dev"]
-  resources: ["outboundtasks/finalizers"]
-  verbs: ["update"]
+  verbs: ["patch"]
 - apiGroups: ["outbound.dev"]
   resources: ["outboundtasks/status", "outboundaccounts/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
-- apiGroups: [""]
-  resources: ["events"]
-  verbs: ["create", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end }}
 
 {{/* Labels of the ServiceMonitor and the PrometheusRule: the chart's, `release:
@@ -95,3 +97,13 @@ release: {{ $release | quote }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+{{/* The top of a CRD's metadata (see templates/crds.yaml), between newlines. */}}
+{{- define "outbound-operator.crdMetadata" }}
+metadata:
+  labels:
+    {{- include "outbound-operator.labels" . | nindent 4 }}
+  {{- if .Values.crds.keep }}
+  annotations:
+    helm.sh/resource-policy: keep
+  {{- end }}
+{{ end }}

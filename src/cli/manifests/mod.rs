@@ -230,9 +230,9 @@ mod tests {
 
     #[test]
     fn reads_multi_document_yaml_and_counts_other_kinds() {
-        let text = include_str!("../../../manifests/examples/secret.yaml").to_string()
+        let text = include_str!("../../../manifests/examples/simulator/secret.yaml").to_string()
             + "\n---\n"
-            + include_str!("../../../manifests/examples/account.yaml")
+            + include_str!("../../../manifests/examples/simulator/account.yaml")
             + "\n---\n"
             + include_str!("../../../manifests/examples/task-by-variable.yaml");
         let manifests = read_text(&text);
@@ -289,7 +289,8 @@ mod tests {
         let manifests = read_text(task);
         let error = manifests.account_of(&manifests.tasks[0]).unwrap_err();
         assert!(error.to_string().contains("spec.accountRef.name"), "{error}");
-        let account = include_str!("../../../manifests/examples/account.yaml").replace("baseUrl: http", "baseUrl: ftp");
+        let account =
+            include_str!("../../../manifests/examples/simulator/account.yaml").replace("baseUrl: http", "baseUrl: ftp");
         let manifests = read_text(&format!("{task}\n---\n{account}"));
         assert_eq!(manifests.errors.len(), 1, "{:?}", manifests.errors);
         let error = manifests.account_of(&manifests.tasks[0]).unwrap_err();

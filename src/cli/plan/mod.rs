@@ -247,7 +247,7 @@ mod tests {
         assert!(!format!("{cli:?}").contains("tok-plan-secret"), "{cli:?}");
         let mut tokens = Tokens::new(Vec::new(), None, cli.plan.token.clone());
         let account: OutboundAccount =
-            serde_yaml::from_str(include_str!("../../../manifests/examples/account.yaml")).unwrap();
+            serde_yaml::from_str(include_str!("../../../manifests/examples/simulator/account.yaml")).unwrap();
         assert_eq!(tokens.for_account(&account).unwrap().expose(), "tok-plan-secret-1");
     }
 

@@ -122,7 +122,7 @@ mod tests {
     use super::*;
 
     fn account(namespace: &str, name: &str) -> OutboundAccount {
-        let text = include_str!("../../../manifests/examples/account.yaml");
+        let text = include_str!("../../../manifests/examples/simulator/account.yaml");
         let mut account: OutboundAccount = serde_yaml::from_str(text).unwrap();
         account.metadata.namespace = Some(namespace.into());
         account.metadata.name = Some(name.into());

@@ -24,7 +24,7 @@ fn task(namespace: &str, name: &str, status: Value) -> Arc<OutboundTask> {
 
 fn account(namespace: &str, ready: Option<Value>) -> Arc<OutboundAccount> {
     let mut account: OutboundAccount =
-        serde_yaml::from_str(include_str!("../../../manifests/examples/account.yaml")).unwrap();
+        serde_yaml::from_str(include_str!("../../../manifests/examples/simulator/account.yaml")).unwrap();
     account.metadata.namespace = Some(namespace.into());
     account.status = serde_json::from_value(json!({"conditions": ready.into_iter().collect::<Vec<_>>()})).unwrap();
     Arc::new(account)
@@ -174,7 +174,7 @@ fn exports_each_account_with_its_ready_reason_and_budget() {
         r#"outbound_account_ready{account_namespace="sales",account="main",status="False",reason="Unauthorized"} 1.0"#,
         r#"outbound_account_ready{account_namespace="ops",account="main",status="Unknown",reason="NotYetReconciled"} 1.0"#,
         r#"outbound_account_rate_limit_requests_per_second{account_namespace="sales",account="main"} 10.0"#,
-        r#"outbound_account_rate_limit_burst{account_namespace="ops",account="main"} 20.0"#,
+        r#"outbound_account_rate_limit_burst{account_namespace="ops",account="main"} 1.0"#,
         r#"outbound_operation_oldest_age_seconds{task_namespace="sales"} 900.0"#,
         r#"outbound_tasks_stalled_longest_seconds{task_namespace="ops",reason="SpecRejected"} 1200.0"#,
         r#"outbound_tasks_paused_by_operator{task_namespace="sales"} 2.0"#,

@@ -186,6 +186,7 @@ async fn finish(
         retry_after: None,
         suspended: matches!(result, CreateResult::Suspended),
         pause_slot: None,
+        finalizer_on_server: crate::controller::writes::finalizer::has(task),
         summary: summary(result),
         message: "reconciled (create)",
     };

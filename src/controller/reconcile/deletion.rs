@@ -3,7 +3,9 @@
 //! delete with `Delete`, in Enforce mode only; resume a campaign the operator itself holds paused,
 //! unless the latest spec says `runState: Paused`), then lets the object go. The finalizer
 //! (`writes::finalizer`) holds the object while deletion may owe something; it is added only then
-//! (`finalizer_wanted`), so an Orphan, Observe or suspended task without a journal has none. A
+//! (`finalizer_wanted`), so an Orphan, Observe or suspended task without a journal has none, and
+//! the end of the reconcile that makes it unneeded removes it again ([`wanted_after`]): an Orphan
+//! task never blocks its own deletion, its namespace's or its CRD's once the operator is gone. A
 //! task with no id (never created) has nothing to pause or delete.
 
 use jiff::Timestamp;
@@ -15,7 +17,7 @@ use super::error::{Error, failure_of};
 use super::remote::{self, Remote};
 use crate::controller::context::Context;
 use crate::controller::writes::finalizer::{has, remove};
-use outbound_api::{OutboundTask, RemoteState};
+use outbound_api::{OutboundTask, OutboundTaskStatus, RemoteState};
 use outbound_core::planner::{
     EventType, Failure, Owed, PlannedEvent, finalizer_wanted, gives_up, owed_at_deletion, reasons,
 };
@@ -23,6 +25,11 @@ use outbound_core::planner::{
 /// Whether the finalizer must be on the object before anything else is done.
 pub fn wanted(task: &OutboundTask) -> bool {
     finalizer_wanted(&task.spec, &task.status.clone().unwrap_or_default())
+}
+
+/// Whether the finalizer must stay once `status` is on the server.
+pub fn wanted_after(task: &OutboundTask, status: &OutboundTaskStatus) -> bool {
+    finalizer_wanted(&task.spec, status)
 }
 
 /// Deletion: does what is owed (see the module), then removes the finalizer. A failure keeps the

@@ -10,6 +10,9 @@
 //!   a pause window.
 //! - A place among `maxPaused` is held until the status that ends the operation is written.
 //! - A failure publishes a Warning only when it is new or changed, not on every retry.
+//! - The finalizer goes once deletion would owe nothing (an Orphan task without a journal that
+//!   resumes, an Observe or suspended task), after the Events (off the critical path), and only
+//!   from a task that holds it: no write on an ordinary reconcile.
 
 use std::time::{Duration, Instant};
 
@@ -18,13 +21,14 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use rand::Rng;
 
+use super::deletion;
 use super::error::Error;
 use super::remote::{Remote, forget_refused_token};
 use crate::controller::accounts::credentials::Credentials;
 use crate::controller::accounts::pause_slots::PauseSlot;
 use crate::controller::context::Context;
 use crate::controller::metrics::controller::ReconcileResult;
-use crate::controller::writes::task_status;
+use crate::controller::writes::{finalizer, task_status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{Failure, PlannedEvent};
 
@@ -57,6 +61,8 @@ pub struct Ending<'a> {
     pub suspended: bool,
     /// The place among `maxPaused` the operation held, released once the status is written.
     pub pause_slot: Option<PauseSlot<'a>>,
+    /// Whether the object holds our finalizer (read with it, or added by this reconcile).
+    pub finalizer_on_server: bool,
     /// What was decided and done, in a few words, for the log.
     pub summary: String,
     /// The log line's message.
@@ -83,6 +89,7 @@ pub async fn finish(
         retry_after,
         suspended,
         pause_slot,
+        finalizer_on_server,
         summary,
         message,
     } = ending;
@@ -110,6 +117,16 @@ pub async fn finish(
         && failure_is_new(&previous, &status)
     {
         ctx.events.publish(task, &failure.event()).await;
+    }
+    if finalizer_on_server && !deletion::wanted_after(task, &status) {
+        let mut on_server = task.finalizers().to_vec();
+        if !finalizer::has(task) {
+            on_server.push(finalizer::FINALIZER.to_owned());
+        }
+        // Left for the next reconcile if it fails (e.g. someone else's finalizer changed the list).
+        if let Err(error) = finalizer::remove_from(api, &task.name_any(), &on_server).await {
+            tracing::debug!(task = %key, %error, "could not remove the finalizer no journal needs");
+        }
     }
     if let Some(credentials) = Credentials::from_outcome(reached_platform, failure.as_ref()) {
         ctx.account_reports

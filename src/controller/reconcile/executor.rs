@@ -34,6 +34,8 @@ use outbound_platform::{ErrorKind, RemoteError};
 pub struct Executed {
     pub execution: Execution,
     pub events: Vec<PlannedEvent>,
+    /// Whether this execution added the finalizer (the task read does not show it).
+    pub finalizer_added: bool,
 }
 
 /// `on_server` is the status the API server holds as far as this reconcile knows: the journal's
@@ -61,6 +63,7 @@ pub async fn execute(
     let mut paused_at: Option<Instant> = None;
     let mut refused = false;
     let mut called = false;
+    let mut finalizer_added = false;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
@@ -68,9 +71,9 @@ pub async fn execute(
                 let in_progress =
                     outbound_core::planner::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
                 // The finalizer first, so that the object cannot go away with the journal.
-                let finalizer = match finalizer::has(task) {
+                let finalizer = match finalizer::has(task) || finalizer_added {
                     true => Ok(()),
-                    false => finalizer::add(api, task).await,
+                    false => finalizer::add(api, task).await.map(|()| finalizer_added = true),
                 };
                 let written = match finalizer {
                     Ok(()) => task_status::apply(api, &task.name_any(), &in_progress).await,
@@ -144,7 +147,11 @@ pub async fn execute(
                 {
                     ctx.settle.learn(&remote.key, |s| s.update_gave_up(at.elapsed()));
                 }
-                return Executed { execution, events };
+                return Executed {
+                    execution,
+                    events,
+                    finalizer_added,
+                };
             }
         }
     }

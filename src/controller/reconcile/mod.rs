@@ -60,8 +60,8 @@ async fn reconcile_admitted(
     if task.meta().deletion_timestamp.is_some() {
         return deletion::finalize(&ctx, &api, &task, &namespace).await;
     }
-    // Once there, the finalizer stays until deletion (removing it would cost a write after
-    // every operation of an Orphan task); the executor adds it before a journal.
+    // The executor adds it before a journal when it is not there yet; the ending removes it once
+    // deletion would owe nothing (`deletion::wanted_after`).
     let task = if deletion::wanted(&task) && !finalizer::has(&task) {
         finalizer::add(&api, &task).await?;
         // So that the executor does not add it again before its journal.
@@ -69,6 +69,7 @@ async fn reconcile_admitted(
     } else {
         task
     };
+    let mut finalizer_on_server = finalizer::has(&task);
     if task.remote_id().is_none() {
         return create::reconcile_create(&ctx, &api, &task, &namespace, &key, started).await;
     }
@@ -134,6 +135,7 @@ async fn reconcile_admitted(
                     let executed =
                         executor::execute(&ctx, &api, &task, &plan, remote, &mut on_server, &mut worker).await;
                     operation_events = executed.events;
+                    finalizer_on_server |= executed.finalizer_added;
                     executed.execution
                 } else {
                     Execution::default()
@@ -173,6 +175,7 @@ async fn reconcile_admitted(
         retry_after,
         suspended: verdict == Some(planner::Verdict::Suspended),
         pause_slot,
+        finalizer_on_server,
         summary: match verdict {
             Some(verdict) => format!("{verdict:?}, actions {:?}", execution.done),
             None => "not planned".into(),

@@ -55,8 +55,13 @@ pub fn with_finalizer(task: &OutboundTask) -> OutboundTask {
 /// Removes every copy of the finalizer (an older version could add it twice); the `test` ops
 /// make the patch fail rather than remove another finalizer if the list changed since we read it.
 pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Result<()> {
-    let ours: Vec<usize> = task
-        .finalizers()
+    remove_from(api, &task.name_any(), task.finalizers()).await
+}
+
+/// [`remove`] for an object whose finalizers on the server are `on_server` (the ones read, plus
+/// ours when this reconcile added it since).
+pub async fn remove_from(api: &Api<OutboundTask>, name: &str, on_server: &[String]) -> kube::Result<()> {
+    let ours: Vec<usize> = on_server
         .iter()
         .enumerate()
         .filter(|(_, f)| is_ours(f))
@@ -72,14 +77,14 @@ pub async fn remove(api: &Api<OutboundTask>, task: &OutboundTask) -> kube::Resul
         .flat_map(|index| {
             let path = format!("/metadata/finalizers/{index}");
             [
-                json!({"op": "test", "path": path, "value": task.finalizers()[*index]}),
+                json!({"op": "test", "path": path, "value": on_server[*index]}),
                 json!({"op": "remove", "path": path}),
             ]
         })
         .collect();
     let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops)).expect("valid JSON patch");
     let _place = super::permit().await;
-    api.patch(&task.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch))
+    api.patch(name, &PatchParams::default(), &Patch::Json::<()>(patch))
         .await?;
     Ok(())
 }
