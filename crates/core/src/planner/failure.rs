@@ -161,7 +161,7 @@ impl Failure {
     }
 
     /// One failure of each kind, for checks that must cover every reason (the troubleshooting
-    /// table lists each). A new kind fails to compile in [`Failure::kind_index`] until it is
+    /// table lists each). A new kind fails to compile in `Failure::kind_index` until it is
     /// added there and here.
     pub fn one_of_each() -> Vec<Failure> {
         let text = || String::from("x");
