@@ -1172,7 +1172,7 @@ mod create {
                         CreateOutcome::IntentWritten
                     }
                 },
-                CreateEffect::Create(body) => {
+                CreateEffect::Create { body, .. } => {
                     prop_assert!(
                         world.persisted.create_intent.is_some(),
                         "a create without a persisted intent"
@@ -1182,16 +1182,19 @@ mod create {
                         Fault::Error => CreateOutcome::CreateFailed {
                             failure: transient(),
                             maybe_created: true,
+                            at: world.clock,
                         },
                         Fault::Throttled(_) => CreateOutcome::CreateFailed {
                             failure: Failure::Throttled,
                             maybe_created: false,
+                            at: world.clock,
                         },
                         Fault::LostResponse => {
                             world.make(&body.name);
                             CreateOutcome::CreateFailed {
                                 failure: transient(),
                                 maybe_created: true,
+                                at: world.clock,
                             }
                         }
                         _ => {
@@ -1200,7 +1203,7 @@ mod create {
                         }
                     }
                 }
-                CreateEffect::List(name) => match fault {
+                CreateEffect::List { name, .. } => match fault {
                     Fault::Error | Fault::Throttled(_) | Fault::LostResponse => CreateOutcome::ListFailed(transient()),
                     _ => CreateOutcome::Listed(world.list(&name)),
                 },

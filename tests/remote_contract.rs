@@ -574,6 +574,25 @@ async fn create_reads_every_answer_shape_and_list_reads_every_page() {
     assert_eq!(sub.len(), 1, "sub_user_id in the query");
 }
 
+/// Review D12: more tasks match the name filter than the lookup reads (20 pages of 50). The
+/// lookup fails (transient) instead of answering an incomplete list, which the create steps
+/// would read as "not made" and create again.
+#[tokio::test]
+async fn a_list_longer_than_the_page_cap_is_an_error_not_a_cut_off() {
+    let sim = start_sim(0).await;
+    let c = client(&sim, |_| {});
+    for i in 0..1001 {
+        sim.put_task(
+            &format!("f0000000-0000-4000-8000-{i:012}"),
+            task(1, &format!("sale-{i}"), None),
+        )
+        .unwrap();
+    }
+    let error = c.list(&token(), "sale", None).await.expect_err("1001 tasks, 1000 read");
+    assert_eq!(error.kind(), ErrorKind::Transient, "{error}");
+    assert!(error.to_string().contains("sale"), "{error}");
+}
+
 /// A create is sent once: a 5xx or a lost answer is returned to the caller (who looks the task up
 /// before creating again), never retried by the client, unlike every other call.
 #[tokio::test]

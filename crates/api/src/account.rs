@@ -73,7 +73,8 @@ pub struct OutboundAccountSpec {
     #[schemars(length(min = 1, max = 64))]
     pub time_zone: String,
 
-    /// Timeout of one HTTP call to the platform (a duration such as `10s`).
+    /// Timeout of one HTTP call to the platform (a duration such as `10s`). Must be shorter
+    /// than `platform.createListGrace`; the account is refused otherwise.
     #[serde(default = "default_request_timeout")]
     #[schemars(regex(pattern = super::patterns::DURATION))]
     pub request_timeout: String,
@@ -216,7 +217,9 @@ pub struct PlatformBehaviour {
     pub started_retry_interval: String,
     /// How long, after a create whose outcome is unknown (a crash, a lost answer, a timeout), the
     /// list is searched for the task before it is created again: the list may lag behind a
-    /// create. A duration, at least `5s`.
+    /// create. Counted from when the outcome became unknown (the failed answer, or the intent
+    /// found unanswered), not from the intent. A duration, at least `5s`, longer than
+    /// `requestTimeout`.
     #[serde(default = "default_create_list_grace")]
     #[schemars(regex(pattern = super::patterns::DURATION))]
     #[x_kube(validation = kube::core::Rule::new("duration(self) >= duration('5s')").message("spec.platform.createListGrace must be at least 5s"))]

@@ -149,6 +149,19 @@ pub struct CreateIntent {
     /// ever looked up, never created again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acknowledged: bool,
+    /// The remote name the task was created with: the lookup searches this name, not the
+    /// spec's, which may have been renamed since. Absent in intents of earlier versions (then
+    /// the spec's name and `subUserId` are used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The sub-account the task was created under (with `name`; absent: the main account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_user_id: Option<String>,
+    /// When the create's outcome became unknown (its answer lost or timed out, or found
+    /// unanswered after a restart): the list grace is counted from here, not from `startedAt`, so
+    /// time spent queueing for the rate budget or waiting for the answer does not use it up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_since: Option<Time>,
 }
 
 /// Convergence guard state.

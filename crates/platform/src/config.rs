@@ -107,6 +107,12 @@ impl ClientConfig {
             })
         };
         let create_list_grace = duration(&spec.platform.create_list_grace, "platform.createListGrace")?;
+        if request_timeout >= create_list_grace {
+            return Err(ConfigError::TimeoutNotBelowGrace {
+                timeout: humantime::format_duration(request_timeout).to_string(),
+                grace: humantime::format_duration(create_list_grace).to_string(),
+            });
+        }
         let create_clock_skew = duration(&spec.platform.create_clock_skew, "platform.createClockSkew")?;
         let time_zone = jiff::tz::TimeZone::get(spec.time_zone.trim())
             .map_err(|_| ConfigError::TimeZone(spec.time_zone.clone()))?;
@@ -261,6 +267,23 @@ pub(crate) mod tests {
         let mut s = spec("https://a.example");
         s.rate_limit.burst = 0;
         assert_eq!(ClientConfig::from_spec(&s), Err(ConfigError::RateLimit));
+    }
+
+    /// Review D1: a create that times out after the whole grace would leave no time to find
+    /// the task in the list; such an account is refused, naming both fields.
+    #[test]
+    fn rejects_a_request_timeout_not_below_the_create_grace() {
+        let mut s = spec("https://a.example");
+        s.request_timeout = "30s".into();
+        s.platform.create_list_grace = "30s".into();
+        let err = ClientConfig::from_spec(&s).expect_err("requestTimeout 30s with createListGrace 30s");
+        let text = err.to_string();
+        assert!(
+            text.contains("spec.requestTimeout") && text.contains("spec.platform.createListGrace"),
+            "{text}"
+        );
+        s.request_timeout = "29s".into();
+        assert!(ClientConfig::from_spec(&s).is_ok());
     }
 
     #[test]

@@ -254,6 +254,13 @@ pub enum ConfigError {
     RateLimit,
     #[error("spec.{field} {value:?} is not a duration")]
     Duration { field: &'static str, value: String },
+    /// A create that times out must leave time to find the task in the list before the grace
+    /// ends (review D1).
+    #[error(
+        "spec.requestTimeout ({timeout}) must be shorter than spec.platform.createListGrace ({grace}): \
+         a create answered only at the timeout would leave no time to find the task in the list"
+    )]
+    TimeoutNotBelowGrace { timeout: String, grace: String },
     #[error("spec.timeZone {0:?} is not a known IANA time zone")]
     TimeZone(String),
     #[error("spec.endpoints.{field} {template:?}: {reason}")]

@@ -89,12 +89,8 @@ pub async fn reconcile_create(
                     }
                 }
             }
-            (CreateEffect::Create(body), Some(remote)) => {
-                match remote
-                    .client
-                    .create(&remote.token, task.spec.sub_user_id.as_deref(), &body)
-                    .await
-                {
+            (CreateEffect::Create { body, sub_user_id }, Some(remote)) => {
+                match remote.client.create(&remote.token, sub_user_id.as_deref(), &body).await {
                     Ok(id) => {
                         reached_platform = true;
                         CreateOutcome::Created(id)
@@ -107,16 +103,13 @@ pub async fn reconcile_create(
                             // Only a failure that may have reached the platform's handler leaves
                             // the outcome open; a refused write or an answer saying no does not.
                             maybe_created: error.kind() == ErrorKind::Transient,
+                            at: Timestamp::now(),
                         }
                     }
                 }
             }
-            (CreateEffect::List(name), Some(remote)) => {
-                match remote
-                    .client
-                    .list(&remote.token, &name, task.spec.sub_user_id.as_deref())
-                    .await
-                {
+            (CreateEffect::List { name, sub_user_id }, Some(remote)) => {
+                match remote.client.list(&remote.token, &name, sub_user_id.as_deref()).await {
                     Ok(items) => {
                         reached_platform = true;
                         let zone = &remote.client.config().time_zone;

@@ -4,7 +4,9 @@
 //! object.
 //!
 //! The protocol:
-//! 1. With no create intent in status: write one (time, generation) BEFORE the create call. If
+//! 1. With no create intent in status: write one (time, generation, the remote name and
+//!    sub-account created with: lookups use these, so a rename meanwhile makes no second task)
+//!    BEFORE the create call. If
 //!    that write fails, nothing is called: a create the status does not know of could not be
 //!    found again after a crash.
 //! 2. Create (sent once, never retried by the client). An id in the answer ends it. A success
@@ -16,8 +18,12 @@
 //!    before creating again. Candidates are the listed tasks with exactly the spec's name created
 //!    no earlier than the intent minus the clock-skew margin (older ones are not ours). One: it
 //!    is ours. More than one: do not guess ([`Failure::AmbiguousName`], Stalled). None: the list
-//!    may lag behind the create, so keep looking (requeue) until the grace period after the
-//!    intent has passed; only then create again, with a new intent.
+//!    may lag behind the create, so keep looking (requeue) until the grace period has passed
+//!    since the outcome became unknown (the failed answer came back, or the intent was found
+//!    unanswered), not since the intent: queueing for the rate budget and waiting for the answer
+//!    do not use it up. Only then create again, with a new intent. A namesake whose
+//!    `create_datetime` is missing or unreadable may be older than the intent: it is never
+//!    adopted, the lookup is ambiguous (fail closed).
 //! 4. A create the platform rejected is held for this generation ([`Failure::CreateRejected`],
 //!    Stalled) until the spec changes or a reconcile is requested.
 
@@ -57,7 +63,8 @@ pub struct CreateInput<'a> {
 pub struct Candidate {
     pub id: String,
     pub name: String,
-    /// `None` when the platform gave no readable `create_datetime` (then it may be ours).
+    /// `None` when the platform gave no readable `create_datetime` (it may be ours or older:
+    /// ambiguous).
     pub created_at: Option<Timestamp>,
 }
 
@@ -85,10 +92,14 @@ impl Candidate {
 pub enum CreateEffect {
     /// Write this intent to status; answer `IntentWritten` or `IntentNotWritten`.
     WriteIntent(CreateIntent),
-    /// `POST endpoints.create` with this body; answer `Created` or `CreateFailed`.
-    Create(UpdateBody),
-    /// List the tasks by this name; answer `Listed` or `ListFailed`.
-    List(String),
+    /// `POST endpoints.create` with this body under this sub-account; answer `Created` or
+    /// `CreateFailed`.
+    Create {
+        body: UpdateBody,
+        sub_user_id: Option<String>,
+    },
+    /// List the tasks by this name in this sub-account; answer `Listed` or `ListFailed`.
+    List { name: String, sub_user_id: Option<String> },
     /// Over: report this.
     Done(CreateResult),
 }
@@ -106,6 +117,8 @@ pub enum CreateOutcome {
     CreateFailed {
         failure: Failure,
         maybe_created: bool,
+        /// When the failure came back (the grace of an unknown outcome counts from here).
+        at: Timestamp,
     },
     Listed(Vec<Candidate>),
     ListFailed(Failure),
@@ -166,9 +179,21 @@ impl<'a> CreateSteps<'a> {
         }
     }
 
-    /// The name the task is created with and looked up by.
-    pub fn remote_name(&self) -> String {
-        mapping::create_body(self.input.spec).name
+    /// The name and sub-account the task is looked up by: those the intent in force recorded
+    /// when it was created (the spec may have been renamed or moved since); the spec's for an
+    /// intent of an earlier version, which recorded neither.
+    fn created_as(&self) -> (String, Option<String>) {
+        match &self.intent {
+            Some(CreateIntent {
+                name: Some(name),
+                sub_user_id,
+                ..
+            }) => (name.clone(), sub_user_id.clone()),
+            _ => (
+                mapping::create_body(self.input.spec).name,
+                self.input.spec.sub_user_id.clone(),
+            ),
+        }
     }
 
     pub fn next(&mut self, outcome: CreateOutcome) -> CreateEffect {
@@ -177,7 +202,11 @@ impl<'a> CreateSteps<'a> {
             (Awaiting::Intent, CreateOutcome::IntentWritten) => {
                 self.awaiting = Awaiting::Create;
                 self.sent = true;
-                CreateEffect::Create(mapping::create_body(self.input.spec))
+                let (_, sub_user_id) = self.created_as();
+                CreateEffect::Create {
+                    body: mapping::create_body(self.input.spec),
+                    sub_user_id,
+                }
             }
             (Awaiting::Intent, CreateOutcome::IntentNotWritten(error)) => {
                 let failure = Failure::KubeWrite(format!("could not write the create intent: {error}"));
@@ -185,6 +214,11 @@ impl<'a> CreateSteps<'a> {
                 self.finish(CreateResult::Failed { failure, intent })
             }
             (Awaiting::Create, CreateOutcome::Created(Some(id))) => {
+                // The status written next records the id itself (with retries), in one write
+                // that also drops the intent.
+                if let Some(intent) = &mut self.intent {
+                    intent.acknowledged = true;
+                }
                 self.finish(CreateResult::Known { id, listed: false })
             }
             (Awaiting::Create, CreateOutcome::Created(None)) => {
@@ -193,8 +227,20 @@ impl<'a> CreateSteps<'a> {
                 }
                 self.list()
             }
-            (Awaiting::Create, CreateOutcome::CreateFailed { failure, maybe_created }) => {
+            (
+                Awaiting::Create,
+                CreateOutcome::CreateFailed {
+                    failure,
+                    maybe_created,
+                    at,
+                },
+            ) => {
                 if maybe_created {
+                    // The grace of the list counts from the failure, not from the intent: the
+                    // wait for the rate budget and for the answer must not use it up (D1).
+                    if let Some(intent) = &mut self.intent {
+                        intent.unknown_since = Some(Time(at));
+                    }
                     return self.list();
                 }
                 let failure = match failure {
@@ -225,7 +271,12 @@ impl<'a> CreateSteps<'a> {
                 intent,
             });
         }
-        if self.intent.is_some() {
+        if let Some(intent) = &mut self.intent {
+            // Found unanswered (a crash mid-create, a lost status write, or an intent of an
+            // earlier version): the outcome is unknown from now on at the latest.
+            if intent.unknown_since.is_none() && !intent.acknowledged {
+                intent.unknown_since = Some(Time(input.now));
+            }
             return self.list();
         }
         if let Some(message) = held_rejection(input) {
@@ -242,6 +293,9 @@ impl<'a> CreateSteps<'a> {
             started_at: Time(self.input.now),
             generation: self.input.generation,
             acknowledged: false,
+            name: Some(mapping::create_body(self.input.spec).name),
+            sub_user_id: self.input.spec.sub_user_id.clone(),
+            unknown_since: None,
         };
         self.intent = Some(intent.clone());
         self.awaiting = Awaiting::Intent;
@@ -250,27 +304,39 @@ impl<'a> CreateSteps<'a> {
 
     fn list(&mut self) -> CreateEffect {
         self.awaiting = Awaiting::List;
-        CreateEffect::List(self.remote_name())
+        let (name, sub_user_id) = self.created_as();
+        CreateEffect::List { name, sub_user_id }
     }
 
     fn resolve(&mut self, candidates: Vec<Candidate>) -> CreateEffect {
         let intent = self.intent.clone().expect("a lookup has an intent");
-        let name = self.remote_name();
+        let (name, _) = self.created_as();
         let since = intent.started_at.0 - self.input.skew;
+        // A namesake whose creation time could not be read may be older than the intent: it is
+        // a candidate that is never adopted, so it makes the lookup ambiguous (fail closed, D21).
+        let mut undated = false;
         let mut ours: Vec<String> = candidates
             .into_iter()
-            .filter(|c| c.name == name && c.created_at.is_none_or(|at| at >= since))
+            .filter(|c| c.name == name)
+            .filter(|c| match c.created_at {
+                Some(at) => at >= since,
+                None => {
+                    undated = true;
+                    true
+                }
+            })
             .map(|c| c.id)
             .collect();
         ours.sort();
         ours.dedup();
         match ours.len() {
-            1 => {
+            1 if !undated => {
                 let id = ours.remove(0);
                 self.finish(CreateResult::Known { id, listed: true })
             }
             0 => {
-                let deadline = intent.started_at.0 + self.input.grace;
+                let since = intent.unknown_since.as_ref().map_or(self.input.now, |t| t.0);
+                let deadline = since + self.input.grace;
                 if intent.acknowledged || self.sent || self.input.now < deadline {
                     let left = deadline.duration_since(self.input.now).unsigned_abs();
                     let retry_after = if left.is_zero() {

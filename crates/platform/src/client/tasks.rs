@@ -1,7 +1,7 @@
 //! The calls that make, find and remove tasks: create, list, delete.
 
 use super::{PlatformClient, ignore_data};
-use crate::error::{Endpoint, RemoteError, Token};
+use crate::error::{Endpoint, ErrorKind, RemoteError, Token};
 use outbound_core::wire::{ListedTask, UpdateBody, created_id, listed_tasks};
 
 /// Page size asked of the list call.
@@ -47,11 +47,25 @@ impl PlatformClient {
             let count = items.len();
             tasks.extend(items);
             if count == 0 || count < longest {
-                break;
+                return Ok(tasks);
             }
             longest = longest.max(count);
         }
-        Ok(tasks)
+        // The cap reached with pages still full: the rest is unread, so "not listed" would be a
+        // guess, and a wrong one creates a second task (review D12). Say so instead.
+        let message = format!(
+            "more tasks match the name filter {name:?} than one lookup reads ({LIST_MAX_PAGES} pages): \
+             cannot tell whether the task is among them; give the campaign a more distinctive name \
+             or set spec.taskId"
+        );
+        Err(RemoteError::new(
+            ErrorKind::Transient,
+            Endpoint::List,
+            None,
+            None,
+            message,
+            None,
+        ))
     }
 
     /// Deletes a task: `DELETE endpoints.delete` with `sub_user_id` in the query. The default

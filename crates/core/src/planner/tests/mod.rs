@@ -1,6 +1,7 @@
 //! Unit tests of the planner, one per case; names say the case.
 
 mod crash;
+mod create_cases;
 mod enforcing_cases;
 mod in_progress_cases;
 mod pause_wait_cases;
