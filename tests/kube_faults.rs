@@ -136,22 +136,8 @@ async fn deleting_an_orphan_task_mid_operation_resumes_the_campaign_first() {
     let Some(setup) = setup("kf-orphan").await else { return };
     let task = changed_running_task(&setup, "orphan").await;
     let id = task.spec.task_id.clone().unwrap();
-    let mut faults = FaultConfig {
-        hang_secs: 30,
-        ..Default::default()
-    };
-    faults.endpoint_mut(SimEndpoint::Update).hang = true;
-    setup.sim.set_faults(faults).unwrap();
-    let mut operator = Operator::start(&setup.ns, &[]);
-    support::create_task(&setup.client, &setup.ns, &task).await;
-    // The operator paused the campaign and hangs in the update: kill it there.
-    support::wait_for(&setup.tasks, "orphan", WAIT, "the journal", |t| {
-        t.status.as_ref().is_some_and(|s| s.operation.is_some())
-    })
-    .await;
-    eventually(WAIT, "the pause", || remote_status(&setup.sim, &id) == 1).await;
-    operator.kill();
-    setup.sim.set_faults(FaultConfig::default()).unwrap();
+    // The operator paused the campaign and hangs in the update: killed there.
+    harness::kill_operator_mid_update(&setup, &task).await;
 
     // Deleted (deletionPolicy Orphan, the default) while no operator runs.
     setup.tasks.delete("orphan", &Default::default()).await.unwrap();

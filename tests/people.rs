@@ -102,21 +102,7 @@ async fn deletion_does_not_resume_a_campaign_the_latest_spec_says_to_keep_paused
     let task = support::task("keep-paused", "main", &harness::uuid_like());
     let id = task.spec.task_id.clone().unwrap();
     put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
-    let mut faults = FaultConfig {
-        hang_secs: 30,
-        ..Default::default()
-    };
-    faults.endpoint_mut(SimEndpoint::Update).hang = true;
-    setup.sim.set_faults(faults).unwrap();
-    let mut operator = Operator::start(&setup.ns, &[]);
-    support::create_task(&setup.client, &setup.ns, &task).await;
-    support::wait_for(&setup.tasks, "keep-paused", WAIT, "the journal", |t| {
-        t.status.as_ref().is_some_and(|s| s.operation.is_some())
-    })
-    .await;
-    eventually(WAIT, "the pause", || remote_status(&setup.sim, &id) == 1).await;
-    operator.kill();
-    setup.sim.set_faults(FaultConfig::default()).unwrap();
+    harness::kill_operator_mid_update(&setup, &task).await;
 
     let paused = json!({"spec": {"runState": "Paused"}});
     setup

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use kube::api::Api;
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_core::mapping;
-use outbound_sim::{Fixtures, JournalEntry, SimConfig, SimHandle, Simulator, TaskFixture};
+use outbound_sim::{FaultConfig, Fixtures, JournalEntry, SimConfig, SimEndpoint, SimHandle, Simulator, TaskFixture};
 use serde_json::Value;
 
 /// A token unlikely to appear anywhere by chance, so a leak check can search for it.
@@ -293,4 +293,30 @@ pub fn kstatus(list: &impl serde::Serialize) -> std::collections::BTreeMap<Strin
                 .map(|(name, rest)| (name.to_string(), rest.split(' ').next().unwrap_or("").to_string()))
         })
         .collect()
+}
+
+/// Creates `task` (a running campaign whose settings differ) under an operator, lets it pause the
+/// campaign and hang in the update, and kills it there: the journal in status says the operator
+/// paused the campaign, and nothing runs to resume it.
+pub async fn kill_operator_mid_update(setup: &Setup, task: &OutboundTask) {
+    let (name, id) = (
+        task.metadata.name.as_deref().unwrap(),
+        task.spec.task_id.as_deref().unwrap(),
+    );
+    let mut faults = FaultConfig {
+        hang_secs: 30,
+        ..Default::default()
+    };
+    faults.endpoint_mut(SimEndpoint::Update).hang = true;
+    setup.sim.set_faults(faults).unwrap();
+    let mut operator = Operator::start(&setup.ns, &[]);
+    super::support::create_task(&setup.client, &setup.ns, task).await;
+    let wait = Duration::from_secs(30);
+    super::support::wait_for(&setup.tasks, name, wait, "the journal", |t| {
+        t.status.as_ref().is_some_and(|s| s.operation.is_some())
+    })
+    .await;
+    eventually(wait, "the pause", || remote_status(&setup.sim, id) == 1).await;
+    operator.kill();
+    setup.sim.set_faults(FaultConfig::default()).unwrap();
 }
