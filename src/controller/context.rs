@@ -15,6 +15,7 @@ use super::accounts::settle_times::SettleTimes;
 use super::accounts::tokens::TokenCache;
 use super::args::Settings;
 use super::intake::queue::WorkQueue;
+use super::intake::waiting::Waiting;
 use super::metrics::controller::ControllerMetrics;
 use super::writes::events::EventRecorder;
 use outbound_api::{OutboundAccount, OutboundTask};
@@ -45,6 +46,8 @@ pub struct Context {
     pub tasks: Store<OutboundTask>,
     /// Which due reconcile gets the next worker.
     pub queue: Arc<WorkQueue>,
+    /// The tasks standing aside for the holder of their remote task, woken by its watch events.
+    pub waiting: Arc<Waiting>,
     /// Campaigns held paused per account (`maxPaused`).
     pub pauses: PauseSlots,
     /// How long each account's pauses take to take effect, as learned.
@@ -81,6 +84,7 @@ impl Context {
             accounts_listed: parts.accounts_listed,
             tasks: parts.tasks,
             queue: parts.queue,
+            waiting: Default::default(),
             pauses: Default::default(),
             settle: Default::default(),
             failures: Mutex::new(HashMap::new()),

@@ -143,9 +143,12 @@ async fn controller(
     // workers is free for it (`starts`); kube-runtime's own triggers are only its requeues.
     let config = ControllerConfig::default().concurrency(0);
     let queue = ctx.queue.clone();
-    let feed = watched
-        .triggers
-        .offer_all(watched.tasks.clone(), watched.accounts.clone(), queue.clone());
+    let feed = watched.triggers.offer_all(
+        watched.tasks.clone(),
+        watched.accounts.clone(),
+        queue.clone(),
+        ctx.waiting.clone(),
+    );
     let controller = Controller::for_stream(futures::stream::empty(), watched.tasks.clone())
         .with_config(config)
         .reconcile_on(starts)

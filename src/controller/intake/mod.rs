@@ -4,4 +4,5 @@
 
 pub mod queue;
 pub mod triggers;
+pub mod waiting;
 pub mod watches;

@@ -17,6 +17,7 @@ use kube::{Client, Resource, ResourceExt};
 
 use super::queue::WorkQueue;
 use super::triggers::{Deleted, Listed, Named, changes};
+use super::waiting::Waiting;
 use crate::controller::accounts::tokens::TokenCache;
 use crate::controller::shard::{self, ShardSelector};
 use outbound_api::{OutboundAccount, OutboundTask};
@@ -53,7 +54,9 @@ impl Watched {
         tokens: Arc<TokenCache>,
     ) -> Self {
         let (tasks, task_writer) = reflector::store();
-        let mut task_changes = changes(Listed::Triggers, Deleted::Ignored, task_trigger);
+        // A deletion names a task no longer in the cache: it triggers only the tasks that wait
+        // for it (`Waiting`).
+        let mut task_changes = changes(Listed::Triggers, Deleted::Triggers, task_trigger);
         let task_triggers = watcher(
             api::<OutboundTask>(client, namespace),
             shard::only_shard(
@@ -128,11 +131,24 @@ impl Watched {
 impl TriggerStreams {
     /// Offers every task a trigger names to `queue` (a watch error is retried with backoff
     /// by the watcher itself), as long as the watches run. Named tasks are looked up in the
-    /// cache, which by then holds what the watch saw (see `triggers`).
-    pub async fn offer_all(self, tasks: Store<OutboundTask>, accounts: Store<OutboundAccount>, queue: Arc<WorkQueue>) {
+    /// cache, which by then holds what the watch saw (see `triggers`). A task's event also
+    /// triggers the tasks `waiting` for it to give up their remote task.
+    pub async fn offer_all(
+        self,
+        tasks: Store<OutboundTask>,
+        accounts: Store<OutboundAccount>,
+        queue: Arc<WorkQueue>,
+        waiting: Arc<Waiting>,
+    ) {
         let cached = tasks.clone();
         let of_task = move |named: Vec<ObjectRef<OutboundTask>>| -> Vec<Arc<OutboundTask>> {
-            named.iter().filter_map(|task| cached.get(task)).collect()
+            let keys: Vec<String> = named.iter().map(key_of_ref).collect();
+            let waiters = waiting.waiters_of(&keys).into_iter().map(|key| ref_of_key(&key));
+            named
+                .into_iter()
+                .chain(waiters)
+                .filter_map(|task| cached.get(&task))
+                .collect()
         };
         let of_account = tasks_of_account(tasks.clone());
         let of_secret = tasks_of_secret(tasks, accounts);
@@ -162,6 +178,15 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     }
+}
+
+fn key_of_ref(task: &ObjectRef<OutboundTask>) -> String {
+    format!("{}/{}", task.namespace.as_deref().unwrap_or_default(), task.name)
+}
+
+fn ref_of_key(key: &str) -> ObjectRef<OutboundTask> {
+    let (namespace, name) = key.split_once('/').unwrap_or(("", key));
+    ObjectRef::new(name).within(namespace)
 }
 
 fn slim<K: Resource>(object: &mut K) {

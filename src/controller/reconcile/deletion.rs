@@ -6,13 +6,15 @@
 //! (`finalizer_wanted`), so an Orphan, Observe or suspended task without a journal has none, and
 //! the end of the reconcile that makes it unneeded removes it again ([`wanted_after`]): an Orphan
 //! task never blocks its own deletion, its namespace's or its CRD's once the operator is gone. A
-//! task with no id (never created) has nothing to pause or delete.
+//! task with no id (never created) has nothing to pause or delete, nor has one whose remote task
+//! another object holds (`claim`).
 
 use jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
+use super::claim;
 use super::error::{Error, failure_of};
 use super::remote::{self, Remote};
 use crate::controller::context::Context;
@@ -46,7 +48,7 @@ pub async fn finalize(
         return Ok(Action::await_change());
     }
     let owed = owed_at_deletion(&task.spec, &task.status.clone().unwrap_or_default());
-    if owed != Owed::Nothing && task.remote_id().is_some() {
+    if owed != Owed::Nothing && task.remote_id().is_some() && !stands_aside(ctx, task, namespace).await {
         let outcome = match remote::connect(ctx, task, namespace).await? {
             Ok(remote) => perform(ctx, task, &remote, owed).await,
             Err(failure) => Err(failure),
@@ -90,6 +92,18 @@ pub async fn finalize(
     }
     remove(api, task).await?;
     Ok(Action::await_change())
+}
+
+/// Whether another object holds the remote task (`claim`): deletion owes the campaign nothing
+/// then, whatever this object's policy or journal says; it is the holder's.
+async fn stands_aside(ctx: &Context, task: &OutboundTask, namespace: &str) -> bool {
+    let key = format!("{namespace}/{}", task.name_any());
+    let holder = claim::holder(ctx, task, &key).await;
+    ctx.waiting.done(&key);
+    if let Some(holder) = &holder {
+        tracing::info!(task = %key, %holder, "deleted without a platform call: the remote task is the holder's");
+    }
+    holder.is_some()
 }
 
 /// How long ago the object was marked for deletion.

@@ -16,9 +16,10 @@
 
 use std::time::{Duration, Instant};
 
-use kube::ResourceExt;
+use jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
 use rand::Rng;
 
 use super::deletion;
@@ -27,10 +28,11 @@ use super::remote::{Remote, forget_refused_token};
 use crate::controller::accounts::credentials::Credentials;
 use crate::controller::accounts::pause_slots::PauseSlot;
 use crate::controller::context::Context;
+use crate::controller::intake::watches::REQUESTED_AT;
 use crate::controller::metrics::controller::ReconcileResult;
 use crate::controller::writes::{finalizer, task_status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
-use outbound_core::planner::{Failure, PlannedEvent};
+use outbound_core::planner::{self, Execution, Failure, PlannedEvent, ReportInput};
 
 /// Why a status write was not made (the platform client refuses the calls the same way).
 pub const LEFT_SHARD: &str = "the task left this operator's watch (relabelled to another shard): not written";
@@ -159,6 +161,50 @@ pub async fn finish(
         Some(after) => Action::requeue(after),
         None => Action::await_change(),
     })
+}
+
+/// Ends the reconcile of a task whose remote task `holder` holds: no platform call, Stalled
+/// `TaskClaimed`, through the same ending as every reconcile.
+pub async fn stand_aside(
+    ctx: &Context,
+    api: &Api<OutboundTask>,
+    task: &OutboundTask,
+    key: &str,
+    holder: String,
+    started: Instant,
+) -> Result<Action, Error> {
+    let previous = task.status.clone().unwrap_or_default();
+    let failure = Failure::TaskClaimed(holder);
+    let execution = Execution::failed_before_actions(failure.clone());
+    let mut status = planner::report(&ReportInput {
+        plan: None,
+        execution: &execution,
+        previous: &previous,
+        generation: task.meta().generation.unwrap_or_default(),
+        now: Timestamp::now(),
+        requested_at: task.annotations().get(REQUESTED_AT).map(String::as_str),
+    });
+    if status.task_id.is_none() {
+        status.task_id = task.spec.task_id.clone();
+    }
+    let ending = Ending {
+        key,
+        started,
+        status,
+        on_server: Some(previous),
+        events: Vec::new(),
+        failure: Some(failure),
+        remote: None,
+        reached_platform: false,
+        requeue_after: None,
+        retry_after: None,
+        suspended: false,
+        pause_slot: None,
+        finalizer_on_server: finalizer::has(task),
+        summary: "claimed by another object: no platform call".into(),
+        message: "reconciled",
+    };
+    finish(ctx, api, task, ending).await
 }
 
 /// A Warning event when a failure appears or changes, not on every retry of the same one (the

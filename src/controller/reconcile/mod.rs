@@ -9,6 +9,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
+pub mod claim;
 pub mod create;
 pub mod deletion;
 mod ending;
@@ -58,7 +59,14 @@ async fn reconcile_admitted(
     tracing::debug!(task = %key, generation = ?task.meta().generation, "reconciling");
 
     if task.meta().deletion_timestamp.is_some() {
+        ctx.waiting.done(&key);
         return deletion::finalize(&ctx, &api, &task, &namespace).await;
+    }
+    // Another object's remote task: no platform call, and no finalizer for it either.
+    if task.remote_id().is_some()
+        && let Some(holder) = claim::holder(&ctx, &task, &key).await
+    {
+        return ending::stand_aside(&ctx, &api, &task, &key, holder, started).await;
     }
     // The executor adds it before a journal when it is not there yet; the ending removes it once
     // deletion would owe nothing (`deletion::wanted_after`).

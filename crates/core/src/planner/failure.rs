@@ -51,6 +51,9 @@ pub enum Failure {
     AmbiguousName { name: String, ids: Vec<String> },
     /// `mode: Observe` and no task id: there is nothing to observe, and Observe never creates.
     NoTaskToObserve,
+    /// Another OutboundTask (this `namespace/name`), the first claimant, manages the same remote
+    /// task (`planner::holder`): this one makes no platform call until that one goes.
+    TaskClaimed(String),
 }
 
 impl Failure {
@@ -71,6 +74,7 @@ impl Failure {
             Failure::CreateRejected(_) => "CreateRejected",
             Failure::AmbiguousName { .. } => "AmbiguousName",
             Failure::NoTaskToObserve => "NoTaskToObserve",
+            Failure::TaskClaimed(_) => "TaskClaimed",
         }
     }
 
@@ -91,6 +95,7 @@ impl Failure {
                 | Failure::CreateRejected(_)
                 | Failure::AmbiguousName { .. }
                 | Failure::NoTaskToObserve
+                | Failure::TaskClaimed(_)
         )
     }
 
@@ -156,6 +161,11 @@ impl Failure {
             Failure::NoTaskToObserve => {
                 "mode: Observe and no spec.taskId: there is no task to observe (Observe never creates one)".into()
             }
+            Failure::TaskClaimed(holder) => format!(
+                "OutboundTask {holder}, created earlier, manages the same remote task (same platform account and \
+                 taskId): this one makes no platform call while it does; delete one of the two, or point this one at \
+                 another task"
+            ),
         };
         shorten(&text, 1024)
     }
@@ -186,6 +196,7 @@ impl Failure {
             },
             Failure::NoTaskToObserve,
             Failure::EndpointNotFound("resume"),
+            Failure::TaskClaimed(text()),
         ];
         debug_assert!(all.iter().enumerate().all(|(i, f)| f.kind_index() == i));
         all
@@ -211,6 +222,7 @@ impl Failure {
             Failure::AmbiguousName { .. } => 14,
             Failure::NoTaskToObserve => 15,
             Failure::EndpointNotFound(_) => 16,
+            Failure::TaskClaimed(_) => 17,
         }
     }
 

@@ -28,6 +28,7 @@
 //! is requested. An unknown remote state is re-read after a delay that doubles with each
 //! consecutive unknown read (`status.unknownReads`), capped.
 
+mod claim;
 mod create;
 mod create_report;
 mod deletion;
@@ -43,6 +44,7 @@ mod tests;
 
 use std::time::Duration;
 
+pub use claim::{Claimant, RemoteTask, holder};
 pub use create::{Candidate, CreateEffect, CreateInput, CreateOutcome, CreateResult, CreateSteps, LOOKUP_INTERVAL};
 pub use create_report::{CreateReportInput, create_event, create_report, create_requeue};
 pub use deletion::{GIVE_UP_AFTER, Owed, finalizer_wanted, gives_up, owed_at_deletion};
