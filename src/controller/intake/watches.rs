@@ -44,7 +44,8 @@ impl Watched {
     /// With a `shard` selector only the tasks it matches are watched (a task relabelled out of
     /// it leaves the cache as if deleted); accounts and Secrets are watched whole, because a task
     /// of any shard may use any account. Tasks are listed `list_page_size` at a time. Every
-    /// version of a Secret seen is told to `tokens` (those of a list only if it holds them).
+    /// version of a Secret seen is told to `tokens` (which keeps only those it was asked for), and
+    /// every account change lets it forget the Secrets no account uses any more.
     pub fn start(
         client: &Client,
         namespace: Option<&str>,
@@ -70,6 +71,8 @@ impl Watched {
         // Only spec changes and deletions after the initial list: listing is not a change, and
         // status writes (generation unchanged) are not either.
         let (accounts, account_writer) = reflector::store();
+        let cached_accounts = accounts.clone();
+        let account_tokens = tokens.clone();
         let mut account_changes = changes(Listed::Recorded, Deleted::Triggers, |account: &OutboundAccount| {
             account
                 .meta()
@@ -83,6 +86,18 @@ impl Watched {
         .default_backoff()
         .modify(slim)
         .reflect(account_writer)
+        // An account deleted or pointed at another Secret: the token cache forgets the Secrets
+        // no account uses any more (accounts change rarely, so the scan is cheap).
+        .inspect_ok(move |event| {
+            if matches!(event, watcher::Event::Apply(_) | watcher::Event::Delete(_)) {
+                let accounts = cached_accounts.state();
+                account_tokens.forget_unused(|namespace, name| {
+                    accounts.iter().any(|account| {
+                        account.namespace().as_deref() == Some(namespace) && account.spec.token_secret_ref.name == name
+                    })
+                });
+            }
+        })
         .filter_map(move |event| futures::future::ready(account_changes.on(event)))
         .boxed();
 
@@ -98,16 +113,14 @@ impl Watched {
         )
         .default_backoff()
         .inspect_ok(move |event| match event {
-            watcher::Event::Apply(secret) | watcher::Event::Delete(secret) => tokens.saw_version(
+            watcher::Event::Apply(secret) | watcher::Event::InitApply(secret) => tokens.saw_version(
                 secret.namespace().as_deref().unwrap_or_default(),
                 &secret.name_any(),
                 secret.resource_version(),
             ),
-            watcher::Event::InitApply(secret) => tokens.saw_listed_version(
-                secret.namespace().as_deref().unwrap_or_default(),
-                &secret.name_any(),
-                secret.resource_version(),
-            ),
+            watcher::Event::Delete(secret) => {
+                tokens.saw_deleted(secret.namespace().as_deref().unwrap_or_default(), &secret.name_any())
+            }
             watcher::Event::Init | watcher::Event::InitDone => {}
         })
         .filter_map(move |event| futures::future::ready(secret_changes.on(event)))
