@@ -15,6 +15,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
+use super::health::WatchHealth;
 use super::queue::WorkQueue;
 use super::triggers::{Deleted, Listed, Named, changes};
 use crate::controller::accounts::tokens::TokenCache;
@@ -45,14 +46,17 @@ impl Watched {
     /// it leaves the cache as if deleted); accounts and Secrets are watched whole, because a task
     /// of any shard may use any account. Tasks are listed `list_page_size` at a time. Every
     /// version of a Secret seen is told to `tokens` (which keeps only those it was asked for), and
-    /// every account change lets it forget the Secrets no account uses any more.
+    /// every account change lets it forget the Secrets no account uses any more. Every item of
+    /// every watch is shown to `health` (failures are warned about and make the pod unready).
     pub fn start(
         client: &Client,
         namespace: Option<&str>,
         shard: Option<&ShardSelector>,
         list_page_size: u32,
         tokens: Arc<TokenCache>,
+        health: Arc<WatchHealth>,
     ) -> Self {
+        let (task_health, account_health, secret_health) = (health.clone(), health.clone(), health);
         let (tasks, task_writer) = reflector::store();
         let mut task_changes = changes(Listed::Triggers, Deleted::Ignored, task_trigger);
         let task_triggers = watcher(
@@ -63,6 +67,7 @@ impl Watched {
             ),
         )
         .default_backoff()
+        .inspect(move |item| task_health.observe("outboundtasks", item))
         .modify(slim)
         .reflect(task_writer)
         .filter_map(move |event| futures::future::ready(task_changes.on(event)))
@@ -84,6 +89,7 @@ impl Watched {
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
+        .inspect(move |item| account_health.observe("outboundaccounts", item))
         .modify(slim)
         .reflect(account_writer)
         // An account deleted or pointed at another Secret: the token cache forgets the Secrets
@@ -112,6 +118,7 @@ impl Watched {
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
+        .inspect(move |item| secret_health.observe("secrets", item))
         .inspect_ok(move |event| match event {
             watcher::Event::Apply(secret) | watcher::Event::InitApply(secret) => tokens.saw_version(
                 secret.namespace().as_deref().unwrap_or_default(),
@@ -140,7 +147,7 @@ impl Watched {
 
 impl TriggerStreams {
     /// Offers every task a trigger names to `queue` (a watch error is retried with backoff
-    /// by the watcher itself), as long as the watches run. Named tasks are looked up in the
+    /// by the watcher itself, and logged by `WatchHealth`), as long as the watches run. Named tasks are looked up in the
     /// cache, which by then holds what the watch saw (see `triggers`).
     pub async fn offer_all(self, tasks: Store<OutboundTask>, accounts: Store<OutboundAccount>, queue: Arc<WorkQueue>) {
         let cached = tasks.clone();
@@ -156,9 +163,8 @@ impl TriggerStreams {
         ]);
         named
             .for_each(|named| {
-                match named {
-                    Ok(named) => named.iter().for_each(|task| queue.offer(task)),
-                    Err(error) => tracing::debug!(%error, "watch failed; retrying"),
+                if let Ok(named) = named {
+                    named.iter().for_each(|task| queue.offer(task));
                 }
                 futures::future::ready(())
             })
