@@ -252,3 +252,60 @@ async fn max_paused_is_never_exceeded() {
     assert!(most <= 2, "{most} campaigns paused at once");
     assert_eq!(most, 2, "the change rolled two at a time");
 }
+
+/// Review D22: a graceful shutdown (SIGTERM) lets the operation in flight finish, but a reconcile
+/// waiting for a `maxPaused` place gives up instead of pausing another campaign the next replica
+/// would have to resume (and the kubelet's SIGKILL could leave paused).
+#[tokio::test]
+async fn a_shutdown_starts_no_pause_for_a_task_waiting_for_a_max_paused_place() {
+    let Some(setup) = harness::setup_with("budget-shutdown", |account| account.spec.max_paused = Some(1)).await else {
+        return;
+    };
+    let tasks: Vec<OutboundTask> = ["first", "second"]
+        .iter()
+        .map(|name| support::task(name, "main", &harness::uuid_like()))
+        .collect();
+    for task in &tasks {
+        put_remote_task(&setup.sim, task, 2, json!({"maximumcall": 1}));
+    }
+    // The first to take the place holds it through a slow update; the other waits for it.
+    let mut faults = FaultConfig::default();
+    faults.endpoint_mut(outbound_sim::SimEndpoint::Update).latency_ms = 4000;
+    setup.sim.set_faults(faults).unwrap();
+    let mut operator = Operator::start(&setup.ns, &[]);
+    for task in &tasks {
+        support::create_task(&setup.client, &setup.ns, task).await;
+    }
+    let ids: Vec<String> = tasks.iter().map(|t| t.spec.task_id.clone().unwrap()).collect();
+    harness::eventually(WAIT, "one campaign paused", || {
+        ids.iter().filter(|id| remote_status(&setup.sim, id) == 1).count() == 1
+    })
+    .await;
+    let holder = ids.iter().position(|id| remote_status(&setup.sim, id) == 1).unwrap();
+    let waiter = &ids[1 - holder];
+
+    let (status, operator) = tokio::task::spawn_blocking(move || {
+        let status = operator.terminate(Duration::from_secs(60));
+        (status, operator)
+    })
+    .await
+    .unwrap();
+    let status = status.expect("exits on SIGTERM");
+    assert!(status.success(), "{status:?}: {}", operator.logs());
+    assert_eq!(
+        remote_status(&setup.sim, &ids[holder]),
+        2,
+        "the operation in flight finished"
+    );
+    let calls = harness::call_names(&setup.sim, waiter);
+    assert!(
+        !calls.iter().any(|call| call.starts_with("pause")),
+        "the waiting task's campaign was paused during the shutdown: {calls:?}"
+    );
+    assert_eq!(remote_status(&setup.sim, waiter), 2);
+    assert!(
+        operator.logs().contains("shutting down: no new pause"),
+        "{}",
+        operator.logs()
+    );
+}

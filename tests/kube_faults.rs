@@ -295,3 +295,59 @@ async fn a_new_leader_is_ready_only_once_its_caches_have_listed() {
     assert!(operator.logs().contains("caches synced"));
     assert_eq!(proxy.faults_left(), 0, "the list was held");
 }
+
+/// A leader whose watch of OutboundAccounts stops working after the caches have listed (the API
+/// server refuses it: RBAC lacking `list` and `watch`) says so at WARN, once rather than per retry,
+/// and is not Ready until the watch works again (review D10).
+#[tokio::test]
+async fn a_failing_watch_is_warned_about_and_makes_the_leader_unready() {
+    let Some(setup) = setup("kf-watch").await else { return };
+    let proxy = ApiProxy::start().await;
+    let lease = ["--leader-elect", "--leader-election-namespace", setup.ns.as_str()];
+    let operator = Operator::start_with_kubeconfig(&setup.ns, &lease, Some(&proxy.kubeconfig));
+    eventually(WAIT, "Ready once the caches have listed", || {
+        operator.logs().contains("caches synced")
+    })
+    .await;
+    let deadline = Instant::now() + WAIT;
+    while !operator.ready().await {
+        assert!(Instant::now() < deadline, "never Ready: {}", operator.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The watches are cut; every request for OutboundAccounts is refused for the next 4 tries.
+    proxy.fail("GET", "outboundaccounts", 4, FaultMode::Refuse(403));
+    proxy.cut_streams();
+    let deadline = Instant::now() + WAIT;
+    while operator.ready().await {
+        assert!(
+            Instant::now() < deadline,
+            "Ready while the watch fails: {}",
+            operator.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let warned = |logs: &str| {
+        logs.lines()
+            .filter(|line| line.contains("WARN") && line.contains("watch failed") && line.contains("outboundaccounts"))
+            .count()
+    };
+    assert_eq!(warned(&operator.logs()), 1, "{}", operator.logs());
+    // Once the refusals are spent, a restarted watch yields nothing until an object changes:
+    // an account created shows it works (else it would count as working 45 s after its last
+    // failure).
+    eventually(WAIT, "the refusals spent", || proxy.faults_left() == 0).await;
+    support::create_account(&setup.client, &setup.ns, "after", "http://127.0.0.1:9", "none").await;
+    let deadline = Instant::now() + WAIT;
+    while !operator.ready().await {
+        assert!(Instant::now() < deadline, "not Ready again: {}", operator.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let logs = operator.logs();
+    assert_eq!(
+        warned(&logs),
+        1,
+        "one warning for the whole failure, not one per retry: {logs}"
+    );
+    assert!(logs.contains("watch works again"), "{logs}");
+}

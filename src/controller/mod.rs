@@ -94,6 +94,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         shard,
         args.list_page_size,
         tokens.clone(),
+        Arc::new(intake::health::WatchHealth::new(readiness.clone())),
     );
     fleet.observe(watched.tasks.clone(), watched.accounts.clone());
     let (accounts_listed_tx, accounts_listed) = tokio::sync::watch::channel(false);

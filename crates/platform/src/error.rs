@@ -274,14 +274,15 @@ pub enum ConfigError {
 }
 
 /// Text taken from a platform response (an envelope message, a body) as it may appear in an error
-/// message: the token removed wherever the response echoed it (the trimmed token too, which is
-/// what the `Authorization` header carries), then cut to `max_bytes` with an ellipsis. Redacting
+/// message: the token removed wherever the response echoed it, however escaped (see
+/// [`crate::redact`]; the trimmed token too, which is what the `Authorization` header carries),
+/// then cut to `max_bytes` with an ellipsis. Redacting
 /// before cutting matters: a cut inside the token would leave a prefix no search finds. Every
 /// message built from a response goes through here.
 pub(crate) fn response_text(text: &str, token: &str, max_bytes: usize) -> String {
     let token = token.trim();
     let text = if token.len() >= 4 {
-        text.replace(token, "***")
+        crate::redact::redact(text, token)
     } else {
         text.to_owned()
     };
@@ -365,5 +366,36 @@ mod tests {
         let out = sanitize_message(&long, "abcd1234");
         assert!(out.len() <= 512 + '…'.len_utf8());
         assert_eq!(sanitize_message("echo abcd1234", "abcd1234\n"), "echo ***");
+    }
+
+    /// A base64 token holds `/`, `+` and `=`, which an echo of the request headers may carry
+    /// escaped: PHP's `json_encode` writes `\/`, other JSON encoders `\u002f`; a URL or form
+    /// echo percent-encodes (either case, some encoders leave `/` alone); an HTML error page
+    /// writes entities. Every such form is redacted.
+    #[test]
+    fn escaped_echoes_of_the_token_are_redacted() {
+        let token = "dG9r/ZW4+c2Vj=";
+        for echoed in [
+            r"dG9r\/ZW4+c2Vj=",
+            r"dG9r\u002fZW4\u002Bc2Vj\u003d",
+            "dG9r%2FZW4%2Bc2Vj%3D",
+            "dG9r%2fZW4%2bc2Vj%3d",
+            "dG9r/ZW4%2Bc2Vj%3D",
+            "dG9r&#x2F;ZW4&#43;c2Vj&#61;",
+            "dG9r&#47;ZW4&plus;c2Vj&equals;",
+            "dG9r&sol;ZW4+c2Vj=",
+            "%64%47%39%72%2F%5A%57%34%2B%63%32%56%6A%3D",
+        ] {
+            let text = format!(r#"{{"headers":{{"authorization":"Bearer {echoed}"}}}}"#);
+            assert_eq!(
+                response_text(&text, token, 512),
+                r#"{"headers":{"authorization":"Bearer ***"}}"#,
+                "{echoed}"
+            );
+        }
+        assert_eq!(
+            response_text("dG9r/ZW4-c2Vj= is another token", token, 512),
+            "dG9r/ZW4-c2Vj= is another token"
+        );
     }
 }

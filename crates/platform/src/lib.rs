@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod pool;
 pub mod ratelimit;
+mod redact;
 pub mod token;
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! One `PlatformClient` per account, shared by every task of the account so that they draw on
 //! one rate limiter. Keyed by the account's identity (namespace/name); rebuilt when the part of
 //! the spec that shapes the client changes. The rate limiter is the account's, not the client's:
-//! it outlives rebuilds and `remove` (a refused token drops the client), and is replaced only when
-//! `spec.rateLimit` itself changes, so no rebuild hands out a fresh burst.
+//! it outlives rebuilds and `remove` (a refused token drops the client), and a change of
+//! `spec.rateLimit` re-rates it in place, so no rebuild hands out a fresh burst and the calls
+//! still queued on an old client share the budget of the new one.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -70,8 +71,9 @@ impl ClientPool {
 
     /// The account's client: the cached one while the spec's client settings (base URL, user
     /// id, rate limit, endpoints, timeout, platform behaviour) are unchanged, else a new one that
-    /// replaces it, on the account's rate limiter (a new, full one only when `spec.rateLimit`
-    /// changed). Callers holding the old client finish their calls on it. A spec that does not
+    /// replaces it, on the account's rate limiter (re-rated in place when `spec.rateLimit`
+    /// changed). Callers holding the old client finish their calls on it, drawing on the same
+    /// budget. A spec that does not
     /// validate leaves the cache untouched.
     pub fn client_for(&self, key: &AccountKey, spec: &OutboundAccountSpec) -> Result<Arc<PlatformClient>, ConfigError> {
         let config = ClientConfig::from_spec(spec)?;
@@ -85,9 +87,7 @@ impl ClientPool {
             Some(_) => tracing::info!(account = %key, "account settings changed: platform client rebuilt"),
             None => {}
         }
-        if account.limiter.rate() != &config.rate_limit {
-            account.limiter = Arc::new(AccountLimiter::new(&config.rate_limit));
-        }
+        account.limiter.rerate(&config.rate_limit);
         let client = Arc::new(PlatformClient::sharing(
             config,
             self.http.clone(),
@@ -129,6 +129,8 @@ impl ClientPool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::config::tests::spec;
 
@@ -194,5 +196,64 @@ mod tests {
         let changed = pool.client_for(&key, &s).unwrap();
         assert!(!Arc::ptr_eq(&rebuilt, &changed));
         assert!(Arc::ptr_eq(rebuilt.limiter(), changed.limiter()));
+    }
+
+    /// Review D5: `requestsPerSecond` lowered from 20 to 10 while calls queue on the account.
+    /// The calls queued before the change (holding the old client) and those of the rebuilt
+    /// client share one budget, at the new rate from the change on: no second that holds a call
+    /// sent after the change holds more than 10, the calls sent before it included.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_lowered_rate_holds_for_calls_queued_before_the_change() {
+        use crate::ratelimit::CallClass;
+        use tokio::time::Instant;
+
+        let pool = ClientPool::new(Arc::new(RemoteMetrics::new())).unwrap();
+        let key = AccountKey::new("ns", "a");
+        let mut s = spec("http://127.0.0.1:1");
+        s.rate_limit.requests_per_second = 20;
+        let start = Instant::now();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let send = |client: Arc<PlatformClient>, calls: usize| {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                for _ in 0..calls {
+                    let limiter = client.limiter().clone();
+                    let sent = sent.clone();
+                    tokio::spawn(async move {
+                        limiter.acquire(CallClass::Starting).await;
+                        sent.lock().unwrap().push(Instant::now() - start);
+                    });
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        send(pool.client_for(&key, &s).unwrap(), 100).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let changed_at = Instant::now() - start;
+        s.rate_limit.requests_per_second = 10;
+        send(pool.client_for(&key, &s).unwrap(), 20).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(20)).await;
+
+        let mut sent = sent.lock().unwrap().clone();
+        sent.sort();
+        assert_eq!(sent.len(), 120, "every call was sent");
+        assert!(
+            sent.iter().filter(|at| **at < changed_at).count() >= 30,
+            "calls went at 20/s before"
+        );
+        let busiest = sent
+            .iter()
+            .filter(|at| **at >= changed_at)
+            .map(|end| {
+                sent.iter()
+                    .filter(|at| **at <= *end && *end - **at < Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert!(
+            busiest <= 10,
+            "{busiest} calls within one second after the rate was lowered to 10"
+        );
     }
 }

@@ -78,6 +78,25 @@ impl Schedule {
         }
     }
 
+    /// Changes the rate, keeping the cells already taken: at a higher rate (or the same) the next
+    /// cell stays where it was and the ones after come faster; at a lower rate the next cell
+    /// comes a whole window (plus the new burst's tolerance) after the last one, so that no
+    /// second holds calls of both rates (the old rate's calls would otherwise count against the
+    /// new rate's second) and every second from the change on holds at most the new rate.
+    pub fn rerate(&mut self, rate: &RateLimit) {
+        let new = Schedule::new(rate);
+        if let Some(tat) = self.tat
+            && new.interval > self.interval
+        {
+            // The last cell's (theoretical) time; it was taken at most LATE after it.
+            let last = tat.checked_sub(self.interval).unwrap_or(tat);
+            let window = Duration::from_secs(1) + GUARD + LATE;
+            self.tat = Some(tat.max(last + window + new.tolerance));
+        }
+        self.interval = new.interval;
+        self.tolerance = new.tolerance;
+    }
+
     /// Takes a cell at `now` (the caller checked `free_at(now) <= now`). A cell taken up to
     /// [`LATE`] after its due time still counts from that time (see the module doc for why any
     /// `rps + 1` consecutive cells then span at least `1 s + GUARD`).
@@ -88,13 +107,15 @@ impl Schedule {
     }
 }
 
-/// A shared rate limiter; clone the `Arc` that holds it, never the limiter.
+/// A shared rate limiter; clone the `Arc` that holds it, never the limiter. One per account for
+/// the life of the account: a rate change re-rates it in place ([`AccountLimiter::rerate`]), so
+/// the calls waiting in it and those of a rebuilt client share one budget.
 pub struct AccountLimiter {
-    rate: RateLimit,
     state: Mutex<State>,
 }
 
 struct State {
+    rate: RateLimit,
     schedule: Schedule,
     /// Waiting calls in the order they are served; each is woken when it becomes first.
     waiting: BTreeMap<(CallClass, u64), Arc<Notify>>,
@@ -127,8 +148,8 @@ impl Drop for Place<'_> {
 impl AccountLimiter {
     pub fn new(rate: &RateLimit) -> Self {
         AccountLimiter {
-            rate: rate.clone(),
             state: Mutex::new(State {
+                rate: rate.clone(),
                 schedule: Schedule::new(rate),
                 waiting: BTreeMap::new(),
                 arrivals: 0,
@@ -186,8 +207,21 @@ impl AccountLimiter {
         true
     }
 
-    pub fn rate(&self) -> &RateLimit {
-        &self.rate
+    pub fn rate(&self) -> RateLimit {
+        self.lock().rate.clone()
+    }
+
+    /// Changes the rate in place: the calls waiting keep their turn and are served at the new
+    /// rate, and the cells already taken count (see [`Schedule::rerate`]).
+    pub fn rerate(&self, rate: &RateLimit) {
+        let mut state = self.lock();
+        if state.rate == *rate {
+            return;
+        }
+        state.schedule.rerate(rate);
+        state.rate = rate.clone();
+        // The first waiter sleeps until a cell that has moved: it looks again.
+        state.wake_first();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -198,9 +232,10 @@ impl AccountLimiter {
 
 impl fmt::Debug for AccountLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rate = self.rate();
         f.debug_struct("AccountLimiter")
-            .field("requests_per_second", &self.rate.requests_per_second)
-            .field("burst", &self.rate.burst)
+            .field("requests_per_second", &rate.requests_per_second)
+            .field("burst", &rate.burst)
             .finish()
     }
 }

@@ -174,3 +174,28 @@ async fn a_cancelled_waiter_passes_its_turn_on() {
     let second = tokio::time::timeout(Duration::from_secs(5), limiter.acquire(CallClass::Starting)).await;
     assert!(second.is_ok(), "the second waiter never got a cell");
 }
+
+/// A raised rate takes effect from the next cell on, without pulling that cell earlier: no
+/// second holds more than the new rate, and the calls after it go at the new pace.
+#[test]
+fn a_raised_rate_keeps_the_next_cell_and_speeds_up_the_rest() {
+    let start = Instant::now();
+    let mut schedule = Schedule::new(&rate(10, 1));
+    let mut now = start;
+    let mut sent = Vec::new();
+    for i in 0..60 {
+        if i == 30 {
+            let next = schedule.free_at(now);
+            schedule.rerate(&rate(20, 1));
+            assert_eq!(schedule.free_at(now), next, "the next cell stays where it was");
+        }
+        now = schedule.free_at(now);
+        schedule.take(now);
+        sent.push(now - start);
+    }
+    assert!(busiest(sent.clone(), Duration::from_secs(1)) <= 20);
+    assert!(
+        busiest(sent[30..].to_vec(), Duration::from_secs(1)) >= 19,
+        "the new pace"
+    );
+}

@@ -71,23 +71,30 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    /// Called by the Secret watch for every version it sees.
+    /// Called by the Secret watch for every version it sees (changes and lists alike). Only a
+    /// Secret already cached (or being fetched) is concerned: one never fetched is read fresh
+    /// when a task needs it, so Helm release Secrets, certificate renewals and the like add no
+    /// entry (the cache holds only Secrets an account has asked for).
     pub fn saw_version(&self, namespace: &str, name: &str, version: Option<String>) {
-        let mut entries = self.entries.lock().expect("token cache lock");
-        entries
-            .entry((namespace.to_string(), name.to_string()))
-            .or_default()
-            .latest = version;
-    }
-
-    /// Called for every Secret a list names (at start, and again after the watch fell behind):
-    /// only a Secret already cached is concerned (one never fetched is read fresh when a task
-    /// needs it), so the cache does not grow with every Secret of the namespaces watched.
-    pub fn saw_listed_version(&self, namespace: &str, name: &str, version: Option<String>) {
         let mut entries = self.entries.lock().expect("token cache lock");
         if let Some(entry) = entries.get_mut(&(namespace.to_string(), name.to_string())) {
             entry.latest = version;
         }
+    }
+
+    /// Called by the Secret watch when a Secret is deleted: a task needing it again reads it
+    /// afresh (and finds it missing), so nothing of it is kept.
+    pub fn saw_deleted(&self, namespace: &str, name: &str) {
+        self.invalidate(namespace, name);
+    }
+
+    /// Forgets the Secrets no account uses any more (`in_use(namespace, name)` is false), so
+    /// that an account deleted or pointed at another Secret leaves nothing behind.
+    pub fn forget_unused(&self, in_use: impl Fn(&str, &str) -> bool) {
+        self.entries
+            .lock()
+            .expect("token cache lock")
+            .retain(|(namespace, name), _| in_use(namespace, name));
     }
 
     /// Forgets a Secret, e.g. after the platform refused its token.
@@ -114,6 +121,14 @@ impl TokenCache {
         let found = match cached() {
             Some(found) => found,
             None => {
+                // An entry before the read, so that a version the watch reports while the read
+                // is under way is noted (and the next reconcile reads again), not dropped as
+                // concerning a Secret never fetched.
+                self.entries
+                    .lock()
+                    .expect("token cache lock")
+                    .entry(key.clone())
+                    .or_default();
                 let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
                 let secret_object = api.get_opt(&secret.name).await.map_err(|source| TokenError::Kube {
                     namespace: namespace.into(),
@@ -130,15 +145,18 @@ impl TokenCache {
                 let version = secret_object.resource_version();
                 let found = token_under(secret_object.data, &secret.key);
                 let mut entries = self.entries.lock().expect("token cache lock");
-                let entry = entries.entry(key).or_default();
-                if entry.fetched != version {
-                    entry.tokens.clear();
+                // No entry left: the Secret was deleted (or forgotten) during the read, so what
+                // was read is used once but not kept.
+                if let Some(entry) = entries.get_mut(&key) {
+                    if entry.fetched != version {
+                        entry.tokens.clear();
+                    }
+                    entry.fetched = version.clone();
+                    if entry.latest.is_none() {
+                        entry.latest = version;
+                    }
+                    entry.tokens.insert(secret.key.clone(), found.clone());
                 }
-                entry.fetched = version.clone();
-                if entry.latest.is_none() {
-                    entry.latest = version;
-                }
-                entry.tokens.insert(secret.key.clone(), found.clone());
                 drop(entries);
                 drop(fetch_guard.take());
                 found
@@ -156,6 +174,8 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use kube::api::ObjectMeta;
 
     use super::*;
@@ -171,27 +191,142 @@ mod tests {
 
     /// A kube client whose API server answers every request with `secret`.
     fn serving(secret: Secret) -> Client {
+        serving_with(secret, || {})
+    }
+
+    /// Like [`serving`], calling `during` while answering each request (what the watch reports
+    /// while a read is under way).
+    fn serving_with(secret: Secret, during: impl Fn() + Clone + Send + 'static) -> Client {
         let body = serde_json::to_vec(&secret).unwrap();
         let service = tower::service_fn(move |_request: http::Request<kube::client::Body>| {
             let body = body.clone();
+            during();
             async move { Ok::<_, std::convert::Infallible>(http::Response::new(kube::client::Body::from(body))) }
         });
         Client::new(service, "default")
     }
 
-    #[test]
-    fn a_list_updates_only_the_secrets_already_cached() {
+    fn creds(version: &str) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some("creds".into()),
+                namespace: Some("ns".into()),
+                resource_version: Some(version.into()),
+                ..ObjectMeta::default()
+            },
+            data: Some(BTreeMap::from([(
+                "token".to_string(),
+                ByteString(b"tok-cache-2".to_vec()),
+            )])),
+            ..Secret::default()
+        }
+    }
+
+    fn reference() -> SecretKeyRef {
+        SecretKeyRef {
+            name: "creds".into(),
+            key: "token".into(),
+        }
+    }
+
+    /// A client counting the requests it answers with `secret`, calling `during` in each.
+    fn counting(
+        secret: Secret,
+        during: impl Fn() + Clone + Send + Sync + 'static,
+    ) -> (Client, Arc<std::sync::atomic::AtomicUsize>) {
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = reads.clone();
+        let client = serving_with(secret, move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            during();
+        });
+        (client, reads)
+    }
+
+    #[tokio::test]
+    async fn a_version_seen_during_the_read_is_not_lost() {
+        let cache = Arc::new(TokenCache::default());
+        let watch = cache.clone();
+        let (client, reads) = counting(creds("7"), move || watch.saw_version("ns", "creds", Some("8".into())));
+        cache.token(&client, "ns", &reference()).await.unwrap();
+        cache.token(&client, "ns", &reference()).await.unwrap();
+        assert_eq!(
+            reads.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "version 8, reported during the read of 7, makes the next reconcile read again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secret_deleted_during_the_read_is_not_kept() {
+        let cache = Arc::new(TokenCache::default());
+        let watch = cache.clone();
+        let (client, _) = counting(creds("7"), move || watch.saw_deleted("ns", "creds"));
+        cache.token(&client, "ns", &reference()).await.unwrap();
+        assert!(cache.entries.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn deleted_and_unused_secrets_are_forgotten() {
         let cache = TokenCache::default();
-        cache.saw_listed_version("ns", "unrelated", Some("3".into()));
+        let (client, reads) = counting(creds("7"), || {});
+        cache.token(&client, "ns", &reference()).await.unwrap();
+        cache.saw_version("ns", "creds", Some("7".into()));
+        cache.token(&client, "ns", &reference()).await.unwrap();
+        assert_eq!(
+            reads.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "an unchanged Secret is cached"
+        );
+        cache.saw_deleted("ns", "creds");
+        assert!(
+            cache.entries.lock().unwrap().is_empty(),
+            "a deleted Secret is forgotten"
+        );
+
+        cache.token(&client, "ns", &reference()).await.unwrap();
+        cache.forget_unused(|namespace, name| (namespace, name) == ("ns", "creds"));
+        assert_eq!(cache.held_keys("ns", "creds"), ["token"], "a Secret in use is kept");
+        cache.forget_unused(|_, _| false);
+        assert!(
+            cache.entries.lock().unwrap().is_empty(),
+            "a Secret no account uses is forgotten"
+        );
+    }
+
+    #[test]
+    fn a_change_updates_only_the_secrets_already_cached() {
+        let cache = TokenCache::default();
+        cache.saw_version("ns", "unrelated", Some("3".into()));
         assert!(
             cache.entries.lock().unwrap().is_empty(),
             "a Secret never fetched is not kept"
         );
-        cache.saw_version("ns", "creds", Some("7".into()));
-        cache.saw_listed_version("ns", "creds", Some("8".into()));
+        cache
+            .entries
+            .lock()
+            .unwrap()
+            .entry(("ns".into(), "creds".into()))
+            .or_default();
+        cache.saw_version("ns", "creds", Some("8".into()));
         let entries = cache.entries.lock().unwrap();
         let latest = &entries[&("ns".to_string(), "creds".to_string())].latest;
-        assert_eq!(latest.as_deref(), Some("8"), "a relist's newer version is noted");
+        assert_eq!(latest.as_deref(), Some("8"), "a newer version is noted");
+    }
+
+    #[test]
+    fn secrets_never_fetched_leave_no_entry() {
+        let cache = TokenCache::default();
+        // Helm release Secrets, cert-manager renewals...: changed and deleted, never read.
+        for version in 0..100 {
+            let name = format!("sh.helm.release.v1.app.v{version}");
+            cache.saw_version("ns", &name, Some(version.to_string()));
+            cache.saw_deleted("ns", &name);
+        }
+        assert!(
+            cache.entries.lock().unwrap().is_empty(),
+            "the watch of Secrets no task uses adds no entry"
+        );
     }
 
     #[tokio::test]

@@ -164,6 +164,11 @@ impl WorkQueue {
         }
     }
 
+    /// Whether the controller is shutting down ([`WorkQueue::close`]).
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
     /// Stops admitting: nothing waiting starts any more.
     pub fn close(&self) {
         let mut state = self.lock();

@@ -124,7 +124,9 @@ fn a_start_of_a_deleted_task_hands_its_place_on_and_close_stops_everything() {
     assert_eq!(started(&mut starts), ["later"]);
     queue.forget("ns", "later-never-granted");
     queue.offer(&in_sync("waiting"));
+    assert!(!queue.is_closed());
     queue.close();
+    assert!(queue.is_closed(), "what waits for a maxPaused place sees the shutdown");
     assert!(queue.enter(&in_sync("later")).is_none());
     queue.offer(&changed("x"));
     assert!(started(&mut starts).is_empty());

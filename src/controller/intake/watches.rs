@@ -15,6 +15,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
+use super::health::WatchHealth;
 use super::queue::WorkQueue;
 use super::triggers::{Deleted, Listed, Named, changes};
 use super::waiting::Waiting;
@@ -45,14 +46,18 @@ impl Watched {
     /// With a `shard` selector only the tasks it matches are watched (a task relabelled out of
     /// it leaves the cache as if deleted); accounts and Secrets are watched whole, because a task
     /// of any shard may use any account. Tasks are listed `list_page_size` at a time. Every
-    /// version of a Secret seen is told to `tokens` (those of a list only if it holds them).
+    /// version of a Secret seen is told to `tokens` (which keeps only those it was asked for), and
+    /// every account change lets it forget the Secrets no account uses any more. Every item of
+    /// every watch is shown to `health` (failures are warned about and make the pod unready).
     pub fn start(
         client: &Client,
         namespace: Option<&str>,
         shard: Option<&ShardSelector>,
         list_page_size: u32,
         tokens: Arc<TokenCache>,
+        health: Arc<WatchHealth>,
     ) -> Self {
+        let (task_health, account_health, secret_health) = (health.clone(), health.clone(), health);
         let (tasks, task_writer) = reflector::store();
         // A deletion names a task no longer in the cache: it triggers only the tasks that wait
         // for it (`Waiting`).
@@ -65,6 +70,7 @@ impl Watched {
             ),
         )
         .default_backoff()
+        .inspect(move |item| task_health.observe("outboundtasks", item))
         .modify(slim)
         .reflect(task_writer)
         .filter_map(move |event| futures::future::ready(task_changes.on(event)))
@@ -73,6 +79,8 @@ impl Watched {
         // Only spec changes and deletions after the initial list: listing is not a change, and
         // status writes (generation unchanged) are not either.
         let (accounts, account_writer) = reflector::store();
+        let cached_accounts = accounts.clone();
+        let account_tokens = tokens.clone();
         let mut account_changes = changes(Listed::Recorded, Deleted::Triggers, |account: &OutboundAccount| {
             account
                 .meta()
@@ -84,8 +92,21 @@ impl Watched {
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
+        .inspect(move |item| account_health.observe("outboundaccounts", item))
         .modify(slim)
         .reflect(account_writer)
+        // An account deleted or pointed at another Secret: the token cache forgets the Secrets
+        // no account uses any more (accounts change rarely, so the scan is cheap).
+        .inspect_ok(move |event| {
+            if matches!(event, watcher::Event::Apply(_) | watcher::Event::Delete(_)) {
+                let accounts = cached_accounts.state();
+                account_tokens.forget_unused(|namespace, name| {
+                    accounts.iter().any(|account| {
+                        account.namespace().as_deref() == Some(namespace) && account.spec.token_secret_ref.name == name
+                    })
+                });
+            }
+        })
         .filter_map(move |event| futures::future::ready(account_changes.on(event)))
         .boxed();
 
@@ -100,17 +121,16 @@ impl Watched {
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
+        .inspect(move |item| secret_health.observe("secrets", item))
         .inspect_ok(move |event| match event {
-            watcher::Event::Apply(secret) | watcher::Event::Delete(secret) => tokens.saw_version(
+            watcher::Event::Apply(secret) | watcher::Event::InitApply(secret) => tokens.saw_version(
                 secret.namespace().as_deref().unwrap_or_default(),
                 &secret.name_any(),
                 secret.resource_version(),
             ),
-            watcher::Event::InitApply(secret) => tokens.saw_listed_version(
-                secret.namespace().as_deref().unwrap_or_default(),
-                &secret.name_any(),
-                secret.resource_version(),
-            ),
+            watcher::Event::Delete(secret) => {
+                tokens.saw_deleted(secret.namespace().as_deref().unwrap_or_default(), &secret.name_any())
+            }
             watcher::Event::Init | watcher::Event::InitDone => {}
         })
         .filter_map(move |event| futures::future::ready(secret_changes.on(event)))
@@ -130,7 +150,7 @@ impl Watched {
 
 impl TriggerStreams {
     /// Offers every task a trigger names to `queue` (a watch error is retried with backoff
-    /// by the watcher itself), as long as the watches run. Named tasks are looked up in the
+    /// by the watcher itself, and logged by `WatchHealth`), as long as the watches run. Named tasks are looked up in the
     /// cache, which by then holds what the watch saw (see `triggers`). A task's event also
     /// triggers the tasks `waiting` for it to give up their remote task.
     pub async fn offer_all(
@@ -159,9 +179,8 @@ impl TriggerStreams {
         ]);
         named
             .for_each(|named| {
-                match named {
-                    Ok(named) => named.iter().for_each(|task| queue.offer(task)),
-                    Err(error) => tracing::debug!(%error, "watch failed; retrying"),
+                if let Ok(named) = named {
+                    named.iter().for_each(|task| queue.offer(task));
                 }
                 futures::future::ready(())
             })

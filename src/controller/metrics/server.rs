@@ -1,24 +1,55 @@
 //! The metrics and health endpoints: `/metrics`, `/healthz`, `/readyz`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::{Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
 
 /// Readiness: true once the controller is either leading with its caches synced, or standing by
-/// as a follower (a follower is ready to take over).
+/// as a follower (a follower is ready to take over), and none of its watches is failing (a leader
+/// whose watches cannot list reconciles nothing).
 #[derive(Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    ready: AtomicBool,
+    /// The resources whose watch failed, each until when it counts as failing.
+    failing: Mutex<BTreeMap<&'static str, Instant>>,
+}
 
 impl Readiness {
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Relaxed);
+        self.0.ready.store(ready, Ordering::Relaxed);
     }
+
+    /// Notes that the watch of `resource` counts as failing until `until` (`None`: it works).
+    pub fn set_failing_until(&self, resource: &'static str, until: Option<Instant>) {
+        let mut failing = self.0.failing.lock().expect("readiness lock");
+        match until {
+            Some(until) => failing.insert(resource, until),
+            None => failing.remove(resource),
+        };
+    }
+
+    /// The resources whose watch is failing now, in order.
+    pub fn failing(&self) -> Vec<&'static str> {
+        let now = Instant::now();
+        let failing = self.0.failing.lock().expect("readiness lock");
+        failing
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(resource, _)| *resource)
+            .collect()
+    }
+
     pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.ready.load(Ordering::Relaxed) && self.failing().is_empty()
     }
 }
 
@@ -60,9 +91,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.readiness.get() {
-        (StatusCode::OK, "ok")
+    let failing = state.readiness.failing();
+    if !failing.is_empty() {
+        let message = format!("not ready: the watch of {} is failing", failing.join(", "));
+        (StatusCode::SERVICE_UNAVAILABLE, message)
+    } else if state.readiness.get() {
+        (StatusCode::OK, "ok".to_string())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_string())
     }
 }

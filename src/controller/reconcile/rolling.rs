@@ -47,7 +47,8 @@ pub enum Planned<'c> {
 /// none is free it gives its worker back to wait for one, then reads the task again (the state
 /// read before the wait may be stale) and plans anew. The wait ends early, with
 /// [`Planned::Superseded`], when a person changes the object meanwhile: a plan made before a
-/// `runState: Paused` must not resume the campaign after it.
+/// `runState: Paused` must not resume the campaign after it. It ends so too when the controller
+/// shuts down (the queue is closed): only the operations already holding a place finish.
 pub async fn read_and_plan<'c>(
     ctx: &'c Context,
     remote: &Remote,
@@ -69,13 +70,20 @@ pub async fn read_and_plan<'c>(
     }
     // Waiting for a place must not hold a worker: the reads of other tasks go on meanwhile.
     drop(worker.take());
+    // A shutdown ends the wait too: the operations in flight finish, but no new pause starts
+    // that the next leader would have to resume (or the kubelet's SIGKILL cut short).
     let unchanged = || {
         ctx.tasks
             .get(&ObjectRef::from_obj(task))
             .is_some_and(|latest| same_intent(&latest, task))
     };
-    let Some(slot) = ctx.pauses.take(&remote.key, key, limit, &ctx.tasks, unchanged).await else {
-        tracing::info!(task = %key, "the object changed while it waited for a maxPaused place: planning again from it");
+    let wanted = || !ctx.queue.is_closed() && unchanged();
+    let Some(slot) = ctx.pauses.take(&remote.key, key, limit, &ctx.tasks, wanted).await else {
+        if ctx.queue.is_closed() {
+            tracing::info!(task = %key, "shutting down: no new pause for a task waiting for a maxPaused place");
+        } else {
+            tracing::info!(task = %key, "the object changed while it waited for a maxPaused place: planning again from it");
+        }
         return Ok(Planned::Superseded);
     };
     let plan = plan_for(read(remote, task).await?);
