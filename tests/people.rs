@@ -312,3 +312,60 @@ async fn a_wrong_resume_path_is_named_and_retried_on_the_backoff_while_a_campaig
         "held paused by the journal meanwhile"
     );
 }
+
+/// D18: an object deleted and created again under the same name (Argo CD's `Replace=true`, a
+/// `kubectl replace --force`) while a reconcile of the old one writes its status. That status
+/// never lands on the successor (every status write tests the object's uid), so the successor
+/// does not take over the old object's campaign: it creates its own.
+#[tokio::test]
+async fn a_status_written_for_a_replaced_object_never_lands_on_its_successor() {
+    let Some(setup) = setup("ppl-replaced").await else {
+        return;
+    };
+    let proxy = support::apiproxy::ApiProxy::start().await;
+    // Every status write of the task takes 4 s: the window in which the object is replaced.
+    proxy.fail(
+        "PATCH",
+        "/outboundtasks/replaced/status",
+        u32::MAX,
+        support::apiproxy::FaultMode::Delay(Duration::from_secs(4)),
+    );
+    let mut task = support::task("replaced", "main", &harness::uuid_like());
+    task.spec.task_id = None;
+    task.spec.task.name = "replaced-old".into();
+    let _operator = Operator::start_with_kubeconfig(&setup.ns, &[], Some(&proxy.kubeconfig));
+    support::create_task(&setup.client, &setup.ns, &task).await;
+    let created = |name: &str| {
+        setup
+            .sim
+            .task_ids()
+            .into_iter()
+            .find(|id| setup.sim.task(id).is_some_and(|t| t.config["name"] == name))
+    };
+    // The operator created the campaign and now writes the status that names it.
+    eventually(WAIT, "the create call", || created("replaced-old").is_some()).await;
+    let old_id = created("replaced-old").unwrap();
+    setup.tasks.delete("replaced", &DeleteParams::default()).await.unwrap();
+    wait_gone(&setup.tasks, "replaced", Duration::from_secs(3)).await;
+    let mut successor = task.clone();
+    successor.spec.task.name = "replaced-new".into();
+    support::create_task(&setup.client, &setup.ns, &successor).await;
+
+    eventually(Duration::from_secs(60), "the successor's own campaign", || {
+        created("replaced-new").is_some()
+    })
+    .await;
+    let new_id = created("replaced-new").unwrap();
+    let settled = support::wait_for(&setup.tasks, "replaced", Duration::from_secs(60), "its own id", |t| {
+        t.status.as_ref().and_then(|s| s.task_id.as_deref()) == Some(new_id.as_str())
+    })
+    .await;
+    assert_ne!(settled.status.unwrap().task_id, Some(old_id.clone()));
+    assert!(
+        setup
+            .sim
+            .task(&old_id)
+            .is_some_and(|t| t.config["name"] == "replaced-old"),
+        "the old campaign was not renamed by the successor"
+    );
+}

@@ -76,7 +76,7 @@ pub async fn reconcile_create(
                     retry_after: Duration::ZERO,
                 };
                 let in_progress = report(task, &pending);
-                match task_status::apply(api, &task.name_any(), &in_progress).await {
+                match task_status::apply(api, task, &in_progress).await {
                     Ok(()) => {
                         on_server = Some(in_progress);
                         CreateOutcome::IntentWritten

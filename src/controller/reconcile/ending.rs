@@ -108,7 +108,7 @@ pub async fn finish(
         .as_ref()
         .is_none_or(|written| task_status::worth_writing(written, &status, ctx.settings.sync_time_refresh));
     if worth_writing {
-        task_status::apply_with_retries(api, &task.name_any(), &status).await?;
+        task_status::apply_with_retries(api, task, &status).await?;
     }
     drop(pause_slot);
     for event in &events {

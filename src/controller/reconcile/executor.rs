@@ -76,7 +76,7 @@ pub async fn execute(
                     false => finalizer::add(api, task).await.map(|()| finalizer_added = true),
                 };
                 let written = match finalizer {
-                    Ok(()) => task_status::apply(api, &task.name_any(), &in_progress).await,
+                    Ok(()) => task_status::apply(api, task, &in_progress).await,
                     Err(error) => Err(error),
                 };
                 if rolling::holds_paused(plan) {

@@ -1,21 +1,33 @@
-//! Writing status: server-side apply on the status subresource only, so fields the operator no
-//! longer reports disappear and nobody else's fields are touched.
+//! Writing status: one JSON patch on the status subresource that replaces the whole status (so
+//! fields the operator no longer reports disappear, and nothing outside status is touched),
+//! guarded by a test of the object's uid: a status meant for an object that was deleted and
+//! created again under the same name (a replace, Argo CD's `Replace=true`) fails instead of
+//! landing on its successor, which would then take the old object's task id for its own. (A uid
+//! in a server-side apply body is not checked on the status subresource: tried, the status
+//! landed all the same.)
 
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 
+/// The field manager of the operator's server-side applies (the accounts' status).
 pub const FIELD_MANAGER: &str = "outbound-operator";
 
-pub async fn apply(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskStatus) -> kube::Result<()> {
-    let patch = json!({
-        "apiVersion": "outbound.dev/v1alpha1",
-        "kind": "OutboundTask",
-        "status": status,
-    });
+pub async fn apply(api: &Api<OutboundTask>, task: &OutboundTask, status: &OutboundTaskStatus) -> kube::Result<()> {
+    let mut ops = Vec::with_capacity(2);
+    if let Some(uid) = task.uid() {
+        ops.push(json!({"op": "test", "path": "/metadata/uid", "value": uid}));
+    }
+    ops.push(json!({"op": "add", "path": "/status", "value": status}));
+    let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops)).expect("valid JSON patch");
     let _place = super::permit().await;
-    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    api.patch_status(&task.name_any(), &params, &Patch::Json::<()>(patch))
         .await?;
     Ok(())
 }
@@ -32,14 +44,18 @@ const RETRY_DELAYS: [std::time::Duration; 3] = [
 /// The write is an idempotent forced apply, so repeating it is always safe. Used for the status
 /// that ends an operation: if it is lost, the journal stays, and the next reconcile would take a
 /// pause made since (by a person, in the console) for the operator's own.
-pub async fn apply_with_retries(api: &Api<OutboundTask>, name: &str, status: &OutboundTaskStatus) -> kube::Result<()> {
+pub async fn apply_with_retries(
+    api: &Api<OutboundTask>,
+    task: &OutboundTask,
+    status: &OutboundTaskStatus,
+) -> kube::Result<()> {
     let mut delays = RETRY_DELAYS.iter();
     loop {
-        match apply(api, name, status).await {
+        match apply(api, task, status).await {
             Ok(()) => return Ok(()),
             Err(error) => match delays.next().filter(|_| may_pass(&error)) {
                 Some(delay) => {
-                    tracing::debug!(task = %name, %error, retry_in = ?delay, "status write failed; retrying");
+                    tracing::debug!(task = %task.name_any(), %error, retry_in = ?delay, "status write failed; retrying");
                     tokio::time::sleep(*delay).await;
                 }
                 None => return Err(error),
