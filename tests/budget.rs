@@ -261,17 +261,8 @@ async fn a_shutdown_starts_no_pause_for_a_task_waiting_for_a_max_paused_place() 
     let Some(setup) = harness::setup_with("budget-shutdown", |account| account.spec.max_paused = Some(1)).await else {
         return;
     };
-    let tasks: Vec<OutboundTask> = ["first", "second"]
-        .iter()
-        .map(|name| support::task(name, "main", &harness::uuid_like()))
-        .collect();
-    for task in &tasks {
-        put_remote_task(&setup.sim, task, 2, json!({"maximumcall": 1}));
-    }
-    // The first to take the place holds it through a slow update; the other waits for it.
-    let mut faults = FaultConfig::default();
-    faults.endpoint_mut(outbound_sim::SimEndpoint::Update).latency_ms = 4000;
-    setup.sim.set_faults(faults).unwrap();
+    // The first to take the place holds it through a slow update; the others wait for it.
+    let tasks = harness::changed_tasks_behind_a_slow_update(&setup, &["first", "second"], Duration::from_millis(4000));
     let mut operator = Operator::start(&setup.ns, &[]);
     for task in &tasks {
         support::create_task(&setup.client, &setup.ns, task).await;

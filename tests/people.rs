@@ -12,7 +12,7 @@ use harness::{Operator, call_names, eventually, put_remote_task, remote_status, 
 use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use outbound_api::{DeletionPolicy, Mode, OutboundTask, RunState};
-use outbound_sim::{FaultConfig, SimEndpoint};
+use outbound_sim::FaultConfig;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -218,17 +218,9 @@ async fn a_campaign_paused_by_a_person_while_it_waits_for_a_max_paused_place_is_
     let Some(setup) = harness::setup_with("ppl-wait", |account| account.spec.max_paused = Some(1)).await else {
         return;
     };
-    let tasks: Vec<OutboundTask> = ["first", "second", "third"]
-        .iter()
-        .map(|name| support::task(name, "main", &harness::uuid_like()))
-        .collect();
-    for task in &tasks {
-        put_remote_task(&setup.sim, task, 2, json!({"maximumcall": 1}));
-    }
-    // The first to take the place holds it through a slow update.
-    let mut faults = FaultConfig::default();
-    faults.endpoint_mut(SimEndpoint::Update).latency_ms = 8000;
-    setup.sim.set_faults(faults).unwrap();
+    // The first to take the place holds it through a slow update; the others wait for it.
+    let tasks =
+        harness::changed_tasks_behind_a_slow_update(&setup, &["first", "second", "third"], Duration::from_millis(8000));
     let _operator = Operator::start(&setup.ns, &[]);
     for task in &tasks {
         support::create_task(&setup.client, &setup.ns, task).await;

@@ -320,3 +320,24 @@ pub async fn kill_operator_mid_update(setup: &Setup, task: &OutboundTask) {
     operator.kill();
     setup.sim.set_faults(FaultConfig::default()).unwrap();
 }
+
+/// Running campaigns whose settings differ from the spec of a new task each (one per name), and
+/// every update answered only after `update_latency`: the first operation to take a `maxPaused`
+/// place holds it that long while the others wait.
+pub fn changed_tasks_behind_a_slow_update(
+    setup: &Setup,
+    names: &[&str],
+    update_latency: Duration,
+) -> Vec<OutboundTask> {
+    let tasks: Vec<OutboundTask> = names
+        .iter()
+        .map(|name| super::support::task(name, "main", &uuid_like()))
+        .collect();
+    for task in &tasks {
+        put_remote_task(&setup.sim, task, 2, serde_json::json!({"maximumcall": 1}));
+    }
+    let mut faults = FaultConfig::default();
+    faults.endpoint_mut(SimEndpoint::Update).latency_ms = update_latency.as_millis() as u64;
+    setup.sim.set_faults(faults).unwrap();
+    tasks
+}
