@@ -163,6 +163,23 @@ pub async fn finish(
     })
 }
 
+/// The status a reconcile of `task` (as read) leads to, from its plan and what was done.
+pub fn status_after(task: &OutboundTask, plan: Option<&planner::Plan>, execution: &Execution) -> OutboundTaskStatus {
+    let mut status = planner::report(&ReportInput {
+        plan,
+        execution,
+        previous: &task.status.clone().unwrap_or_default(),
+        generation: task.meta().generation.unwrap_or_default(),
+        now: Timestamp::now(),
+        requested_at: task.annotations().get(REQUESTED_AT).map(String::as_str),
+    });
+    if status.task_id.is_none() {
+        // The printer column shows status.taskId: the adopted id, or the created one.
+        status.task_id = task.spec.task_id.clone();
+    }
+    status
+}
+
 /// Ends the reconcile of a task whose remote task `holder` holds: no platform call, Stalled
 /// `TaskClaimed`, through the same ending as every reconcile.
 pub async fn stand_aside(
@@ -173,25 +190,14 @@ pub async fn stand_aside(
     holder: String,
     started: Instant,
 ) -> Result<Action, Error> {
-    let previous = task.status.clone().unwrap_or_default();
     let failure = Failure::TaskClaimed(holder);
     let execution = Execution::failed_before_actions(failure.clone());
-    let mut status = planner::report(&ReportInput {
-        plan: None,
-        execution: &execution,
-        previous: &previous,
-        generation: task.meta().generation.unwrap_or_default(),
-        now: Timestamp::now(),
-        requested_at: task.annotations().get(REQUESTED_AT).map(String::as_str),
-    });
-    if status.task_id.is_none() {
-        status.task_id = task.spec.task_id.clone();
-    }
+    let status = status_after(task, None, &execution);
     let ending = Ending {
         key,
         started,
         status,
-        on_server: Some(previous),
+        on_server: Some(task.status.clone().unwrap_or_default()),
         events: Vec::new(),
         failure: Some(failure),
         remote: None,

@@ -28,7 +28,7 @@ use crate::controller::intake::watches::REQUESTED_AT;
 use crate::controller::metrics::controller::ReconcileResult;
 use crate::controller::writes::finalizer;
 use outbound_api::OutboundTask;
-use outbound_core::planner::{self, Execution, PlanInput, PlanOptions, ReportInput};
+use outbound_core::planner::{self, Execution, PlanInput, PlanOptions};
 
 /// kube-runtime calls this for every reconcile it begins: one the queue reserved a place
 /// for, or a requeue of its own. A requeue that finds others waiting for a place joins them and
@@ -157,18 +157,7 @@ async fn reconcile_admitted(
         .failure
         .clone()
         .or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
-    let mut status = planner::report(&ReportInput {
-        plan: plan.as_ref(),
-        execution: &execution,
-        previous: &previous,
-        generation,
-        now: Timestamp::now(),
-        requested_at,
-    });
-    if status.task_id.is_none() {
-        // The printer column shows status.taskId: the adopted id, or the created one.
-        status.task_id = task.spec.task_id.clone();
-    }
+    let status = ending::status_after(&task, plan.as_ref(), &execution);
     let verdict = plan.as_ref().map(|p| p.verdict.clone());
     let ending = Ending {
         key: &key,
