@@ -6,9 +6,9 @@
 mod harness;
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use harness::{Operator, call_names, eventually, put_remote_task, remote_status, setup};
+use harness::{Operator, call_names, eventually, put_remote_task, remote_status, setup, wait_gone};
 use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use outbound_api::{DeletionPolicy, Mode, OutboundTask, RunState};
@@ -24,14 +24,6 @@ fn writes(calls: &[String]) -> Vec<&String> {
         .iter()
         .filter(|call| !call.starts_with("detail") && !call.starts_with("list"))
         .collect()
-}
-
-async fn wait_gone(tasks: &Api<OutboundTask>, name: &str, within: Duration) {
-    let deadline = Instant::now() + within;
-    while tasks.get_opt(name).await.unwrap().is_some() {
-        assert!(Instant::now() < deadline, "{name} was never deleted");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn finalizers(task: &OutboundTask) -> Vec<String> {

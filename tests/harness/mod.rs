@@ -321,6 +321,15 @@ pub async fn kill_operator_mid_update(setup: &Setup, task: &OutboundTask) {
     setup.sim.set_faults(FaultConfig::default()).unwrap();
 }
 
+/// Waits until the object `name` is gone from the API server (its finalizer removed).
+pub async fn wait_gone(tasks: &Api<OutboundTask>, name: &str, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    while tasks.get_opt(name).await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "{name} was never deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Running campaigns whose settings differ from the spec of a new task each (one per name), and
 /// every update answered only after `update_latency`: the first operation to take a `maxPaused`
 /// place holds it that long while the others wait.

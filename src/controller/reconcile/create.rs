@@ -67,9 +67,17 @@ pub async fn reconcile_create(
     let mut reached_platform = false;
     // What the API server holds: `previous` until the intent is written.
     let mut on_server = Some(previous.clone());
+    let mut reported = None;
     let result = loop {
         outcome = match (steps.next(outcome), &remote) {
             (CreateEffect::Done(result), _) => break result,
+            // The intent is written right before the create call: a person's change since the
+            // read (suspend, Observe, deletion, a new spec) ends the reconcile before either, and
+            // the next one plans from the latest object.
+            (CreateEffect::WriteIntent(_), _) if super::executor::new_intent(ctx, task, &mut reported).is_some() => {
+                tracing::info!(task = %key, "create not sent: the object changed since it was read");
+                return Ok(Action::requeue(Duration::ZERO));
+            }
             (CreateEffect::WriteIntent(intent), _) => {
                 let pending = CreateResult::Pending {
                     intent,

@@ -54,7 +54,9 @@ pub async fn finalize(
             Err(failure) => Err(failure),
         };
         match outcome {
-            Ok(()) | Err(Failure::TaskNotFound) => {}
+            // A person changed the object since: what is owed is decided again from it.
+            Ok(Performed::Superseded) => return Ok(Action::requeue(std::time::Duration::ZERO)),
+            Ok(Performed::Done) | Err(Failure::TaskNotFound) => {}
             Err(failure) if gives_up(&failure, since_deletion(task)) => {
                 let note = format!(
                     "did not {} the remote task {} before deletion ({}: {failure}); the object is let go and the \
@@ -116,16 +118,36 @@ fn since_deletion(task: &OutboundTask) -> std::time::Duration {
         })
 }
 
-/// The calls deletion owes.
-async fn perform(ctx: &Context, task: &OutboundTask, remote: &Remote, owed: Owed) -> Result<(), Failure> {
+/// How the calls deletion owes went, when none failed.
+enum Performed {
+    Done,
+    /// A call was not made: the latest object no longer owes it ([`still_owed`]).
+    Superseded,
+}
+
+/// The calls deletion owes, each made only if the latest object still owes it.
+async fn perform(ctx: &Context, task: &OutboundTask, remote: &Remote, owed: Owed) -> Result<Performed, Failure> {
     match owed {
-        Owed::Nothing => Ok(()),
+        Owed::Nothing => Ok(Performed::Done),
         Owed::Pause => set_run_state(ctx, task, remote, RemoteState::Paused).await,
-        Owed::PauseAndDelete => {
-            set_run_state(ctx, task, remote, RemoteState::Paused).await?;
-            delete_remote(ctx, task, remote).await
-        }
+        Owed::PauseAndDelete => match set_run_state(ctx, task, remote, RemoteState::Paused).await? {
+            Performed::Done => delete_remote(ctx, task, remote).await,
+            Performed::Superseded => Ok(Performed::Superseded),
+        },
         Owed::Resume => set_run_state(ctx, task, remote, RemoteState::Running).await,
+    }
+}
+
+/// Whether the latest object (the watch's cache), as a person may have changed it since the
+/// deletion began (`runState: Paused`, Observe, suspend, another policy), still owes `call`.
+fn still_owed(ctx: &Context, task: &OutboundTask, call: Owed) -> bool {
+    let Some(latest) = ctx.tasks.get(&kube::runtime::reflector::ObjectRef::from_obj(task)) else {
+        return false;
+    };
+    let owed = owed_at_deletion(&latest.spec, &latest.status.clone().unwrap_or_default());
+    match call {
+        Owed::Pause => matches!(owed, Owed::Pause | Owed::PauseAndDelete),
+        other => owed == other,
     }
 }
 
@@ -135,7 +157,7 @@ async fn set_run_state(
     task: &OutboundTask,
     remote: &Remote,
     wanted: RemoteState,
-) -> Result<(), Failure> {
+) -> Result<Performed, Failure> {
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     let detail = match remote.client.detail(&remote.token, id, sub_user).await {
         Ok(detail) => detail,
@@ -144,7 +166,10 @@ async fn set_run_state(
     let state = outbound_core::mapping::remote_state(&detail);
     let pausing = wanted == RemoteState::Paused;
     if (pausing && state == RemoteState::Paused) || (!pausing && state.is_started()) {
-        return Ok(());
+        return Ok(Performed::Done);
+    }
+    if !still_owed(ctx, task, if pausing { Owed::Pause } else { Owed::Resume }) {
+        return Ok(Performed::Superseded);
     }
     let (result, reason, note) = if pausing {
         let result = remote.client.pause(&remote.token, id, sub_user).await;
@@ -167,14 +192,17 @@ async fn set_run_state(
                 after_action: None,
             };
             ctx.events.publish(task, &event).await;
-            Ok(())
+            Ok(Performed::Done)
         }
         Err(error) => Err(failure_of(&error)),
     }
 }
 
 /// Deletes the (paused) remote task; one already gone (TaskNotFound) counts as deleted.
-async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> Result<(), Failure> {
+async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> Result<Performed, Failure> {
+    if !still_owed(ctx, task, Owed::PauseAndDelete) {
+        return Ok(Performed::Superseded);
+    }
     let (id, sub_user) = (task.remote_id().unwrap_or_default(), task.spec.sub_user_id.as_deref());
     match remote.client.delete(&remote.token, id, sub_user).await {
         Ok(()) => {
@@ -185,7 +213,7 @@ async fn delete_remote(ctx: &Context, task: &OutboundTask, remote: &Remote) -> R
                 after_action: None,
             };
             ctx.events.publish(task, &event).await;
-            Ok(())
+            Ok(Performed::Done)
         }
         Err(error) => Err(failure_of(&error)),
     }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use kube::api::Api;
+use kube::runtime::reflector::ObjectRef;
 
 use super::ending::LEFT_SHARD;
 use super::error::failure_of;
@@ -25,8 +26,8 @@ use crate::controller::intake::queue::Permit;
 use crate::controller::writes::{finalizer, task_status};
 use outbound_api::{OutboundTask, OutboundTaskStatus};
 use outbound_core::planner::{
-    Action, CallError, Effect, Execution, Failure, Outcome, PauseSettle, Plan, PlannedEvent, StartedBehaviour,
-    StepLimits, Steps,
+    Action, CallError, Effect, Execution, Failure, Intent, NewIntent, Outcome, PauseSettle, Plan, PlannedEvent,
+    StartedBehaviour, StepLimits, Steps, changed_intent,
 };
 use outbound_platform::{ErrorKind, RemoteError};
 
@@ -64,6 +65,8 @@ pub async fn execute(
     let mut refused = false;
     let mut called = false;
     let mut finalizer_added = false;
+    // The person's change last reported to the step machine (each change is reported once).
+    let mut reported = None;
     loop {
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
@@ -95,30 +98,36 @@ pub async fn execute(
                     }
                 }
             }
-            Effect::Call(action) => {
-                called = true;
-                match perform(task, remote, &action, paused_at.is_some()).await {
-                    Ok(()) => {
-                        match (&action, paused_at) {
-                            (Action::Pause, None) => paused_at = Some(Instant::now()),
-                            (Action::Update(_), Some(_)) if !refused => {
-                                ctx.settle.learn(&remote.key, PauseSettle::update_went_through_at_once)
+            Effect::Call(action) => match new_intent(ctx, task, &mut reported) {
+                Some(by) => {
+                    tracing::info!(task = %task.name_any(), action = action.kind().name(), change = by.describe(), "call not made: the object changed");
+                    Outcome::Superseded(by)
+                }
+                None => {
+                    called = true;
+                    match perform(task, remote, &action, paused_at.is_some()).await {
+                        Ok(()) => {
+                            match (&action, paused_at) {
+                                (Action::Pause, None) => paused_at = Some(Instant::now()),
+                                (Action::Update(_), Some(_)) if !refused => {
+                                    ctx.settle.learn(&remote.key, PauseSettle::update_went_through_at_once)
+                                }
+                                _ => {}
                             }
-                            _ => {}
+                            Outcome::Succeeded
                         }
-                        Outcome::Succeeded
-                    }
-                    Err(error) => {
-                        // Timed at the answer: later than the platform looked, never sooner.
-                        if let (ErrorKind::TaskStarted, Some(at)) = (error.kind(), paused_at) {
-                            refused = true;
-                            ctx.settle.learn(&remote.key, |s| s.update_refused(at.elapsed()));
+                        Err(error) => {
+                            // Timed at the answer: later than the platform looked, never sooner.
+                            if let (ErrorKind::TaskStarted, Some(at)) = (error.kind(), paused_at) {
+                                refused = true;
+                                ctx.settle.learn(&remote.key, |s| s.update_refused(at.elapsed()));
+                            }
+                            tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
+                            Outcome::Failed(call_error(&error))
                         }
-                        tracing::debug!(task = %task.name_any(), action = action.kind().name(), %error, "platform call failed");
-                        Outcome::Failed(call_error(&error))
                     }
                 }
-            }
+            },
             Effect::Publish(event) if !called => {
                 ctx.events.publish(task, &event).await;
                 Outcome::Performed
@@ -154,6 +163,27 @@ pub async fn execute(
                 };
             }
         }
+    }
+}
+
+/// The person's change to the object since `task` was read (the plan's intent), looked up in the
+/// watch's cache right before a platform call; `None` when there is none, or when it is the one
+/// last reported (the step machine asks for the calls still owed under it).
+pub(super) fn new_intent(ctx: &Context, task: &OutboundTask, reported: &mut Option<NewIntent>) -> Option<NewIntent> {
+    let latest = ctx.tasks.get(&ObjectRef::from_obj(task));
+    let changed = changed_intent(&intent(task), latest.as_deref().map(intent).as_ref());
+    if changed.is_none() || changed == *reported {
+        return None;
+    }
+    *reported = changed;
+    changed
+}
+
+fn intent(task: &OutboundTask) -> Intent<'_> {
+    Intent {
+        spec: &task.spec,
+        generation: task.metadata.generation.unwrap_or_default(),
+        deleting: task.metadata.deletion_timestamp.is_some(),
     }
 }
 

@@ -153,11 +153,21 @@ async fn reconcile_admitted(
         },
     };
 
-    let failure = execution
-        .failure
-        .clone()
-        .or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned()));
-    let status = ending::status_after(&task, plan.as_ref(), &execution);
+    // A person changed the object during the operation: the status on the server (its journal)
+    // stands, and the next reconcile, at once, plans from the latest object.
+    let superseded = execution.superseded.is_some().then(|| on_server.clone()).flatten();
+    let failure = match superseded {
+        Some(_) => None,
+        None => execution
+            .failure
+            .clone()
+            .or_else(|| plan.as_ref().and_then(|p| p.verdict.failure().cloned())),
+    };
+    let requeue_after = match superseded {
+        Some(_) => Some(Duration::ZERO),
+        None => plan.as_ref().and_then(|p| p.requeue_after),
+    };
+    let status = superseded.unwrap_or_else(|| ending::status_after(&task, plan.as_ref(), &execution));
     let verdict = plan.as_ref().map(|p| p.verdict.clone());
     let ending = Ending {
         key: &key,
@@ -168,7 +178,7 @@ async fn reconcile_admitted(
         failure,
         remote: remote.as_ref().and_then(|connected| connected.as_ref().ok()),
         reached_platform,
-        requeue_after: plan.as_ref().and_then(|p| p.requeue_after),
+        requeue_after,
         retry_after,
         suspended: verdict == Some(planner::Verdict::Suspended),
         pause_slot,

@@ -274,4 +274,6 @@ pub mod reasons {
     pub const ENFORCING_CHANGES: &str = "EnforcingChanges";
     pub const CREATED: &str = "Created";
     pub const DELETED: &str = "Deleted";
+    /// An operation stopped before a call because a person changed the object meanwhile.
+    pub const SUPERSEDED: &str = "Superseded";
 }

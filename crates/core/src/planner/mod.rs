@@ -34,6 +34,7 @@ mod create_report;
 mod deletion;
 mod enforcing;
 mod failure;
+mod intent;
 mod plan;
 mod recovery;
 mod report;
@@ -49,6 +50,7 @@ pub use create::{Candidate, CreateEffect, CreateInput, CreateOutcome, CreateResu
 pub use create_report::{CreateReportInput, create_event, create_report, create_requeue};
 pub use deletion::{GIVE_UP_AFTER, Owed, finalizer_wanted, gives_up, owed_at_deletion};
 pub use failure::{EventType, Failure, PlannedEvent, reasons};
+pub use intent::{Intent, NewIntent, changed_intent};
 pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
 pub use recovery::{
     MAX_STARTED_RETRIES, MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started,
@@ -170,6 +172,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let desired = mapping::desired_fields(&spec.task);
     let differences = diff::diff(&desired, &observed.fields);
     let mut p = Plan::new(spec, Verdict::InSync);
+    p.resume_debt = debt;
     p.drift = diff::drift_entries(&differences);
     p.differences = differences;
     p.remote_state = Some(observed.state);

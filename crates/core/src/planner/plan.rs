@@ -114,6 +114,9 @@ pub struct Plan {
     pub remote_state: Option<RemoteState>,
     /// Whether the task must run once the work is done.
     pub resume_after: bool,
+    /// The status's journal says the operator paused the campaign for an operation that did not
+    /// finish, and the spec does not say Paused: the campaign is held paused by us.
+    pub resume_debt: bool,
     /// Convergence guard state to write if the planned update succeeds.
     pub convergence_on_success: Option<Convergence>,
     /// What to record if the planned update is still refused as "task started" after every
@@ -136,6 +139,7 @@ impl Plan {
             desired_run_state: spec.run_state,
             remote_state: None,
             resume_after: false,
+            resume_debt: false,
             convergence_on_success: None,
             if_still_started: None,
             events: Vec::new(),

@@ -21,6 +21,7 @@
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use super::intent::NewIntent;
 use super::{ActionKind, Failure, Plan, Verdict};
 use crate::diff::{MAX_DRIFT_ENTRIES, shorten};
 use outbound_api::{
@@ -38,6 +39,9 @@ pub struct Execution {
     /// The failure, if any; a failure with no action (a read that failed, a missing Secret)
     /// comes with an empty `done` and no `failed`.
     pub failure: Option<Failure>,
+    /// A person changed the object during the operation: it stopped before a call
+    /// ([`super::intent`]), and the next reconcile plans from the latest object.
+    pub superseded: Option<NewIntent>,
 }
 
 impl Execution {
@@ -47,6 +51,7 @@ impl Execution {
             done: plan.action_kinds(),
             failed: None,
             failure: None,
+            superseded: None,
         }
     }
 
@@ -56,6 +61,7 @@ impl Execution {
             done: Vec::new(),
             failed: None,
             failure: Some(failure),
+            superseded: None,
         }
     }
 
@@ -65,6 +71,17 @@ impl Execution {
             done,
             failed: Some(failed),
             failure: Some(failure),
+            superseded: None,
+        }
+    }
+
+    /// Stopped by a person's change after `done` succeeded (a resume still owed included).
+    pub fn superseded(done: Vec<ActionKind>, by: NewIntent) -> Self {
+        Execution {
+            done,
+            failed: None,
+            failure: None,
+            superseded: Some(by),
         }
     }
 }

@@ -23,10 +23,14 @@
 //!    again, within [`StepLimits::max_throttled_retries`] and [`StepLimits::max_throttled_wait`]:
 //!    the campaign is paused meanwhile, and a requeue would leave it paused for a whole backoff.
 //! 5. After any other failure, the recovery of [`on_failure`] (resume a task that must run).
+//! 6. Before every call the driver looks at the latest object: a call answered
+//!    [`Outcome::Superseded`] was not made, and the operation goes on only as far as the
+//!    person's latest intent allows ([`super::intent`]).
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::intent::NewIntent;
 use super::recovery::{MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started};
 use super::{Action, ActionKind, EventType, Execution, Failure, Plan, PlannedEvent, reasons};
 use outbound_api::Operation;
@@ -38,7 +42,8 @@ pub enum Effect {
     /// Write this journal to status (the in-progress status); answer
     /// [`Outcome::JournalWritten`] or [`Outcome::JournalNotWritten`].
     WriteJournal(Operation),
-    /// Make this platform call; answer [`Outcome::Succeeded`] or [`Outcome::Failed`].
+    /// Make this platform call; answer [`Outcome::Succeeded`] or [`Outcome::Failed`], or
+    /// [`Outcome::Superseded`] without making it when the person's intent changed.
     Call(Action),
     /// Publish this event (best effort); answer [`Outcome::Performed`].
     Publish(PlannedEvent),
@@ -74,6 +79,10 @@ pub enum Outcome {
     /// The platform call succeeded.
     Succeeded,
     Failed(CallError),
+    /// The call was not made: the latest object asks for something else now
+    /// ([`super::changed_intent`]). Reported once per change: a call the step machine still
+    /// asks for under the same intent is made.
+    Superseded(NewIntent),
     /// A [`Effect::Publish`] or [`Effect::Wait`] is done.
     Performed,
     /// A [`Effect::AwaitPause`] is done: the time since this execution's first pause succeeded,
@@ -153,6 +162,8 @@ pub struct Steps<'a> {
     events: VecDeque<PlannedEvent>,
     held: Option<Effect>,
     result: Option<Execution>,
+    /// The person's change that stopped the plan, once one did, and the call it stopped.
+    superseded: Option<(NewIntent, ActionKind)>,
 }
 
 impl<'a> Steps<'a> {
@@ -169,6 +180,7 @@ impl<'a> Steps<'a> {
             events: VecDeque::new(),
             held: None,
             result: None,
+            superseded: None,
         }
     }
 
@@ -196,6 +208,7 @@ impl<'a> Steps<'a> {
             }
             (Awaiting::Call(purpose), Outcome::Succeeded) => self.succeeded(purpose),
             (Awaiting::Call(purpose), Outcome::Failed(error)) => self.failed(purpose, error),
+            (Awaiting::Call(purpose), Outcome::Superseded(by)) => self.superseded(purpose, by),
             (Awaiting::Wait(purpose), Outcome::Performed) => self.call(purpose),
             (Awaiting::PauseAge(purpose), Outcome::PauseAge { since_pause, settle }) => {
                 // Bounded like the learned time itself, whatever the driver reports.
@@ -271,6 +284,10 @@ impl<'a> Steps<'a> {
                 }
             }
             Purpose::Repause(step) => self.await_pause(Duration::ZERO, Purpose::Planned(step)),
+            Purpose::Recovery if self.superseded.is_some() => {
+                self.done.push(ActionKind::Resume);
+                self.stop()
+            }
             Purpose::Recovery => {
                 self.done.push(ActionKind::Resume);
                 let (failed, failure) = self.failed.clone().expect("recovering after a failure");
@@ -312,12 +329,72 @@ impl<'a> Steps<'a> {
             Purpose::Planned(step) => self.recover(self.plan.actions[step].kind(), error.failure),
             // The update could not be retried: it failed.
             Purpose::Repause(_) => self.recover(ActionKind::Update, error.failure),
-            // The journal stays in status: the next reconcile resumes the task.
+            // The journal stays in status: the next reconcile resumes the task (after a backoff,
+            // like every failure).
+            Purpose::Recovery if self.failed.is_none() => self.finish(Execution::failed_at(
+                self.done.clone(),
+                ActionKind::Resume,
+                error.failure,
+            )),
             Purpose::Recovery => {
                 let (failed, failure) = self.failed.clone().expect("recovering after a failure");
                 self.finish(Execution::failed_at(self.done.clone(), failed, failure))
             }
         }
+    }
+
+    /// The call of `purpose` was not made: the latest intent is `by` ([`super::intent`]'s
+    /// guarantees). The one call still made is a resume of a campaign this operator holds paused
+    /// for a task that must run (never once the latest spec says Paused), or after a failure.
+    fn superseded(&mut self, purpose: Purpose, by: NewIntent) -> Effect {
+        let skipped = match purpose {
+            Purpose::Planned(step) => self.plan.actions[step].kind(),
+            Purpose::Repause(_) => ActionKind::Pause,
+            Purpose::Recovery => ActionKind::Resume,
+        };
+        self.superseded = Some((by, skipped));
+        let holds_paused = (self.plan.resume_after && self.done.contains(&ActionKind::Pause)) || self.plan.resume_debt;
+        let resuming = match purpose {
+            Purpose::Planned(step) => self.plan.actions[step] == Action::Resume,
+            Purpose::Repause(_) => false,
+            Purpose::Recovery => true,
+        };
+        let resume_still_owed = match by {
+            NewIntent::Paused => false,
+            NewIntent::HandsOff => holds_paused,
+            NewIntent::NewSpec => purpose == Purpose::Recovery,
+        };
+        match (resume_still_owed, resuming) {
+            (true, true) => self.call(purpose),
+            (true, false) => self.call(Purpose::Recovery),
+            (false, _) => self.stop(),
+        }
+    }
+
+    /// Ends a superseded operation before the call of `purpose`; the next reconcile plans from
+    /// the latest object (the journal in status keeps what is owed).
+    fn stop(&mut self) -> Effect {
+        let (by, skipped) = self.superseded.expect("stopped by a person's change");
+        if !self.done.is_empty() {
+            let next = match by {
+                NewIntent::Paused => "the campaign stays paused and the next reconcile applies the latest spec",
+                NewIntent::HandsOff => "nothing more is sent to the platform",
+                NewIntent::NewSpec => "the next reconcile sends the latest spec",
+            };
+            let done: Vec<_> = self.done.iter().map(|kind| kind.name()).collect();
+            self.events.push_back(PlannedEvent {
+                type_: EventType::Normal,
+                reason: reasons::SUPERSEDED,
+                note: format!(
+                    "stopped the operation before the {} (done: {}): {}; {next}",
+                    skipped.name(),
+                    done.join(", "),
+                    by.describe()
+                ),
+                after_action: None,
+            });
+        }
+        self.finish(Execution::superseded(self.done.clone(), by))
     }
 
     /// How long to wait before sending a throttled call again within the operation, if at all:

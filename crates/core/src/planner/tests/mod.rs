@@ -4,6 +4,7 @@ mod crash;
 mod create_cases;
 mod enforcing_cases;
 mod in_progress_cases;
+mod intent_cases;
 mod pause_wait_cases;
 mod plan_cases;
 mod report_cases;
