@@ -17,6 +17,7 @@ use super::task_settings::TaskSettings;
     kind = "OutboundTask",
     doc = "One remote task (campaign) on the calling platform, adopted by its id or created when spec.taskId is unset, whose settings the operator keeps equal to spec.task (pausing, updating and resuming it as needed).",
     validation = kube::core::Rule::new("has(oldSelf.spec.taskId) || !has(self.spec.taskId) || (has(oldSelf.status) && has(oldSelf.status.taskId) && self.spec.taskId == oldSelf.status.taskId)").message("spec.taskId may only be set later to status.taskId (the task the operator created)").field_path(".spec.taskId"),
+    validation = kube::core::Rule::new("!(has(oldSelf.spec.taskId) || (has(oldSelf.status) && has(oldSelf.status.taskId))) || (has(self.spec.subUserId) ? (has(oldSelf.spec.subUserId) && self.spec.subUserId == oldSelf.spec.subUserId) : !has(oldSelf.spec.subUserId))").message("spec.subUserId is immutable once the task is known (spec.taskId or status.taskId): the task lives in one sub-account").field_path(".spec.subUserId"),
     namespaced,
     status = "OutboundTaskStatus",
     shortname = "otask",
@@ -56,6 +57,9 @@ pub struct OutboundTaskSpec {
     pub task_id: Option<String>,
 
     /// Sub-account (UUID) that owns the task. API field: sub_user_id (query on GET, body on PUT).
+    /// Immutable once the task is known (`spec.taskId` or `status.taskId`): another sub-account
+    /// would address another task, and a campaign the operator holds paused could not be reached
+    /// to resume it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = super::patterns::UUID))]
     pub sub_user_id: Option<String>,
