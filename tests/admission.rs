@@ -1058,14 +1058,20 @@ async fn task_id_and_account_ref_are_immutable() {
     // Review A1: the sub-account a known task lives in cannot be set, changed or removed.
     let sub_user = "f232d184-dd54-42a0-8ace-0bf8d660f4c9";
     let err = api
-        .patch("t1", &pp_merge(), &Patch::Merge(json!({"spec": {"subUserId": sub_user}})))
+        .patch(
+            "t1",
+            &pp_merge(),
+            &Patch::Merge(json!({"spec": {"subUserId": sub_user}})),
+        )
         .await
         .expect_err("setting subUserId on a known task must be rejected");
     let msg = support::error_message(&err);
     assert!(msg.contains("spec.subUserId is immutable"), "unexpected message: {msg}");
     let mut in_sub_account = support::task_json("t2", "main", "f232d184-dd54-42a0-8ace-0bf8d660f4c8");
     in_sub_account["spec"]["subUserId"] = json!(sub_user);
-    support::create_task_json(&client, &ns, in_sub_account).await.expect("create t2");
+    support::create_task_json(&client, &ns, in_sub_account)
+        .await
+        .expect("create t2");
     let err = api
         .patch("t2", &pp_merge(), &Patch::Merge(json!({"spec": {"subUserId": null}})))
         .await

@@ -353,3 +353,52 @@ async fn a_status_written_for_a_replaced_object_never_lands_on_its_successor() {
         "the old campaign was not renamed by the successor"
     );
 }
+
+/// D23: the account is moved to another platform user (`userId` edited) while a journal holds a
+/// campaign paused. The task is Stalled `AccountMoved` (not "TaskNotFound" read elsewhere), its
+/// deletion waits instead of letting the paused campaign go, and once the account is set back
+/// the campaign is resumed before the object goes.
+#[tokio::test]
+async fn an_account_moved_under_a_paused_campaign_holds_it_until_set_back() {
+    let Some(setup) = setup("ppl-moved").await else {
+        return;
+    };
+    let mut task = support::task("moved", "main", &harness::uuid_like());
+    task.spec.deletion_policy = DeletionPolicy::Orphan;
+    let id = task.spec.task_id.clone().unwrap();
+    put_remote_task(&setup.sim, &task, 2, json!({"maximumcall": 1}));
+    harness::kill_operator_mid_update(&setup, &task).await;
+    let accounts: Api<outbound_api::OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
+    let user_id = accounts.get("main").await.unwrap().spec.user_id;
+    let elsewhere = json!({"spec": {"userId": "0f0f0f0f-0f0f-40f0-8f0f-0f0f0f0f0f0f"}});
+    accounts
+        .patch("main", &PatchParams::default(), &Patch::Merge(&elsewhere))
+        .await
+        .unwrap();
+    let _next = Operator::start(&setup.ns, &[]);
+    support::wait_for(&setup.tasks, "moved", WAIT, "Stalled AccountMoved", |t| {
+        support::condition(t, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "AccountMoved")
+    })
+    .await;
+    setup.tasks.delete("moved", &DeleteParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = setup.tasks.get("moved").await.unwrap();
+    assert_eq!(
+        finalizers(&held),
+        vec![FINALIZER.to_string()],
+        "the object waits for the account"
+    );
+    assert_eq!(remote_status(&setup.sim, &id), 1);
+    let back = json!({"spec": {"userId": user_id}});
+    accounts
+        .patch("main", &PatchParams::default(), &Patch::Merge(&back))
+        .await
+        .unwrap();
+    wait_gone(&setup.tasks, "moved", Duration::from_secs(60)).await;
+    assert_eq!(
+        remote_status(&setup.sim, &id),
+        2,
+        "resumed before the object went: {:?}",
+        call_names(&setup.sim, &id)
+    );
+}

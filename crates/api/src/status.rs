@@ -60,6 +60,13 @@ pub struct OutboundTaskStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
 
+    /// With `operation`: the platform user it runs against (the account's `baseUrl` and
+    /// `userId` when the journal was written). An account moved to another platform user cannot
+    /// reach a campaign paused through this one: the task is then Stalled (`AccountMoved`)
+    /// rather than read, or let go, elsewhere. Absent in journals of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_platform: Option<String>,
+
     /// Consecutive updates that left the same difference behind (the convergence guard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convergence: Option<Convergence>,

@@ -21,7 +21,7 @@ use crate::controller::context::Context;
 use crate::controller::writes::finalizer::{has, remove};
 use outbound_api::{OutboundTask, OutboundTaskStatus, RemoteState};
 use outbound_core::planner::{
-    EventType, Failure, Owed, PlannedEvent, finalizer_wanted, gives_up, owed_at_deletion, reasons,
+    EventType, Failure, Owed, PlannedEvent, account_moved, finalizer_wanted, gives_up, owed_at_deletion, reasons,
 };
 
 /// Whether the finalizer must be on the object before anything else is done.
@@ -49,8 +49,12 @@ pub async fn finalize(
     }
     let owed = owed_at_deletion(&task.spec, &task.status.clone().unwrap_or_default());
     if owed != Owed::Nothing && task.remote_id().is_some() && !stands_aside(ctx, task, namespace).await {
+        let status = task.status.clone().unwrap_or_default();
         let outcome = match remote::connect(ctx, task, namespace).await? {
-            Ok(remote) => perform(ctx, task, &remote, owed).await,
+            Ok(remote) => match account_moved(&status, &remote.platform) {
+                Some(moved) => Err(moved),
+                None => perform(ctx, task, &remote, owed).await,
+            },
             Err(failure) => Err(failure),
         };
         match outcome {

@@ -71,8 +71,9 @@ pub async fn execute(
         outcome = match steps.next(outcome) {
             Effect::WriteJournal(_) if !ctx.still_ours(task) => Outcome::JournalNotWritten(LEFT_SHARD.into()),
             Effect::WriteJournal(journal) => {
-                let in_progress =
+                let mut in_progress =
                     outbound_core::planner::in_progress(&previous, &journal, generation, jiff::Timestamp::now());
+                outbound_core::planner::stamp_platform(&mut in_progress, &remote.platform);
                 // The finalizer first, so that the object cannot go away with the journal.
                 let finalizer = match finalizer::has(task) || finalizer_added {
                     true => Ok(()),

@@ -102,7 +102,13 @@ async fn reconcile_admitted(
         true => Some(connect(&ctx, &task, &namespace).await?),
         false => None,
     };
+    // A journal's campaign paused through another platform user than the account reaches now.
+    let moved = match &remote {
+        Some(Ok(connected)) => planner::account_moved(&previous, &connected.platform),
+        _ => None,
+    };
     let (plan, execution) = match &remote {
+        _ if let Some(failure) = &moved => (None, Execution::failed_before_actions(failure.clone())),
         None => {
             let input = PlanInput {
                 spec: &task.spec,
@@ -167,7 +173,10 @@ async fn reconcile_admitted(
         Some(_) => Some(Duration::ZERO),
         None => plan.as_ref().and_then(|p| p.requeue_after),
     };
-    let status = superseded.unwrap_or_else(|| ending::status_after(&task, plan.as_ref(), &execution));
+    let mut status = superseded.unwrap_or_else(|| ending::status_after(&task, plan.as_ref(), &execution));
+    if let Some(Ok(connected)) = &remote {
+        planner::stamp_platform(&mut status, &connected.platform);
+    }
     let verdict = plan.as_ref().map(|p| p.verdict.clone());
     let ending = Ending {
         key: &key,

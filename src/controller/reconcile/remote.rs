@@ -19,6 +19,8 @@ pub struct Remote {
     pub token: Token,
     pub key: AccountKey,
     pub secret_name: String,
+    /// The platform user the account reaches (`planner::platform_user`).
+    pub platform: String,
 }
 
 /// Finds the account, reads the token, picks the account's platform client.
@@ -71,6 +73,7 @@ pub fn remote_for(
             client,
             token,
             secret_name: account.token_secret_ref.name.clone(),
+            platform: outbound_core::planner::platform_user(&account.base_url, &account.user_id),
             key,
         }),
         Err(error) => Err(Failure::InvalidAccount(format!(

@@ -33,6 +33,7 @@ pub fn create_report(input: &CreateReportInput<'_>) -> OutboundTaskStatus {
     let previous = input.previous;
     let mut status = OutboundTaskStatus {
         observed_generation: Some(input.generation),
+        operation_platform: None,
         last_handled_reconcile_at: input
             .requested_at
             .map(str::to_string)

@@ -54,6 +54,10 @@ pub enum Failure {
     /// Another OutboundTask (this `namespace/name`), the first claimant, manages the same remote
     /// task (`planner::holder`): this one makes no platform call until that one goes.
     TaskClaimed(String),
+    /// A journal holds a campaign paused through the platform user `was` (`baseUrl`, `userId`),
+    /// and the account now reaches `now`: the campaign cannot be resumed from there, so nothing is
+    /// read or written until a person sets the account back or finishes by hand.
+    AccountMoved { was: String, now: String },
 }
 
 impl Failure {
@@ -75,6 +79,7 @@ impl Failure {
             Failure::AmbiguousName { .. } => "AmbiguousName",
             Failure::NoTaskToObserve => "NoTaskToObserve",
             Failure::TaskClaimed(_) => "TaskClaimed",
+            Failure::AccountMoved { .. } => "AccountMoved",
         }
     }
 
@@ -96,6 +101,7 @@ impl Failure {
                 | Failure::AmbiguousName { .. }
                 | Failure::NoTaskToObserve
                 | Failure::TaskClaimed(_)
+                | Failure::AccountMoved { .. }
         )
     }
 
@@ -166,6 +172,9 @@ impl Failure {
                  taskId): this one makes no platform call while it does; delete one of the two, or point this one at \
                  another task"
             ),
+            Failure::AccountMoved { was, now } => format!(
+                "the operator paused this campaign for an update through {was}, and the OutboundAccount now reaches                  {now}, where it cannot resume it: set the account's baseUrl and userId back until status.operation                  is gone, or resume the campaign in the console and remove status.operation                  (kubectl patch --subresource=status)"
+            ),
         };
         shorten(&text, 1024)
     }
@@ -197,6 +206,10 @@ impl Failure {
             Failure::NoTaskToObserve,
             Failure::EndpointNotFound("resume"),
             Failure::TaskClaimed(text()),
+            Failure::AccountMoved {
+                was: text(),
+                now: text(),
+            },
         ];
         debug_assert!(all.iter().enumerate().all(|(i, f)| f.kind_index() == i));
         all
@@ -223,6 +236,7 @@ impl Failure {
             Failure::NoTaskToObserve => 15,
             Failure::EndpointNotFound(_) => 16,
             Failure::TaskClaimed(_) => 17,
+            Failure::AccountMoved { .. } => 18,
         }
     }
 

@@ -36,6 +36,7 @@ mod enforcing;
 mod failure;
 mod intent;
 mod plan;
+mod platform_user;
 mod recovery;
 mod report;
 mod settle;
@@ -52,6 +53,7 @@ pub use deletion::{GIVE_UP_AFTER, Owed, finalizer_wanted, gives_up, owed_at_dele
 pub use failure::{EventType, Failure, PlannedEvent, reasons};
 pub use intent::{Intent, NewIntent, changed_intent};
 pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
+pub use platform_user::{account_moved, platform_user, stamp_platform};
 pub use recovery::{
     MAX_STARTED_RETRIES, MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started,
     started_failure,

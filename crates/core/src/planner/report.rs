@@ -129,6 +129,7 @@ pub fn report(input: &ReportInput<'_>) -> OutboundTaskStatus {
         remote_state: state_after.or(previous.remote_state),
         last_sync_time: previous.last_sync_time.clone(),
         drift: previous.drift.clone(),
+        operation_platform: operation.as_ref().and(previous.operation_platform.clone()),
         operation,
         convergence: previous.convergence.clone(),
         still_started: previous.still_started.clone(),
