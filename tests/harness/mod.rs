@@ -167,7 +167,8 @@ impl Operator {
             .args(extra_args)
             .env(
                 "RUST_LOG",
-                std::env::var("OPERATOR_LOG").unwrap_or_else(|_| "info,outbound_operator=debug".into()),
+                std::env::var("OPERATOR_LOG")
+                    .unwrap_or_else(|_| "info,outbound_operator=debug,outbound_platform=debug".into()),
             )
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())

@@ -56,7 +56,6 @@ pub use plan::{Action, ActionKind, IfStillStarted, Plan, Verdict};
 pub use platform_user::{account_moved, platform_user, stamp_platform};
 pub use recovery::{
     MAX_STARTED_RETRIES, MAX_STARTED_RETRY_INTERVAL, Recovery, StartedBehaviour, on_failure, on_update_started,
-    started_failure,
 };
 pub use report::{Execution, ReportInput, in_progress, report};
 pub use settle::PauseSettle;

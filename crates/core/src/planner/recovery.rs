@@ -6,7 +6,7 @@
 //!   paused while we wait, so the first retry comes soon; later ones back off to spare the
 //!   budget); from attempt `repause_from_attempt` on, pause again before retrying (the pause
 //!   may have been undone); after `retries` retries
-//!   give up ([`started_failure`]) and let [`on_failure`] resume the task if it must run.
+//!   give up ([`Failure::StillStarted`]) and let [`on_failure`] resume the task if it must run.
 //! * After any failure following the pause, resume the task if it must run (`resume_after` in the
 //!   journal): a running campaign is never left paused. When the failure shows that no call can
 //!   succeed now (bad token, missing account/Secret/task, throttled), no call is made: the journal
@@ -63,7 +63,8 @@ impl Default for StartedBehaviour {
 pub enum Recovery {
     /// Wait, pause again first if `pause_first`, then send the update again.
     Retry { after: Duration, pause_first: bool },
-    /// Stop trying: report [`started_failure`] and run [`on_failure`] for the update.
+    /// Stop trying: report [`Failure::StillStarted`] (the step machine's) and run [`on_failure`]
+    /// for the update.
     GiveUp,
 }
 
@@ -78,11 +79,6 @@ pub fn on_update_started(attempt: u32, behaviour: &StartedBehaviour) -> Recovery
         after,
         pause_first: attempt >= behaviour.repause_from_attempt,
     }
-}
-
-/// The failure to report after giving up on 6007 answers (transient: retried on a later reconcile).
-pub fn started_failure(attempts: u32) -> Failure {
-    Failure::StillStarted(attempts)
 }
 
 /// The calls to make after `failed` failed with `failure`, given the journal written before it.
@@ -156,7 +152,7 @@ mod tests {
             ..StartedBehaviour::default()
         };
         assert_eq!(on_update_started(3, &b), Recovery::GiveUp);
-        let failure = started_failure(3);
+        let failure = Failure::StillStarted(3);
         assert!(!failure.stalls(), "6007 is transient");
         assert_eq!(
             on_failure(ActionKind::Update, &failure, Some(&journal(true))),
