@@ -15,6 +15,8 @@
 
 use jiff::Timestamp;
 
+use super::platform_user::{base_url_key, id_key};
+
 /// A remote task as the platform knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RemoteTask {
@@ -26,9 +28,9 @@ pub struct RemoteTask {
 impl RemoteTask {
     pub fn new(base_url: &str, user_id: &str, task_id: &str) -> Self {
         RemoteTask {
-            base_url: base_url.trim_end_matches('/').to_ascii_lowercase(),
-            user_id: user_id.trim().to_ascii_lowercase(),
-            task_id: task_id.trim().to_ascii_lowercase(),
+            base_url: base_url_key(base_url),
+            user_id: id_key(user_id),
+            task_id: id_key(task_id),
         }
     }
 

@@ -9,9 +9,20 @@ use outbound_api::OutboundTaskStatus;
 
 use super::Failure;
 
-/// The platform user an account reaches: its base URL (without a trailing slash) and user id.
+/// The platform user an account reaches: its base URL and user id, as [`base_url_key`] and
+/// [`id_key`] compare them.
 pub fn platform_user(base_url: &str, user_id: &str) -> String {
-    format!("{} user {user_id}", base_url.trim_end_matches('/'))
+    format!("{} user {}", base_url_key(base_url), id_key(user_id))
+}
+
+/// A base URL as the platform tells it apart: a trailing `/` and letter case aside.
+pub(super) fn base_url_key(base_url: &str) -> String {
+    base_url.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A user or task id (a UUID) as the platform tells it apart: spaces and letter case aside.
+pub(super) fn id_key(id: &str) -> String {
+    id.trim().to_ascii_lowercase()
 }
 
 /// The failure when `status` holds a journal written through another platform user than `now`.
@@ -57,7 +68,7 @@ mod tests {
 
     #[test]
     fn a_journal_written_through_another_platform_user_stalls() {
-        let old = platform_user("https://a.example/", "u1");
+        let old = platform_user("https://A.example/", "U1 ");
         assert_eq!(old, "https://a.example user u1");
         let status = journaled(Some(&old));
         assert_eq!(account_moved(&status, &old), None);
