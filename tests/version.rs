@@ -20,7 +20,10 @@ fn version_script(root: &Path, args: &[&str]) -> (bool, String) {
         .env("VERSION_ROOT", root)
         .output()
         .expect("scripts/version.sh runs");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// A copy of the tracked files (as they are in the working tree), itself a git repository.
@@ -73,25 +76,61 @@ fn make_version_writes_every_place_and_check_names_the_one_that_differs() {
     assert!(read(root, "Cargo.toml").contains("\nversion = \"9.8.7\"\n"));
     assert!(read(root, "Cargo.lock").contains("name = \"outbound-sim\"\nversion = \"9.8.7\""));
     let chart = read(root, "charts/outbound-operator/Chart.yaml");
-    assert!(chart.contains("\nversion: 9.8.7\n") && chart.contains("\nappVersion: \"9.8.7\"\n"), "{chart}");
+    assert!(
+        chart.contains("\nversion: 9.8.7\n") && chart.contains("\nappVersion: \"9.8.7\"\n"),
+        "{chart}"
+    );
     assert!(read(root, "manifests/deployment.yaml").contains(&format!("image: {IMAGE}:9.8.7\n")));
     assert!(read(root, "CHANGELOG.md").contains("\n## [9.8.7] - Unreleased\n"));
 
     // Each place on its own: changed alone, the check fails and names it.
     let cases = [
-        ("charts/outbound-operator/Chart.yaml", "appVersion: \"9.8.7\"", "appVersion: \"9.8.6\"", "appVersion is '9.8.6'"),
-        ("charts/outbound-operator/Chart.yaml", "version: 9.8.7", "version: 9.9.0", "version is '9.9.0'"),
-        ("manifests/deployment.yaml", "outbound-operator:9.8.7", "outbound-operator:latest", "deployment.yaml:"),
-        ("charts/outbound-operator/values.yaml", "tag: \"\"", "tag: \"9.8.6\"", "image.tag is '9.8.6'"),
-        ("crates/sim/Cargo.toml", "version.workspace = true", "version = \"1.0.0\"", "Cargo.lock stale"),
-        ("CHANGELOG.md", "## [9.8.7] - Unreleased", "## [Unreleased]", "no section '## [9.8.7]'"),
+        (
+            "charts/outbound-operator/Chart.yaml",
+            "appVersion: \"9.8.7\"",
+            "appVersion: \"9.8.6\"",
+            "appVersion is '9.8.6'",
+        ),
+        (
+            "charts/outbound-operator/Chart.yaml",
+            "version: 9.8.7",
+            "version: 9.9.0",
+            "version is '9.9.0'",
+        ),
+        (
+            "manifests/deployment.yaml",
+            "outbound-operator:9.8.7",
+            "outbound-operator:latest",
+            "deployment.yaml:",
+        ),
+        (
+            "charts/outbound-operator/values.yaml",
+            "tag: \"\"",
+            "tag: \"9.8.6\"",
+            "image.tag is '9.8.6'",
+        ),
+        (
+            "crates/sim/Cargo.toml",
+            "version.workspace = true",
+            "version = \"1.0.0\"",
+            "Cargo.lock stale",
+        ),
+        (
+            "CHANGELOG.md",
+            "## [9.8.7] - Unreleased",
+            "## [Unreleased]",
+            "no section '## [9.8.7]'",
+        ),
     ];
     for (file, from, to, named) in cases {
         let before = read(root, file);
         replace_in(root, file, from, to);
         let (ok, stderr) = version_script(root, &["check"]);
         assert!(!ok, "check passed with {file} changed to '{to}'");
-        assert!(stderr.contains(named), "check with {file} changed to '{to}' does not say '{named}':\n{stderr}");
+        assert!(
+            stderr.contains(named),
+            "check with {file} changed to '{to}' does not say '{named}':\n{stderr}"
+        );
         std::fs::write(root.join(file), before).unwrap();
     }
     let (ok, stderr) = version_script(root, &["check"]);
