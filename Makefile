@@ -11,6 +11,8 @@
 #                       (scripts/version.sh; tests/version.rs fails when they differ)
 #   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
+#   make upgrade-from   build the operator at the commit the upgrade test starts from
+#                       (scripts/upgrade-from.env; cached per commit in ~/.cache/outbound-operator)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
 #   make lint           rustfmt check, clippy and rustdoc (doc links) with warnings as errors
 #   make demo / demo-down / bench
@@ -30,7 +32,7 @@ CARGO ?= cargo
 TEST_SUITES := test-doc test-manifests test-chart test-chart-upgrade test-monitoring
 TEST_EXTRA ?=
 
-.PHONY: build crds version monitoring tools envtest test test-cargo test-doc test-manifests test-chart test-chart-upgrade \
+.PHONY: build crds version monitoring tools envtest upgrade-from test test-cargo test-doc test-manifests test-chart test-chart-upgrade \
 	test-monitoring lint demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
@@ -59,10 +61,14 @@ tools:
 envtest:
 	scripts/build-envtest.sh >/dev/null
 
+upgrade-from:
+	scripts/build-upgrade-from.sh >/dev/null
+
 test:
 	@scripts/build-envtest.sh >/dev/null
 	@unset OUTBOUND_SKIP_CLUSTER_TESTS; \
 	export KSTATUS_BIN=$$(scripts/build-kstatus.sh); \
+	export OUTBOUND_UPGRADE_FROM_BIN=$$(scripts/build-upgrade-from.sh); \
 	env_line=$$(scripts/envtest.sh up); eval "$$env_line"; \
 	trap 'scripts/envtest.sh down' EXIT; trap 'exit 130' INT TERM; \
 	failed=""; \
