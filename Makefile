@@ -68,7 +68,7 @@ test:
 	@scripts/build-envtest.sh >/dev/null
 	@unset OUTBOUND_SKIP_CLUSTER_TESTS; \
 	export KSTATUS_BIN=$$(scripts/build-kstatus.sh); \
-	export OUTBOUND_UPGRADE_FROM_BIN=$$(scripts/build-upgrade-from.sh); \
+	upgrade_from=$$(scripts/build-upgrade-from.sh); export OUTBOUND_UPGRADE_FROM_BIN=$$upgrade_from; \
 	env_line=$$(scripts/envtest.sh up); eval "$$env_line"; \
 	trap 'scripts/envtest.sh down' EXIT; trap 'exit 130' INT TERM; \
 	failed=""; \

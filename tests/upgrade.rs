@@ -56,7 +56,7 @@ fn earlier_crds(dir: &std::path::Path) -> PathBuf {
 }
 
 fn earlier_operator() -> PathBuf {
-    let path = std::env::var_os(UPGRADE_FROM_BIN).unwrap_or_else(|| {
+    let path = std::env::var_os(UPGRADE_FROM_BIN).filter(|path| !path.is_empty()).unwrap_or_else(|| {
         panic!("{UPGRADE_FROM_BIN} is not set: run `make test`, or export {UPGRADE_FROM_BIN}=$(scripts/build-upgrade-from.sh)")
     });
     PathBuf::from(path)
