@@ -3,9 +3,10 @@
 //! scripts/build-upgrade-from.sh, which `make test` runs and names in OUTBOUND_UPGRADE_FROM_BIN)
 //! runs under that version's CRDs, pauses running campaigns to change them, and is SIGKILLed with
 //! its journals in their status: some campaigns paused with the update not sent, others updated
-//! but not resumed. Then, as an upgrade does it, the current CRDs are applied and the current
-//! operator starts. It must read the older journals and finish every change: each campaign ends
-//! running with the latest settings, a change made during the upgrade included.
+//! but not resumed, and a campaign created whose answer never came. Then, as an upgrade does it,
+//! the current CRDs are applied and the current operator starts. It must read the older journals
+//! and finish every change: each campaign ends running with the latest settings, a change made
+//! during the upgrade included, and the created one is found, never made twice.
 //!
 //! The CRDs are cluster-wide, so the test runs on a control plane of its own.
 
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{Operator, eventually, put_remote_task, remote_equals_spec, remote_status, setup_on};
+use harness::{Operator, eventually, put_remote_task, remote_equals_spec, remote_status, remote_tasks_named, setup_on};
 use kube::api::{Patch, PatchParams};
 use outbound_api::OutboundTask;
 use outbound_sim::{FaultConfig, SimEndpoint};
@@ -126,10 +127,30 @@ async fn the_current_operator_finishes_the_changes_an_earlier_one_was_killed_in(
     let not_updated = start_changes(&setup, &not_updated, false).await;
     faults.endpoint_mut(SimEndpoint::Update).hang = false;
     faults.endpoint_mut(SimEndpoint::Resume).hang = true;
+    // And a create whose answer never came back: the task is made, the intent is in status, in
+    // the earlier layout (without the name, sub-account and unknownSince of the current one).
+    faults.create.hold_response_secs = 600.0;
     setup.sim.set_faults(faults).unwrap();
     let not_resumed = start_changes(&setup, &not_resumed, true).await;
+    let mut creating = support::task("created", "main", &harness::uuid_like());
+    creating.spec.task_id = None;
+    creating.spec.task.name = format!("created-{}", setup.ns);
+    let creating = support::create_task(&setup.client, &setup.ns, &creating).await;
+    let remote_name = creating.spec.task.name.clone();
+    eventually(WAIT, "the create to reach the platform", || {
+        remote_tasks_named(&setup.sim, &remote_name).len() == 1
+    })
+    .await;
     earlier.kill();
     setup.sim.set_faults(FaultConfig::default()).unwrap();
+    let intent = setup
+        .tasks
+        .get("created")
+        .await
+        .unwrap()
+        .status
+        .and_then(|s| s.create_intent);
+    assert!(intent.is_some(), "the create intent is not in status after the kill");
 
     let mut all: Vec<OutboundTask> = not_updated.into_iter().chain(not_resumed).collect();
     for task in &all {
@@ -182,6 +203,19 @@ async fn the_current_operator_finishes_the_changes_an_earlier_one_was_killed_in(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let created = support::wait_for_condition(&setup.tasks, "created", "Ready", "True", WAIT).await;
+    let made = remote_tasks_named(&setup.sim, &remote_name);
+    assert_eq!(
+        made.len(),
+        1,
+        "exactly one remote task for the create in flight: {made:?}"
+    );
+    let created_id = created.status.as_ref().and_then(|s| s.task_id.clone());
+    assert_eq!(
+        created_id.as_ref(),
+        Some(&made[0]),
+        "the created task is the one adopted"
+    );
     for task in &all {
         let name = name_of(task);
         support::wait_for(&setup.tasks, name, WAIT, "the journal cleared and Ready", |t| {

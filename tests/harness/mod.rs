@@ -107,6 +107,14 @@ pub fn remote_status(sim: &SimHandle, task_id: &str) -> u8 {
     sim.task(task_id).expect("remote task exists").status
 }
 
+/// Ids of the remote tasks named `name`.
+pub fn remote_tasks_named(sim: &SimHandle, name: &str) -> Vec<String> {
+    sim.task_ids()
+        .into_iter()
+        .filter(|id| sim.task(id).is_some_and(|t| t.config["name"] == name))
+        .collect()
+}
+
 /// The journal entries of one remote task.
 pub fn calls_for(sim: &SimHandle, task_id: &str) -> Vec<JournalEntry> {
     sim.journal().into_iter().filter(|e| e.path.contains(task_id)).collect()
