@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of outbound-operator (a Cargo workspace: the operator at the root, its
 # libraries and the simulator in crates/).
-#   docker build -t ghcr.io/outbound-operator/outbound-operator:0.1.0 .
+#   docker build -t ghcr.io/outbound-operator/outbound-operator:0.2.0 .
 # The last stage is the production image: the operator alone, on distroless (glibc, CA
 # certificates, no shell), non-root user 65532. The platform simulator (outbound-sim, whose admin
 # endpoints take no authentication) is never in it; build it apart when needed:

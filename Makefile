@@ -5,8 +5,14 @@
 #                       (docs/reference/api.md) (commit the result)
 #   make monitoring     copy the alerts and dashboard of manifests/monitoring into the chart and
 #                       prometheusrule.yaml (commit the result)
+#   make version VERSION=x.y.z
+#                       write the version into the crates, Cargo.lock, the chart (version, appVersion:
+#                       the image tag), every image reference and a CHANGELOG.md section
+#                       (scripts/version.sh; tests/version.rs fails when they differ)
 #   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
+#   make upgrade-from   build the operator at the commit the upgrade test starts from
+#                       (scripts/upgrade-from.env; cached per commit in ~/.cache/outbound-operator)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
 #   make lint           rustfmt check, clippy and rustdoc (doc links) with warnings as errors
 #   make demo / demo-down / bench
@@ -23,10 +29,10 @@ CARGO ?= cargo
 # and list it here. TEST_EXTRA adds suites from the command line, e.g.
 #   make test TEST_EXTRA=test-e2e
 # Every suite runs even when an earlier one fails; `make test` fails if any did.
-TEST_SUITES := test-doc test-manifests test-chart test-monitoring
+TEST_SUITES := test-doc test-manifests test-chart test-chart-upgrade test-monitoring
 TEST_EXTRA ?=
 
-.PHONY: build crds monitoring tools envtest test test-cargo test-doc test-manifests test-chart \
+.PHONY: build crds version monitoring tools envtest upgrade-from test test-cargo test-doc test-manifests test-chart test-chart-upgrade \
 	test-monitoring lint demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
@@ -41,6 +47,10 @@ crds:
 	mv docs/reference/api.md.tmp docs/reference/api.md
 	scripts/sync-monitoring.sh
 
+version:
+	@[ -n "$(VERSION)" ] || { echo "usage: make version VERSION=x.y.z (now: $$(scripts/version.sh get))" >&2; exit 2; }
+	scripts/version.sh set "$(VERSION)"
+
 monitoring:
 	scripts/sync-monitoring.sh
 
@@ -51,10 +61,14 @@ tools:
 envtest:
 	scripts/build-envtest.sh >/dev/null
 
+upgrade-from:
+	scripts/build-upgrade-from.sh >/dev/null
+
 test:
 	@scripts/build-envtest.sh >/dev/null
 	@unset OUTBOUND_SKIP_CLUSTER_TESTS; \
 	export KSTATUS_BIN=$$(scripts/build-kstatus.sh); \
+	upgrade_from=$$(scripts/build-upgrade-from.sh); export OUTBOUND_UPGRADE_FROM_BIN=$$upgrade_from; \
 	env_line=$$(scripts/envtest.sh up); eval "$$env_line"; \
 	trap 'scripts/envtest.sh down' EXIT; trap 'exit 130' INT TERM; \
 	failed=""; \
@@ -82,6 +96,10 @@ test-manifests:
 
 test-chart:
 	scripts/test-chart.sh
+
+# On a private plane of its own (started and stopped by the script): the CRDs change under it.
+test-chart-upgrade:
+	scripts/test-chart-upgrade.sh
 
 test-monitoring:
 	scripts/test-monitoring.sh

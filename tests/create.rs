@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use harness::{Operator, eventually, remote_equals_spec, remote_status, setup};
+use harness::{Operator, eventually, remote_equals_spec, remote_status, remote_tasks_named, setup};
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use outbound_api::{DeletionPolicy, OutboundTask, RunState};
@@ -33,14 +33,6 @@ fn with_create(sim: &SimHandle, create: CreateBehaviour) {
         ..FaultConfig::default()
     })
     .unwrap();
-}
-
-/// Ids of the remote tasks named `name`.
-fn remote_tasks_named(sim: &SimHandle, name: &str) -> Vec<String> {
-    sim.task_ids()
-        .into_iter()
-        .filter(|id| sim.task(id).is_some_and(|t| t.config["name"] == name))
-        .collect()
 }
 
 fn calls(sim: &SimHandle, endpoint: &str) -> usize {

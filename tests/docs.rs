@@ -1,5 +1,5 @@
-//! The documentation's own checks (no cluster needed): every relative link in the README, under
-//! `docs/` and in the chart's README points at a file or directory that exists, every page under
+//! The documentation's own checks (no cluster needed): every relative link in the README, the
+//! changelog, under `docs/` and in the chart's README points at a file or directory that exists, every page under
 //! `docs/` is reachable from the index, and the README stays a page a user reads (at most 250
 //! lines; the rest belongs under `docs/`). Files move (the API reference did, the controller's
 //! sources do), and a link that silently breaks sends the reader nowhere.
@@ -32,10 +32,11 @@ fn markdown_under(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The Markdown files whose links are checked: README.md, docs/**/*.md and charts/*/README.md.
+/// The Markdown files whose links are checked: README.md, CHANGELOG.md, docs/**/*.md and
+/// charts/*/README.md.
 fn checked_files() -> Vec<PathBuf> {
     let root = repo_root();
-    let mut files = vec![root.join("README.md")];
+    let mut files = vec![root.join("README.md"), root.join("CHANGELOG.md")];
     files.extend(markdown_under(&root.join("docs")));
     if let Ok(charts) = fs::read_dir(root.join("charts")) {
         let mut readmes: Vec<PathBuf> = charts

@@ -43,6 +43,11 @@ pub async fn setup(prefix: &str) -> Option<Setup> {
 pub async fn setup_with(prefix: &str, edit: impl FnOnce(&mut OutboundAccount)) -> Option<Setup> {
     let client = super::support::cluster().await?;
     super::support::ensure_crds(&client).await;
+    Some(setup_on(client, prefix, edit).await)
+}
+
+/// The same on the API server of `client`, whose CRDs are installed already.
+pub async fn setup_on(client: kube::Client, prefix: &str, edit: impl FnOnce(&mut OutboundAccount)) -> Setup {
     let ns = super::support::test_namespace(&client, prefix).await;
     let token = unique_token(prefix);
     let sim = simulator(&token).await;
@@ -51,13 +56,13 @@ pub async fn setup_with(prefix: &str, edit: impl FnOnce(&mut OutboundAccount)) -
     edit(&mut account);
     super::support::create(&client, &ns, &account).await;
     let tasks = Api::namespaced(client.clone(), &ns);
-    Some(Setup {
+    Setup {
         client,
         ns,
         token,
         sim,
         tasks,
-    })
+    }
 }
 
 pub async fn simulator(token: &str) -> SimHandle {
@@ -100,6 +105,14 @@ pub fn remote_equals_spec(sim: &SimHandle, task: &OutboundTask) -> bool {
 
 pub fn remote_status(sim: &SimHandle, task_id: &str) -> u8 {
     sim.task(task_id).expect("remote task exists").status
+}
+
+/// Ids of the remote tasks named `name`.
+pub fn remote_tasks_named(sim: &SimHandle, name: &str) -> Vec<String> {
+    sim.task_ids()
+        .into_iter()
+        .filter(|id| sim.task(id).is_some_and(|t| t.config["name"] == name))
+        .collect()
 }
 
 /// The journal entries of one remote task.
@@ -153,11 +166,22 @@ impl Operator {
 
     /// The same, talking to the API server of `kubeconfig` (default: KUBECONFIG's).
     pub fn start_with_kubeconfig(namespace: &str, extra_args: &[&str], kubeconfig: Option<&std::path::Path>) -> Self {
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_outbound-operator"));
+        Self::start_binary(binary, namespace, extra_args, kubeconfig)
+    }
+
+    /// The same with another build of the operator (an earlier version, for upgrades).
+    pub fn start_binary(
+        binary: &std::path::Path,
+        namespace: &str,
+        extra_args: &[&str],
+        kubeconfig: Option<&std::path::Path>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("operator.log");
         let metrics_port = free_port();
         let file = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_outbound-operator"));
+        let mut command = Command::new(binary);
         if let Some(kubeconfig) = kubeconfig {
             command.env("KUBECONFIG", kubeconfig);
         }

@@ -43,6 +43,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 pub mod extra_apiserver;
+pub mod private_plane;
 
 /// Field manager of everything the tests write.
 pub const FIELD_MANAGER: &str = "outbound-operator-tests";
@@ -68,7 +69,8 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn skip_requested() -> bool {
+/// Whether `OUTBOUND_SKIP_CLUSTER_TESTS=1` asks the cluster tests to return early.
+pub fn skip_requested() -> bool {
     std::env::var(SKIP_ENV).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
@@ -172,19 +174,21 @@ pub fn crd_documents() -> Vec<CustomResourceDefinition> {
             files
         }
     };
-    let mut crds = Vec::new();
-    for file in files {
-        for doc in yaml_documents(&file) {
-            if doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
-                crds.push(
-                    serde_json::from_value(doc)
-                        .unwrap_or_else(|e| panic!("{}: not a CustomResourceDefinition: {e}", file.display())),
-                );
-            }
-        }
-    }
+    let crds: Vec<CustomResourceDefinition> = files.iter().flat_map(|file| crds_in(file)).collect();
     assert!(!crds.is_empty(), "no CustomResourceDefinition found in crds/");
     crds
+}
+
+/// The CustomResourceDefinitions of one YAML file (its other kinds skipped).
+pub fn crds_in(file: &Path) -> Vec<CustomResourceDefinition> {
+    yaml_documents(file)
+        .into_iter()
+        .filter(|doc| doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition"))
+        .map(|doc| {
+            serde_json::from_value(doc)
+                .unwrap_or_else(|e| panic!("{}: not a CustomResourceDefinition: {e}", file.display()))
+        })
+        .collect()
 }
 
 /// Every non-empty YAML document of a file, as JSON values.
@@ -200,40 +204,44 @@ pub fn yaml_documents(path: &Path) -> Vec<Value> {
 /// test binary; concurrent callers wait for the first. Panics with the apiserver's message if a
 /// CRD is rejected (e.g. a CEL rule over its cost budget).
 pub async fn ensure_crds(client: &Client) {
-    CRDS.get_or_init(|| async {
-        let api = Api::<CustomResourceDefinition>::all(client.clone());
-        let pp = PatchParams::apply(FIELD_MANAGER).force();
-        for crd in crd_documents() {
-            let name = crd.name_any();
-            api.patch(&name, &pp, &Patch::Apply(&crd))
-                .await
-                .unwrap_or_else(|e| panic!("the apiserver rejected CRD {name}: {}", error_message(&e)));
-            tokio::time::timeout(
-                Duration::from_secs(30),
-                await_condition(api.clone(), &name, conditions::is_crd_established()),
-            )
+    CRDS.get_or_init(|| install_crds(client, crd_documents())).await;
+}
+
+/// Applies `crds` (server-side apply, replacing whatever version is installed) and waits until
+/// they are Established and both kinds are served. Panics with the apiserver's message if one is
+/// rejected.
+pub async fn install_crds(client: &Client, crds: Vec<CustomResourceDefinition>) {
+    let api = Api::<CustomResourceDefinition>::all(client.clone());
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    for crd in crds {
+        let name = crd.name_any();
+        api.patch(&name, &pp, &Patch::Apply(&crd))
             .await
-            .unwrap_or_else(|_| panic!("CRD {name} not Established after 30s"))
-            .unwrap_or_else(|e| panic!("watching CRD {name}: {e}"));
+            .unwrap_or_else(|e| panic!("the apiserver rejected CRD {name}: {}", error_message(&e)));
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("CRD {name} not Established after 30s"))
+        .unwrap_or_else(|e| panic!("watching CRD {name}: {e}"));
+    }
+    // Discovery of the new group can lag Established by a moment: wait until both kinds list.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let tasks = Api::<OutboundTask>::all(client.clone()).list(&Default::default()).await;
+        let accounts = Api::<OutboundAccount>::all(client.clone())
+            .list(&Default::default())
+            .await;
+        if tasks.is_ok() && accounts.is_ok() {
+            break;
         }
-        // Discovery of the new group can lag Established by a moment: wait until both kinds list.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let tasks = Api::<OutboundTask>::all(client.clone()).list(&Default::default()).await;
-            let accounts = Api::<OutboundAccount>::all(client.clone())
-                .list(&Default::default())
-                .await;
-            if tasks.is_ok() && accounts.is_ok() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "CRDs established but not served: {tasks:?} {accounts:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+        assert!(
+            Instant::now() < deadline,
+            "CRDs established but not served: {tasks:?} {accounts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Create an Opaque Secret `name` with key `token`.
