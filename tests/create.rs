@@ -133,6 +133,26 @@ async fn a_lost_create_answer_is_found_by_name_and_not_created_again() {
     assert!(calls(&setup.sim, "list") >= 1, "looked up by name");
 }
 
+/// Starts an operator, lets it send the create of `task` (its answer held by `held`), and kills
+/// it there: the create intent is in status, the task id is not.
+async fn kill_mid_create(setup: &harness::Setup, task: &OutboundTask, held: &CreateBehaviour) {
+    with_create(&setup.sim, held.clone());
+    let mut operator = Operator::start(&setup.ns, &[]);
+    support::create_task(&setup.client, &setup.ns, task).await;
+    eventually(WAIT, "the create to reach the platform", || {
+        calls(&setup.sim, "create") == 1
+    })
+    .await;
+    operator.kill();
+    let crashed = setup.tasks.get(task.metadata.name.as_deref().unwrap()).await.unwrap();
+    let status = crashed.status.clone().unwrap_or_default();
+    assert!(
+        status.create_intent.is_some(),
+        "the intent was written before the create"
+    );
+    assert!(status.task_id.is_none(), "the answer never arrived");
+}
+
 #[tokio::test]
 async fn an_operator_killed_mid_create_finds_the_task_after_a_restart_despite_list_lag() {
     let Some(setup) = setup("create-kill").await else {
@@ -143,23 +163,8 @@ async fn an_operator_killed_mid_create_finds_the_task_after_a_restart_despite_li
         list_lag_secs: 8.0,
         ..CreateBehaviour::default()
     };
-    with_create(&setup.sim, held.clone());
     let task = new_task("campaign", "create-kill");
-    let mut operator = Operator::start(&setup.ns, &[]);
-    support::create_task(&setup.client, &setup.ns, &task).await;
-
-    eventually(WAIT, "the create to reach the platform", || {
-        calls(&setup.sim, "create") == 1
-    })
-    .await;
-    operator.kill();
-    let crashed = setup.tasks.get("campaign").await.unwrap();
-    let status = crashed.status.clone().unwrap_or_default();
-    assert!(
-        status.create_intent.is_some(),
-        "the intent was written before the create"
-    );
-    assert!(status.task_id.is_none(), "the answer never arrived");
+    kill_mid_create(&setup, &task, &held).await;
     // The platform answers at once again; the list still lags the create by 8 seconds.
     with_create(
         &setup.sim,
@@ -180,6 +185,45 @@ async fn an_operator_killed_mid_create_finds_the_task_after_a_restart_despite_li
         "kept looking while the list lagged: {} list calls",
         calls(&setup.sim, "list")
     );
+}
+
+/// Review D2: a person renames the campaign (`spec.task.name`) while a create's outcome is
+/// unknown. The lookup searches the name the create was sent with, so the task made by the lost
+/// create is found, adopted and renamed: one remote task, never a second under the new name.
+#[tokio::test]
+async fn a_rename_while_a_create_outcome_is_unknown_makes_no_second_task() {
+    let Some(setup) = setup("create-rename").await else {
+        return;
+    };
+    let held = CreateBehaviour {
+        hold_response_secs: 60.0,
+        ..CreateBehaviour::default()
+    };
+    let task = new_task("campaign", "create-rename-old");
+    kill_mid_create(&setup, &task, &held).await;
+    let rename = json!({"spec": {"task": {"name": "create-rename-new"}}});
+    setup
+        .tasks
+        .patch("campaign", &PatchParams::default(), &Patch::Merge(&rename))
+        .await
+        .unwrap();
+    with_create(&setup.sim, CreateBehaviour::default());
+    let _restarted = Operator::start(&setup.ns, &[]);
+
+    let ready = wait_for(&setup.tasks, "campaign", WAIT, "Ready at the renamed spec", |t| {
+        t.status.as_ref().is_some_and(|s| s.observed_generation == Some(2))
+            && condition(t, "Ready").is_some_and(|c| c.status == "True")
+    })
+    .await;
+    let old = remote_tasks_named(&setup.sim, "create-rename-old");
+    let new = remote_tasks_named(&setup.sim, "create-rename-new");
+    assert_eq!(
+        (old.len(), new.len()),
+        (0, 1),
+        "one remote task, renamed: {old:?} {new:?}"
+    );
+    assert_eq!(status_task_id(&ready).as_ref(), Some(&new[0]));
+    assert_eq!(calls(&setup.sim, "create"), 1, "never created again");
 }
 
 #[tokio::test]
