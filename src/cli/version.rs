@@ -8,10 +8,6 @@ use serde::Serialize;
 
 use super::Output;
 
-/// The git revision of an unknown checkout: vergen's placeholder when git was not available at
-/// build time (a source tarball without `.git`).
-const VERGEN_UNKNOWN: &str = "VERGEN_IDEMPOTENT_OUTPUT";
-
 /// One line for `--version`, after the binary's name: `0.2.0 (git 0123abc..., release)`.
 pub fn version_line() -> &'static str {
     static LINE: OnceLock<String> = OnceLock::new();
@@ -42,10 +38,9 @@ pub struct BuildInfo {
 
 impl BuildInfo {
     pub fn current() -> Self {
-        let git = env!("VERGEN_GIT_SHA");
         Self {
             version: env!("CARGO_PKG_VERSION"),
-            git_revision: if git == VERGEN_UNKNOWN { "unknown" } else { git },
+            git_revision: env!("OUTBOUND_GIT_REVISION"),
             build_profile: env!("OUTBOUND_BUILD_PROFILE"),
         }
     }
