@@ -5,7 +5,10 @@
 #                       (docs/reference/api.md) (commit the result)
 #   make monitoring     copy the alerts and dashboard of manifests/monitoring into the chart and
 #                       prometheusrule.yaml (commit the result)
-#   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
+#   make tools          build helm, promtool, crane and cargo-cyclonedx from tools/ (cached in
+#                       ~/.cache/outbound-operator)
+#   make image          the container image as an archive, and its SBOM, in target/image/ (no
+#                       container engine: docs/reference/image.md)
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
 #   make lint           rustfmt check, clippy and rustdoc (doc links) with warnings as errors
@@ -23,11 +26,11 @@ CARGO ?= cargo
 # and list it here. TEST_EXTRA adds suites from the command line, e.g.
 #   make test TEST_EXTRA=test-e2e
 # Every suite runs even when an earlier one fails; `make test` fails if any did.
-TEST_SUITES := test-doc test-manifests test-chart test-monitoring
+TEST_SUITES := test-doc test-manifests test-chart test-monitoring test-image
 TEST_EXTRA ?=
 
-.PHONY: build crds monitoring tools envtest test test-cargo test-doc test-manifests test-chart \
-	test-monitoring lint demo demo-down bench \
+.PHONY: build crds monitoring tools image envtest test test-cargo test-doc test-manifests test-chart \
+	test-monitoring test-image lint demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
 build:
@@ -47,6 +50,11 @@ monitoring:
 tools:
 	scripts/build-go-tool.sh helm >/dev/null
 	scripts/build-go-tool.sh promtool >/dev/null
+	scripts/build-go-tool.sh crane >/dev/null
+	scripts/build-cargo-tool.sh cargo-cyclonedx >/dev/null
+
+image:
+	scripts/build-image.sh >/dev/null
 
 envtest:
 	scripts/build-envtest.sh >/dev/null
@@ -85,6 +93,10 @@ test-chart:
 
 test-monitoring:
 	scripts/test-monitoring.sh
+
+# Builds the image first (the release build: minutes), then runs it under chroot (needs root).
+test-image:
+	scripts/test-image.sh
 
 # Every check runs; any failing fails the target.
 lint:
