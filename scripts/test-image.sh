@@ -34,8 +34,8 @@ rootfs=$work/rootfs
 cleanup() {
   [ -n "${operator_pid:-}" ] && kill "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null
   [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null
-  mountpoint -q "$rootfs/proc" && umount "$rootfs/proc"
-  rm -rf "$work"
+  if mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc" || say "could not unmount $rootfs/proc"; fi
+  rm -rf --one-file-system "$work"  # never into a /proc still mounted
 }
 trap cleanup EXIT
 
@@ -46,7 +46,9 @@ config_file=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); asser
 tar -xOf "$archive" "$config_file" >"$work/config.json"
 mkdir -p "$rootfs"
 "$crane" export - - <"$archive" | tar -xf - -C "$rootfs" || fail "crane export of $archive"
-run_help=$(target/debug/outbound-operator run --help 2>/dev/null || cargo run -q --bin outbound-operator -- run --help)
+# The flags of the binary in the image (as root, in the image's root filesystem: only to read them).
+run_help=$(env -i "$chroot" "$rootfs" /usr/local/bin/outbound-operator run --help) ||
+  fail "the image's /usr/local/bin/outbound-operator does not run in its root filesystem"
 metrics_port=$(sed -n 's/.*\[default: [0-9.]*:\([0-9]*\)\].*/\1/p' <<<"$(grep -A3 -- '--metrics-addr' <<<"$run_help")" | head -1)
 [ -n "$metrics_port" ] || fail "no default --metrics-addr port in \`run --help\`"
 license=$(cargo metadata --no-deps --format-version 1 --locked |
@@ -180,4 +182,18 @@ if ! k wait -n "$ns" --for=condition=Ready otask --all --timeout=120s >&2; then
   k get otask -n "$ns" -o wide >&2; show_logs; fail "the example tasks did not become Ready"
 fi
 say "every example task Ready: $(k get otask -n "$ns" -o name | tr '\n' ' ')"
+# Its JSON log names the build, first thing.
+python3 - "$work/operator.log" "$json" <<'PY' || { show_logs; fail "no JSON log line naming the build (above)"; }
+import json, sys
+binary = json.loads(sys.argv[2])
+for line in open(sys.argv[1]):
+    fields = json.loads(line)
+    if fields.get("message") == "starting outbound-operator":
+        got = {k: fields.get(k) for k in ("version", "git_revision", "build_profile")}
+        want = {"version": binary["version"], "git_revision": binary["gitRevision"], "build_profile": binary["buildProfile"]}
+        assert got == want, (got, want)
+        break
+else:
+    sys.exit("no 'starting outbound-operator' line")
+PY
 say "PASS"

@@ -67,6 +67,13 @@ fn main() -> ExitCode {
             let tuned = malloc_tuning::tune();
             telemetry::init(args.log_format);
             tracing::debug!(?tuned, "allocator settings");
+            let build = outbound_operator::cli::version::BuildInfo::current();
+            tracing::info!(
+                version = build.version,
+                git_revision = build.git_revision,
+                build_profile = build.build_profile,
+                "starting outbound-operator"
+            );
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             match runtime.block_on(controller::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
