@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build of outbound-operator (a Cargo workspace: the operator at the root, its
-# libraries and the simulator in crates/).
+# The image to deploy comes from `make image` (scripts/build-image.sh): built without a container
+# engine, with its SBOM, and run by the tests (`make test`: test-image); docs/reference/image.md
+# says what it holds. This Dockerfile is for those who build with an engine instead; nothing here
+# builds or tests it (its base images cannot be pulled here). Keep its user (65532), entrypoint,
+# command and port equal to scripts/build-image.sh's.
 #   docker build -t ghcr.io/outbound-operator/outbound-operator:0.2.0 .
 # The last stage is the production image: the operator alone, on distroless (glibc, CA
 # certificates, no shell), non-root user 65532. The platform simulator (outbound-sim, whose admin

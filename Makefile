@@ -9,7 +9,10 @@
 #                       write the version into the crates, Cargo.lock, the chart (version, appVersion:
 #                       the image tag), every image reference and a CHANGELOG.md section
 #                       (scripts/version.sh; tests/version.rs fails when they differ)
-#   make tools          build helm and promtool from tools/ (cached in ~/.cache/outbound-operator)
+#   make tools          build helm, promtool, crane and cargo-cyclonedx from tools/ (cached in
+#                       ~/.cache/outbound-operator)
+#   make image          the container image as an archive, and its SBOM, in target/image/ (no
+#                       container engine: docs/reference/image.md)
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
 #   make upgrade-from   build the operator at the commit the upgrade test starts from
 #                       (scripts/upgrade-from.env; cached per commit in ~/.cache/outbound-operator)
@@ -29,11 +32,11 @@ CARGO ?= cargo
 # and list it here. TEST_EXTRA adds suites from the command line, e.g.
 #   make test TEST_EXTRA=test-e2e
 # Every suite runs even when an earlier one fails; `make test` fails if any did.
-TEST_SUITES := test-doc test-manifests test-chart test-chart-upgrade test-monitoring
+TEST_SUITES := test-doc test-manifests test-chart test-chart-upgrade test-monitoring test-image
 TEST_EXTRA ?=
 
-.PHONY: build crds version monitoring tools envtest upgrade-from test test-cargo test-doc test-manifests test-chart test-chart-upgrade \
-	test-monitoring lint demo demo-down bench \
+.PHONY: build crds version monitoring tools image envtest upgrade-from test test-cargo test-doc test-manifests test-chart \
+	test-chart-upgrade test-monitoring test-image lint demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
 build:
@@ -57,6 +60,11 @@ monitoring:
 tools:
 	scripts/build-go-tool.sh helm >/dev/null
 	scripts/build-go-tool.sh promtool >/dev/null
+	scripts/build-go-tool.sh crane >/dev/null
+	scripts/build-cargo-tool.sh cargo-cyclonedx >/dev/null
+
+image:
+	scripts/build-image.sh >/dev/null
 
 envtest:
 	scripts/build-envtest.sh >/dev/null
@@ -103,6 +111,10 @@ test-chart-upgrade:
 
 test-monitoring:
 	scripts/test-monitoring.sh
+
+# Builds the image first (the release build: minutes), then runs it under chroot (needs root).
+test-image:
+	scripts/test-image.sh
 
 # Every check runs; any failing fails the target.
 lint:

@@ -1,5 +1,5 @@
-//! `outbound-operator`: the controller (`run`), the CRD generator (`crd`) and the pipeline gate
-//! (`plan`).
+//! `outbound-operator`: the controller (`run`), the CRD generator (`crd`), the pipeline gate
+//! (`plan`) and what was built (`version`, `--version`).
 
 use std::process::ExitCode;
 
@@ -9,7 +9,7 @@ use outbound_operator::{controller, malloc_tuning, telemetry};
 #[derive(Parser)]
 #[command(
     name = "outbound-operator",
-    version,
+    version = outbound_operator::cli::version::version_line(),
     about = "Keeps outbound-calling tasks in the state declared in Kubernetes"
 )]
 struct Cli {
@@ -34,6 +34,8 @@ enum Command {
     /// writing. Exit code 0: nothing to change; 2: changes; 1: errors.
     #[command(after_help = outbound_operator::cli::plan::EXIT_CODES)]
     Plan(outbound_operator::cli::plan::PlanArgs),
+    /// Print the version, the git revision and the build profile of this binary.
+    Version(outbound_operator::cli::version::VersionArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,13 @@ fn main() -> ExitCode {
             let tuned = malloc_tuning::tune();
             telemetry::init(args.log_format);
             tracing::debug!(?tuned, "allocator settings");
+            let build = outbound_operator::cli::version::BuildInfo::current();
+            tracing::info!(
+                version = build.version,
+                git_revision = build.git_revision,
+                build_profile = build.build_profile,
+                "starting outbound-operator"
+            );
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             match runtime.block_on(controller::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +88,10 @@ fn main() -> ExitCode {
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             let code = runtime.block_on(outbound_operator::cli::plan::run(args));
             ExitCode::from(code)
+        }
+        Command::Version(args) => {
+            outbound_operator::cli::version::run(&args);
+            ExitCode::SUCCESS
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use kube::ResourceExt;
 
+pub use super::Output;
 use super::manifests::Manifests;
 use crate::controller::reconcile::remote;
 use outbound_api::{OutboundAccount, OutboundTask};
@@ -49,12 +50,6 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 /// Plans every task, prints the plans, and returns the exit code ([`EXIT_CODES`]).
