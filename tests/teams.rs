@@ -1,6 +1,7 @@
 //! Many teams on one operator (issue 23), end to end: real kube-apiserver, the operator binary,
 //! the simulator in this process. One account works through a backlog of hundreds of changes at
-//! a low rate; a change to another account's task must not wait behind it.
+//! a low rate; a change to another account's task must not wait behind it. Two account objects
+//! reaching one platform user share one budget, at the tighter rate.
 
 #[path = "harness/mod.rs"]
 mod harness;
@@ -9,8 +10,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use harness::{Operator, calls_for, eventually, put_remote_task};
+use harness::{Operator, busiest_second, calls_for, eventually, put_remote_task};
+use kube::api::Api;
 use kube::api::{Patch, PatchParams};
+use outbound_api::OutboundAccount;
 use serde_json::json;
 
 /// Changed running campaigns of the busy account.
@@ -106,5 +109,72 @@ async fn a_change_on_one_account_does_not_wait_behind_another_accounts_backlog()
         ready_after < Duration::from_secs(3),
         "the small change was Ready {ready_after:?} after the patch"
     );
+    drop(operator);
+}
+
+/// Review A4: a second account object for the same platform user (another team's namespace, a
+/// copy of the production account) must not add its rate to the first's.
+#[tokio::test]
+async fn two_accounts_of_one_platform_user_share_the_tighter_budget() {
+    const LOOSE_RPS: u32 = 10;
+    const TIGHT_RPS: u32 = 4;
+    const TASKS_EACH: usize = 6;
+    let Some(setup) = harness::setup_with("one-user", |account| {
+        account.spec.rate_limit.requests_per_second = LOOSE_RPS;
+    })
+    .await
+    else {
+        return;
+    };
+    let mut copy = support::account("copy", &setup.sim.base_url(), "platform-token");
+    copy.spec.rate_limit.requests_per_second = TIGHT_RPS;
+    support::create(&setup.client, &setup.ns, &copy).await;
+    let tasks: Vec<_> = (0..2 * TASKS_EACH)
+        .map(|i| {
+            let account = if i % 2 == 0 { "main" } else { "copy" };
+            support::task(&format!("t{i:02}"), account, &harness::uuid_like())
+        })
+        .collect();
+    for task in &tasks {
+        put_remote_task(&setup.sim, task, 2, json!({"maximumcall": 1}));
+        support::create_task(&setup.client, &setup.ns, task).await;
+    }
+    let operator = Operator::start(&setup.ns, &[]);
+    for task in &tasks {
+        support::wait_for_condition(
+            &setup.tasks,
+            task.metadata.name.as_deref().unwrap(),
+            "Ready",
+            "True",
+            Duration::from_secs(90),
+        )
+        .await;
+    }
+    let busiest = busiest_second(&setup.sim);
+    eprintln!("busiest second: {busiest} calls (accounts at {LOOSE_RPS} and {TIGHT_RPS} requests/s)");
+    assert!(
+        setup.sim.journal().len() >= 4 * tasks.len(),
+        "every task was read, paused, updated and resumed"
+    );
+    assert!(
+        busiest <= TIGHT_RPS as usize,
+        "{busiest} calls within one second to one platform user; the tighter account allows {TIGHT_RPS}"
+    );
+    let accounts: Api<OutboundAccount> = Api::namespaced(setup.client.clone(), &setup.ns);
+    for (name, other) in [("main", "copy"), ("copy", "main")] {
+        let account = support::wait_for(&accounts, name, Duration::from_secs(30), "BudgetShared", |a| {
+            support::condition(a, "BudgetShared").is_some_and(|c| c.status == "True")
+        })
+        .await;
+        let message = &support::condition(&account, "BudgetShared").unwrap().message;
+        assert!(
+            message.contains(&format!("{}/{other}", setup.ns)) && message.contains(&format!("{TIGHT_RPS} requests/s")),
+            "{name}: {message}"
+        );
+        assert!(
+            support::condition(&account, "Ready").is_some_and(|c| c.status == "True"),
+            "Ready is kept beside it"
+        );
+    }
     drop(operator);
 }

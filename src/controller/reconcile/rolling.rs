@@ -72,11 +72,12 @@ pub async fn read_and_plan<'c>(
     if !holds_paused(&plan) {
         return Ok(Planned::Ready(plan, None));
     }
-    let limit = ctx
-        .accounts
-        .get(&ObjectRef::new(&remote.key.name).within(&remote.key.namespace))
-        .map_or(u32::MAX, |account| account.spec.max_paused());
-    if let Some(slot) = ctx.pauses.try_take(&remote.key, key, limit, &ctx.tasks) {
+    // The places are the platform user's, shared with every account reaching it (`connect` made
+    // the account known to the pool).
+    let Some(budget) = ctx.pool.budget_of(&remote.key) else {
+        return Ok(Planned::Ready(plan, None));
+    };
+    if let Some(slot) = ctx.pauses.try_take(&budget, key, &ctx.tasks) {
         return Ok(Planned::Ready(plan, Some(slot)));
     }
     // Waiting for a place must not hold a worker: the reads of other tasks go on meanwhile.
@@ -89,7 +90,7 @@ pub async fn read_and_plan<'c>(
             .is_some_and(|latest| same_intent(&latest, task))
     };
     let wanted = || !ctx.queue.is_closed() && unchanged();
-    let Some(slot) = ctx.pauses.take(&remote.key, key, limit, &ctx.tasks, wanted).await else {
+    let Some(slot) = ctx.pauses.take(&budget, key, &ctx.tasks, wanted).await else {
         if ctx.queue.is_closed() {
             tracing::info!(task = %key, "shutting down: no new pause for a task waiting for a maxPaused place");
         } else {
