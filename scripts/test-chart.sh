@@ -84,7 +84,7 @@ trap cleanup EXIT
 "$helm" template campaigns "$chart" -n "$release_ns" --include-crds -f "$custom" >"$work/custom.yaml" || fail "helm template -f $custom"
 
 kinds() { grep '^kind: ' "$1" | sort | uniq -c | tr -s ' ' | tr '\n' ';'; }
-for kind in CustomResourceDefinition ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding Deployment Service PodDisruptionBudget; do
+for kind in CustomResourceDefinition ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding FlowSchema Deployment Service PodDisruptionBudget; do
   grep -q "^kind: $kind$" "$work/default.yaml" || fail "the default rendering has no $kind: $(kinds "$work/default.yaml")"
 done
 for kind in ServiceMonitor PrometheusRule ConfigMap; do
@@ -102,6 +102,24 @@ for rendering in default custom; do
     >"$work/$rendering.json" || fail "the API server rejected the $rendering rendering (above)"
 done
 say "server-side dry-run of both renderings: ok"
+# The FlowSchema is manifests/flowschema.yaml's (tested against the API server by
+# scripts/test-manifests.sh), for the release's ServiceAccount and namespace.
+python3 - "$work/default.yaml" manifests/flowschema.yaml "$release_ns" <<'PY' || fail "the chart's FlowSchema differs from manifests/flowschema.yaml"
+import sys, yaml
+rendered = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "FlowSchema"]
+shipped = yaml.safe_load(open(sys.argv[2]))["spec"]
+assert len(rendered) == 1, rendered
+spec, namespace = rendered[0]["spec"], sys.argv[3]
+rule = spec["rules"][0]
+subject = rule["subjects"][0]["serviceAccount"]
+assert subject["namespace"] == namespace and rule["resourceRules"][0]["namespaces"] == [namespace], rule
+subject["name"], subject["namespace"] = "outbound-operator", "outbound-system"
+rule["resourceRules"][0]["namespaces"] = ["outbound-system"]
+assert spec == shipped, (spec, shipped)
+PY
+"$helm" template t "$chart" --set leaderElection.flowSchema=false | grep -q '^kind: FlowSchema$' &&
+  fail "leaderElection.flowSchema=false still renders a FlowSchema"
+say "FlowSchema as manifests/flowschema.yaml's, for the release's ServiceAccount; optional: ok"
 
 # 4. NOTES.txt, as `helm install` prints it (here: helm needs the CRDs above), says how to create
 # the token Secret and the first account.

@@ -10,6 +10,9 @@
 #  4. the examples apply as a user would (`kubectl apply -f manifests/examples/simulator -f
 #     manifests/examples`, kubectl's strict field validation) and show in `kubectl get otask`;
 #     `kubectl explain` shows the API field names;
+#  4b. API Priority and Fairness: a Lease renewal by the operator's ServiceAccount (a PUT, as the
+#     operator renews) is classified under manifests/flowschema.yaml's FlowSchema (the API
+#     server's X-Kubernetes-PF-FlowSchema-UID response header names it), in `leader-election`;
 #  5. overlays/sharding (the install as the remainder, plus a shard1 Deployment) builds, passes a
 #     server-side dry run, and its Deployments' flags parse with the operator binary.
 # Needs KUBECONFIG (eval "$(scripts/envtest.sh up)"). KUBECTL overrides the kubectl used; without
@@ -31,7 +34,7 @@ trap 'rm -f "$bundle" "$crd_bundle"' EXIT
 [ "$(grep -c '^kind: CustomResourceDefinition$' "$crd_bundle")" = 2 ] || fail "manifests/crds must hold both CRDs"
 [ "$(grep -c '^kind:' "$crd_bundle")" = 2 ] || fail "manifests/crds must hold the CRDs only"
 "$kubectl" kustomize manifests >"$bundle" || fail "kubectl kustomize manifests"
-for kind in Namespace ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding Deployment Service PodDisruptionBudget; do
+for kind in Namespace ServiceAccount ClusterRole ClusterRoleBinding Role RoleBinding FlowSchema Deployment Service PodDisruptionBudget; do
   grep -q "^kind: $kind$" "$bundle" || fail "the bundle has no $kind"
 done
 grep -q '^kind: CustomResourceDefinition$' "$bundle" &&
@@ -133,6 +136,31 @@ case "$explained" in
   *) fail "kubectl explain outboundtasks.spec.task.maxConcurrency does not name the API field maximumcall: $explained" ;;
 esac
 say "examples applied with kubectl in $ns; kubectl explain shows API field names: ok"
+
+# 4b. A Lease renewal as the operator's ServiceAccount: the API server's response names the FlowSchema
+# that classified it (kubectl -v=8 prints the response headers).
+schema_uid=$(k get flowschema outbound-operator-leader-election -o jsonpath='{.metadata.uid}') ||
+  fail "manifests/ installs no FlowSchema outbound-operator-leader-election"
+level=$(k get flowschema outbound-operator-leader-election -o jsonpath='{.spec.priorityLevelConfiguration.name}')
+[ "$level" = leader-election ] || fail "the FlowSchema puts Lease requests in '$level', not leader-election"
+lease=$(mktemp)
+cat >"$lease" <<YAML
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: apf-check, namespace: outbound-system}
+spec: {holderIdentity: apf-check, leaseDurationSeconds: 15}
+YAML
+k delete lease apf-check -n outbound-system --ignore-not-found >/dev/null
+k create -f "$lease" --as="$sa" >/dev/null || fail "the operator's ServiceAccount cannot create its Lease"
+k get lease apf-check -n outbound-system --as="$sa" -o yaml >"$lease.got" || fail "reading the Lease as $sa"
+sed -i 's/holderIdentity: apf-check/holderIdentity: apf-check-renewed/' "$lease.got"
+k replace -f "$lease.got" --as="$sa" -v=8 >/dev/null 2>"$lease.log" || fail "renewing the Lease as $sa: $(tail -3 "$lease.log")"
+renewal_uid=$(grep -i 'X-Kubernetes-Pf-Flowschema-Uid' "$lease.log" | tail -1 | sed 's/.*: *//' | tr -d '\r ')
+[ "$renewal_uid" = "$schema_uid" ] ||
+  fail "a Lease renewal by $sa was classified by FlowSchema uid '$renewal_uid', not outbound-operator-leader-election ($schema_uid)"
+k delete lease apf-check -n outbound-system >/dev/null
+rm -f "$lease" "$lease.got" "$lease.log"
+say "a Lease renewal by $sa is classified by FlowSchema outbound-operator-leader-election (leader-election): ok"
 
 # 5. the sharding overlay: the install plus a shard1 Deployment; the API server takes it (dry run),
 # each Deployment passes its selector (accepted by the binary) and no --leader-election-id, so

@@ -32,6 +32,11 @@ enum Command {
     },
     /// Show what the operator would change on the platform for the given manifests, without
     /// writing. Exit code 0: nothing to change; 2: changes; 1: errors.
+    ///
+    /// Each task costs one read, drawn on one budget per platform user (base URL and user id):
+    /// the tightest `rateLimit` of the given accounts that reach it. That budget is this
+    /// process's own: a plan run beside the operator with the same token adds its reads to the
+    /// platform's load on top of the operator's.
     #[command(after_help = outbound_operator::cli::plan::EXIT_CODES)]
     Plan(outbound_operator::cli::plan::PlanArgs),
     /// Print the version, the git revision and the build profile of this binary.

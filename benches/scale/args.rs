@@ -9,9 +9,10 @@ pub const USAGE: &str = "usage: cargo bench --bench scale -- [--tasks 100,1000] 
 [--budget-tasks 100] [--budget-burst 20[,1]] [--budget-rps 20] [--no-idle] [--out FILE]
 [--pause-budget-tasks 1000] [--pause-budget-burst 1] [--pause-budget-pause 1.0] [--pause-budget-only]
 [--chaos-tasks 1000] [--chaos-kills 25] [--chaos-kill-window 60] [--chaos-concurrency 8] [--chaos-timeout 900]
-[--chaos-only] [--memory-tasks 10000] [--memory-only] [--operator PATH]
+[--chaos-only] [--memory-tasks 10000] [--memory-only] [--head-of-line-tasks 300] [--head-of-line-rps 5]
+[--head-of-line-only] [--operator PATH]
 environment: BENCH_TASKS, BENCH_CONCURRENCY, BENCH_BUDGET_TASKS, BENCH_BUDGET_BURST, BENCH_OUT,
-BENCH_PAUSE_BUDGET_TASKS, BENCH_CHAOS_TASKS, BENCH_MEMORY_TASKS,
+BENCH_PAUSE_BUDGET_TASKS, BENCH_CHAOS_TASKS, BENCH_MEMORY_TASKS, BENCH_HEAD_OF_LINE_TASKS,
 BENCH_OPERATOR_LOG (RUST_LOG of the operator, default info), BENCH_APISERVER_PID, BENCH_ETCD_PID;
 KUBECONFIG must name the control plane (scripts/bench.sh does all of it).";
 
@@ -45,6 +46,11 @@ pub struct Args {
     /// The memory run (memory.rs): tasks (0 skips it); `--memory-only` runs only it.
     pub memory_tasks: usize,
     pub memory_only: bool,
+    /// The head-of-line run (head_of_line.rs): the backlog's tasks (0 skips it) and its account's
+    /// rate; `--head-of-line-only` runs only it.
+    pub head_of_line_tasks: usize,
+    pub head_of_line_rps: u32,
+    pub head_of_line_only: bool,
 }
 
 impl Args {
@@ -75,6 +81,9 @@ impl Args {
             chaos_only: false,
             memory_tasks: number(&env("BENCH_MEMORY_TASKS", "10000"))?,
             memory_only: false,
+            head_of_line_tasks: number(&env("BENCH_HEAD_OF_LINE_TASKS", "300"))?,
+            head_of_line_rps: 5,
+            head_of_line_only: false,
         };
         let mut it = raw.iter();
         while let Some(arg) = it.next() {
@@ -101,6 +110,9 @@ impl Args {
                 "--chaos-only" => args.chaos_only = true,
                 "--memory-tasks" => args.memory_tasks = number(value()?)?,
                 "--memory-only" => args.memory_only = true,
+                "--head-of-line-tasks" => args.head_of_line_tasks = number(value()?)?,
+                "--head-of-line-rps" => args.head_of_line_rps = number(value()?)?,
+                "--head-of-line-only" => args.head_of_line_only = true,
                 other => bail!("unknown argument {other:?}"),
             }
         }
@@ -117,6 +129,10 @@ impl Args {
             "--budget-burst: 1..=1000"
         );
         ensure!((1..=1000).contains(&args.budget_rps), "--budget-rps: 1..=1000");
+        ensure!(
+            (1..=1000).contains(&args.head_of_line_rps),
+            "--head-of-line-rps: 1..=1000"
+        );
         ensure!(
             (1..=1000).contains(&args.pause_budget_burst),
             "--pause-budget-burst: 1..=1000"

@@ -98,10 +98,22 @@ pub async fn setup_namespace(
         .create(&PostParams::default(), &secret)
         .await
         .context("creating the token Secret")?;
+    create_account(client, ns, "main", base_url, rps, burst).await
+}
+
+/// The OutboundAccount `name` in `ns`, on the Secret `platform-token` that `setup_namespace` makes.
+pub async fn create_account(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    base_url: &str,
+    rps: u32,
+    burst: u32,
+) -> anyhow::Result<()> {
     let account: OutboundAccount = serde_json::from_value(json!({
         "apiVersion": "outbound.dev/v1alpha1",
         "kind": "OutboundAccount",
-        "metadata": {"name": "main"},
+        "metadata": {"name": name},
         "spec": {
             "baseUrl": base_url,
             "userId": USER_ID,
@@ -112,7 +124,7 @@ pub async fn setup_namespace(
     Api::<OutboundAccount>::namespaced(client.clone(), ns)
         .create(&PostParams::default(), &account)
         .await
-        .context("creating the OutboundAccount")?;
+        .with_context(|| format!("creating the OutboundAccount {name}"))?;
     Ok(())
 }
 

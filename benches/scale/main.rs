@@ -42,6 +42,10 @@
 //! then one instance left running: how long until the campaigns left paused run again, until
 //! all are Ready, the longest pause window, tasks the last instance never reached.
 //!
+//! Then the head-of-line run (benches/scale/head_of_line.rs): one account works through
+//! `--head-of-line-tasks` (300) changes at `--head-of-line-rps` (5); a task of another account is
+//! changed five times meanwhile: how long until its first call and its Ready.
+//!
 //! Then the memory run (benches/scale/memory.rs): `--memory-tasks` (10,000) OutboundTasks that
 //! exist before the operator starts; its RSS over the first sync and over a restart.
 //!
@@ -62,6 +66,7 @@ mod chaos_journal;
 mod cluster;
 mod fixtures;
 mod floor;
+mod head_of_line;
 mod idle;
 mod machine;
 mod mark;
@@ -175,6 +180,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         pause_budget: Vec::new(),
         chaos: Vec::new(),
         memory: Vec::new(),
+        head_of_line: Vec::new(),
     };
     let env = Env {
         client,
@@ -182,7 +188,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args: args.clone(),
         out_dir,
     };
-    let only = args.chaos_only || args.memory_only || args.pause_budget_only;
+    let only = args.chaos_only || args.memory_only || args.pause_budget_only || args.head_of_line_only;
     let scale_tasks: &[usize] = if only { &[] } else { &args.tasks };
     for &n in scale_tasks {
         for &concurrency in &args.concurrency {
@@ -193,7 +199,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.pause_budget_tasks > 0 && !(args.chaos_only || args.memory_only) {
+    if args.head_of_line_tasks > 0 && (!only || args.head_of_line_only) {
+        eprintln!(
+            "\n=== head of line: {} changes at {} rps on one account, one change on another ===",
+            args.head_of_line_tasks, args.head_of_line_rps
+        );
+        let result = head_of_line::head_of_line_run(&env).await?;
+        results.head_of_line.push(result);
+        write_results(&args.out, &mut results)?;
+    }
+    if args.pause_budget_tasks > 0 && !(args.chaos_only || args.memory_only || args.head_of_line_only) {
         eprintln!(
             "\n=== pause budget: {} changed running tasks, {} rps, pause takes {} s ===",
             args.pause_budget_tasks, args.budget_rps, args.pause_budget_pause_s
@@ -213,13 +228,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             write_results(&args.out, &mut results)?;
         }
     }
-    if args.memory_tasks > 0 && !(args.chaos_only || args.pause_budget_only) {
+    if args.memory_tasks > 0 && !(args.chaos_only || args.pause_budget_only || args.head_of_line_only) {
         eprintln!("\n=== memory: {} tasks listed at start ===", args.memory_tasks);
         let result = memory_run(&env).await?;
         results.memory.push(result);
         write_results(&args.out, &mut results)?;
     }
-    if args.chaos_tasks > 0 && !(args.memory_only || args.pause_budget_only) {
+    if args.chaos_tasks > 0 && !(args.memory_only || args.pause_budget_only || args.head_of_line_only) {
         eprintln!(
             "\n=== chaos: {} tasks, {} kills in {}s, --concurrency {} ===",
             args.chaos_tasks, args.chaos_kills, args.chaos_kill_window_s, args.chaos_concurrency

@@ -155,6 +155,9 @@ pub fn render(results: &Results) -> String {
     if !results.pause_budget.is_empty() {
         out.push_str(&crate::pause_budget::render(&results.pause_budget));
     }
+    if !results.head_of_line.is_empty() {
+        out.push_str(&crate::head_of_line::render(&results.head_of_line));
+    }
     out.push_str(&crate::chaos::render_chaos(&results.chaos));
     out.push_str(&crate::memory::render_memory(&results.memory));
     out.push_str("\nTargets:\n\n");

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::args::Args;
 use crate::budget::BudgetResult;
 use crate::chaos::ChaosResult;
+use crate::head_of_line::HeadOfLineResult;
 use crate::machine::Machine;
 use crate::memory::MemoryResult;
 use crate::pause_budget::PauseBudgetResult;
@@ -28,6 +29,7 @@ pub struct Results {
     pub pause_budget: Vec<PauseBudgetResult>,
     pub chaos: Vec<ChaosResult>,
     pub memory: Vec<MemoryResult>,
+    pub head_of_line: Vec<HeadOfLineResult>,
 }
 
 pub fn write_results(path: &Path, results: &mut Results) -> anyhow::Result<()> {

@@ -375,3 +375,20 @@ pub fn changed_tasks_behind_a_slow_update(
     setup.sim.set_faults(faults).unwrap();
     tasks
 }
+
+/// The most calls the simulator received within any one second (by arrival time).
+pub fn busiest_second(sim: &SimHandle) -> usize {
+    let mut times: Vec<jiff::Timestamp> = sim
+        .journal()
+        .iter()
+        .map(|e| e.at.parse().expect("RFC 3339 arrival time"))
+        .collect();
+    times.sort();
+    (0..times.len())
+        .map(|i| {
+            let end = times[i] + jiff::SignedDuration::from_secs(1);
+            times[i..].iter().take_while(|t| **t < end).count()
+        })
+        .max()
+        .unwrap_or(0)
+}

@@ -14,6 +14,9 @@ pub mod condition {
     pub const RECONCILING: &str = "Reconciling";
     /// True when progress needs a human (kstatus).
     pub const STALLED: &str = "Stalled";
+    /// On an account: True while other accounts reach the same platform user (base URL and user
+    /// id) and share its budget, at the tightest of their settings (the message says which).
+    pub const BUDGET_SHARED: &str = "BudgetShared";
 }
 
 /// Observed state of an OutboundTask.

@@ -8,6 +8,7 @@
 //! - `classify`, `config`, `error`, `http`, `metrics`, `ratelimit`, `token`: the parts.
 
 pub mod account;
+pub mod budget;
 pub mod classify;
 pub mod client;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod token;
 mod wire_tests;
 
 pub use account::AccountKey;
+pub use budget::{PlatformUser, SharedBudget};
 pub use classify::{CODE_TASK_STARTED, parse_retry_after};
 pub use client::PlatformClient;
 pub use config::{ClientConfig, DEFAULT_REQUEST_TIMEOUT, RetryPolicy};

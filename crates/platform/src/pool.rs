@@ -1,8 +1,9 @@
-//! One `PlatformClient` per account, shared by every task of the account so that they draw on
-//! one rate limiter. Keyed by the account's identity (namespace/name); rebuilt when the part of
-//! the spec that shapes the client changes. The rate limiter is the account's, not the client's:
-//! it outlives rebuilds and `remove` (a refused token drops the client), and a change of
-//! `spec.rateLimit` re-rates it in place, so no rebuild hands out a fresh burst and the calls
+//! One `PlatformClient` per account, shared by every task of the account. Keyed by the account's
+//! identity (namespace/name); rebuilt when the part of the spec that shapes the client changes.
+//! The rate limiter is the platform user's (`budget`), not the client's nor the account's: the
+//! accounts reaching one user (same base URL and user id) draw on one limiter at the tightest of
+//! their rates. It outlives rebuilds and `remove` (a refused token drops the client), and a change
+//! of `spec.rateLimit` re-rates it in place, so no rebuild hands out a fresh burst and the calls
 //! still queued on an old client share the budget of the new one.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::account::AccountKey;
+use super::budget::{Asked, PlatformUser, SharedBudget};
 use super::client::PlatformClient;
 use super::config::ClientConfig;
 use super::error::ConfigError;
@@ -25,19 +27,28 @@ pub struct ClientPool {
     http: reqwest::Client,
     metrics: Arc<RemoteMetrics>,
     fence: Fence,
-    accounts: Mutex<HashMap<AccountKey, Account>>,
+    accounts: Mutex<Accounts>,
 }
 
-/// What the pool keeps of one account: its client (none after `remove`) and its budget.
+#[derive(Default)]
+struct Accounts {
+    accounts: HashMap<AccountKey, Account>,
+    /// One limiter per platform user, for the life of the process.
+    limiters: HashMap<PlatformUser, Arc<AccountLimiter>>,
+}
+
+/// What the pool keeps of one account: its client (none after `remove`) and what it asks of its
+/// platform user's budget.
 struct Account {
     client: Option<Arc<PlatformClient>>,
-    limiter: Arc<AccountLimiter>,
+    asked: Asked,
 }
 
 impl fmt::Debug for ClientPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keys: Vec<String> = self
             .lock()
+            .accounts
             .iter()
             .filter(|(_, account)| account.client.is_some())
             .map(|(key, _)| key.to_string())
@@ -61,7 +72,7 @@ impl ClientPool {
             http: http_client_for(instance)?,
             metrics,
             fence,
-            accounts: Mutex::new(HashMap::new()),
+            accounts: Mutex::new(Accounts::default()),
         })
     }
 
@@ -71,42 +82,63 @@ impl ClientPool {
 
     /// The account's client: the cached one while the spec's client settings (base URL, user
     /// id, rate limit, endpoints, timeout, platform behaviour) are unchanged, else a new one that
-    /// replaces it, on the account's rate limiter (re-rated in place when `spec.rateLimit`
-    /// changed). Callers holding the old client finish their calls on it, drawing on the same
-    /// budget. A spec that does not
+    /// replaces it. Every client of a platform user draws on the user's limiter, re-rated in place
+    /// to the tightest rate of the user's accounts whenever one of them changes. Callers holding
+    /// the old client finish their calls on it, drawing on the same budget. A spec that does not
     /// validate leaves the cache untouched.
     pub fn client_for(&self, key: &AccountKey, spec: &OutboundAccountSpec) -> Result<Arc<PlatformClient>, ConfigError> {
         let config = ClientConfig::from_spec(spec)?;
-        let mut accounts = self.lock();
+        let asked = Asked::new(&config, spec);
+        let mut inner = self.lock();
+        let Accounts { accounts, limiters } = &mut *inner;
         let account = accounts.entry(key.clone()).or_insert_with(|| Account {
             client: None,
-            limiter: Arc::new(AccountLimiter::new(&config.rate_limit)),
+            asked: asked.clone(),
         });
-        match &account.client {
-            Some(client) if client.config() == &config => return Ok(client.clone()),
+        let left = std::mem::replace(&mut account.asked, asked.clone()).user;
+        let client = account.client.clone();
+        for user in [&left, &asked.user] {
+            if let Some(budget) = SharedBudget::of(user, accounts.iter().map(|(k, a)| (k, &a.asked))) {
+                limiters
+                    .entry(user.clone())
+                    .or_insert_with(|| Arc::new(AccountLimiter::new(&budget.rate)))
+                    .rerate(&budget.rate);
+            }
+        }
+        let limiter = limiters.get(&asked.user).expect("the user's limiter").clone();
+        match client {
+            Some(client) if client.config() == &config => return Ok(client),
             Some(_) => tracing::info!(account = %key, "account settings changed: platform client rebuilt"),
             None => {}
         }
-        account.limiter.rerate(&config.rate_limit);
         let client = Arc::new(PlatformClient::sharing(
             config,
             self.http.clone(),
-            account.limiter.clone(),
+            limiter,
             Arc::new(self.metrics.for_account(key)),
             self.fence.clone(),
         ));
-        account.client = Some(client.clone());
+        accounts.get_mut(key).expect("entry made above").client = Some(client.clone());
         Ok(client)
+    }
+
+    /// The budget `key` draws on: its platform user's, with the accounts sharing it and the
+    /// settings that apply (`None` for an account the pool has not seen).
+    pub fn budget_of(&self, key: &AccountKey) -> Option<SharedBudget> {
+        let inner = self.lock();
+        let user = &inner.accounts.get(key)?.asked.user;
+        SharedBudget::of(user, inner.accounts.iter().map(|(k, a)| (k, &a.asked)))
     }
 
     /// The cached client of an account, if any.
     pub fn get(&self, key: &AccountKey) -> Option<Arc<PlatformClient>> {
-        self.lock().get(key).and_then(|account| account.client.clone())
+        self.lock().accounts.get(key).and_then(|account| account.client.clone())
     }
 
     /// Drops an account's client (the next `client_for` builds a new one); its rate budget stays.
     pub fn remove(&self, key: &AccountKey) -> bool {
         self.lock()
+            .accounts
             .get_mut(key)
             .and_then(|account| account.client.take())
             .is_some()
@@ -114,14 +146,18 @@ impl ClientPool {
 
     /// Accounts with a client.
     pub fn len(&self) -> usize {
-        self.lock().values().filter(|account| account.client.is_some()).count()
+        self.lock()
+            .accounts
+            .values()
+            .filter(|account| account.client.is_some())
+            .count()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, Account>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Accounts> {
         // A panic while holding the lock cannot leave the map half-updated: keep going.
         self.accounts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -169,6 +205,54 @@ mod tests {
         assert!(pool.remove(&b));
         assert!(pool.get(&b).is_none());
         assert!(!format!("{pool:?}").is_empty());
+    }
+
+    /// Issue 23: two account objects for one platform user (same base URL and user id) draw on
+    /// one limiter at the tighter rate; raising one account's rate does not loosen it.
+    #[test]
+    fn accounts_of_one_platform_user_share_one_limiter_at_the_tightest_rate() {
+        let pool = ClientPool::new(Arc::new(RemoteMetrics::new())).unwrap();
+        let (a, b, c) = (
+            AccountKey::new("team-a", "main"),
+            AccountKey::new("team-b", "main"),
+            AccountKey::new("team-c", "main"),
+        );
+        let mut fast = spec("http://127.0.0.1:1/");
+        fast.rate_limit.requests_per_second = 20;
+        let mut slow = spec("http://127.0.0.1:1");
+        slow.rate_limit.requests_per_second = 5;
+        slow.max_paused = Some(7);
+        let on_a = pool.client_for(&a, &fast).unwrap();
+        assert_eq!(on_a.limiter().rate().requests_per_second, 20);
+        let on_b = pool.client_for(&b, &slow).unwrap();
+        assert!(
+            Arc::ptr_eq(on_a.limiter(), on_b.limiter()),
+            "one limiter per platform user"
+        );
+        assert_eq!(on_a.limiter().rate().requests_per_second, 5, "the tighter rate applies");
+        let budget = pool.budget_of(&a).unwrap();
+        assert!(budget.is_shared());
+        assert_eq!((budget.rate.requests_per_second, budget.max_paused), (5, 7));
+        assert_eq!(pool.budget_of(&b), Some(budget));
+
+        let mut elsewhere = fast.clone();
+        elsewhere.user_id = "6832d184-dd53-42a0-8ace-0bf8d660f4cc".into();
+        let on_c = pool.client_for(&c, &elsewhere).unwrap();
+        assert!(
+            !Arc::ptr_eq(on_a.limiter(), on_c.limiter()),
+            "another user, another budget"
+        );
+        assert!(!pool.budget_of(&c).unwrap().is_shared());
+
+        // b moves to the other user: a's budget is its own again.
+        pool.client_for(&b, &{
+            let mut moved = slow.clone();
+            moved.user_id = elsewhere.user_id.clone();
+            moved
+        })
+        .unwrap();
+        assert_eq!(on_a.limiter().rate().requests_per_second, 20);
+        assert_eq!(on_c.limiter().rate().requests_per_second, 5);
     }
 
     /// A 401 drops the account's client (`remove`); the rebuilt client must not come with a

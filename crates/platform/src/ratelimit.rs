@@ -123,6 +123,11 @@ struct State {
 }
 
 impl State {
+    /// Whether a call asking at `now` would wait.
+    fn busy_at(&self, now: Instant) -> bool {
+        !self.waiting.is_empty() || self.schedule.free_at(now) > now
+    }
+
     fn wake_first(&self) {
         if let Some(first) = self.waiting.values().next() {
             first.notify_one();
@@ -196,11 +201,17 @@ impl AccountLimiter {
         }
     }
 
+    /// Whether a call asking now would wait: others wait before it, or no cell is free yet. (A
+    /// reconcile gives its worker back before such a wait: see the controller's work queue.)
+    pub fn is_busy(&self) -> bool {
+        self.lock().busy_at(Instant::now())
+    }
+
     /// Takes a cell if one is free now and nobody is waiting.
     pub fn try_acquire(&self) -> bool {
         let mut state = self.lock();
         let now = Instant::now();
-        if !state.waiting.is_empty() || state.schedule.free_at(now) > now {
+        if state.busy_at(now) {
             return false;
         }
         state.schedule.take(now);

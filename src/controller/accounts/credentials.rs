@@ -1,6 +1,7 @@
 //! `OutboundAccount.status`: Ready when its token Secret exists and the platform accepted the
-//! token on the last call made with it. Written only when it changes (tasks of one account report
-//! the same thing, so the account cache is compared first and most reconciles write nothing).
+//! token on the last call made with it, and BudgetShared while other accounts reach the same
+//! platform user. Written only when it changes (tasks of one account report the same thing, so
+//! the account cache is compared first and most reconciles write nothing).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +15,11 @@ use serde_json::json;
 
 use outbound_api::{OutboundAccount, condition};
 use outbound_core::planner::Failure;
+use outbound_platform::{AccountKey, SharedBudget};
+
+/// The field manager of the BudgetShared condition: apart from Ready's, so that each apply of
+/// one leaves the other in place.
+const BUDGET_FIELD_MANAGER: &str = "outbound-operator-budget";
 
 /// An account (namespace, name) at a generation.
 type ReportKey = (String, String, Option<i64>);
@@ -24,6 +30,8 @@ pub struct AccountReporter {
     client: Client,
     accounts: Store<OutboundAccount>,
     written: Mutex<HashMap<ReportKey, Credentials>>,
+    /// The BudgetShared message last written to each account at a generation.
+    budget_written: Mutex<HashMap<ReportKey, String>>,
 }
 
 /// What a reconcile learned about an account's credentials.
@@ -65,6 +73,7 @@ impl AccountReporter {
             client,
             accounts,
             written: Mutex::new(HashMap::new()),
+            budget_written: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,6 +127,62 @@ impl AccountReporter {
                 generation,
             ));
             tracing::warn!(account = %format!("{namespace}/{name}"), %error, "could not write account status");
+        }
+    }
+
+    /// Says on `account`'s status whether it shares its platform user's budget with other
+    /// accounts, and which settings apply: True while it does, False once it no longer does
+    /// (nothing is written to an account that never shared).
+    pub async fn report_budget(&self, account: &AccountKey, budget: &SharedBudget) {
+        let (namespace, name) = (&account.namespace, &account.name);
+        let Some(cached) = self.accounts.get(&ObjectRef::new(name).within(namespace)) else {
+            return;
+        };
+        let current = cached
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::BUDGET_SHARED));
+        let (status, reason, message) = match budget.is_shared() {
+            true => ("True", "SharedWithOtherAccounts", budget.describe(account)),
+            false if current.is_none() => return,
+            false => (
+                "False",
+                "OwnBudget",
+                "no other account reaches this platform user".to_string(),
+            ),
+        };
+        if current.is_some_and(|c| c.status == status && c.message == message) {
+            return;
+        }
+        let generation = cached.metadata.generation;
+        let key = (namespace.clone(), name.clone(), generation);
+        if self
+            .budget_written
+            .lock()
+            .expect("budget report lock")
+            .insert(key.clone(), message.clone())
+            == Some(message.clone())
+        {
+            return;
+        }
+        let shared = Condition {
+            type_: condition::BUDGET_SHARED.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message,
+            observed_generation: generation,
+            last_transition_time: Time(Timestamp::now()),
+        };
+        let patch = json!({
+            "apiVersion": "outbound.dev/v1alpha1",
+            "kind": "OutboundAccount",
+            "status": {"conditions": [shared]},
+        });
+        let api: Api<OutboundAccount> = Api::namespaced(self.client.clone(), namespace);
+        let params = PatchParams::apply(BUDGET_FIELD_MANAGER).force();
+        if let Err(error) = api.patch_status(name, &params, &Patch::Apply(&patch)).await {
+            self.budget_written.lock().expect("budget report lock").remove(&key);
+            tracing::warn!(%account, %error, "could not write the account's BudgetShared condition");
         }
     }
 }

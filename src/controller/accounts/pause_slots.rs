@@ -1,4 +1,6 @@
-//! The places of `maxPaused`: which campaigns of an account the operator holds paused.
+//! The places of `maxPaused`: which campaigns of a platform user the operator holds paused. The
+//! accounts reaching one platform user share its places, at the lowest `maxPaused` among them
+//! ([`SharedBudget`]).
 //!
 //! A campaign counts as held from the moment its reconcile takes a place ([`PauseSlot`]), before
 //! the journal is written, until the journal is gone from the task cache: the places this process
@@ -6,7 +8,7 @@
 //! (`operation.resumeAfter`), which covers the operations of a previous process after a restart
 //! and never under-counts while the cache lags behind the status writes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,34 +17,34 @@ use kube::runtime::reflector::Store;
 use tokio::sync::Notify;
 
 use outbound_api::OutboundTask;
-use outbound_platform::AccountKey;
+use outbound_platform::{AccountKey, PlatformUser, SharedBudget};
 
 /// How often a task waiting for a place looks again even without a release in this process (a
 /// journal left by a previous process clears when its task is resumed, which may be by another
 /// reconcile path than a place).
 const RECHECK: Duration = Duration::from_secs(1);
 
-/// The places handed out by this process, per account.
+/// The places handed out by this process, per platform user.
 #[derive(Default)]
 pub struct PauseSlots {
-    held: Mutex<HashMap<AccountKey, HashSet<String>>>,
+    held: Mutex<HashMap<PlatformUser, HashSet<String>>>,
     released: Notify,
 }
 
 /// One campaign held paused; dropping it gives the place back.
 pub struct PauseSlot<'a> {
     slots: &'a PauseSlots,
-    account: AccountKey,
+    user: PlatformUser,
     task: String,
 }
 
 impl Drop for PauseSlot<'_> {
     fn drop(&mut self) {
         let mut held = self.slots.lock();
-        if let Some(tasks) = held.get_mut(&self.account) {
+        if let Some(tasks) = held.get_mut(&self.user) {
             tasks.remove(&self.task);
             if tasks.is_empty() {
-                held.remove(&self.account);
+                held.remove(&self.user);
             }
         }
         drop(held);
@@ -51,26 +53,21 @@ impl Drop for PauseSlot<'_> {
 }
 
 impl PauseSlots {
-    /// A place for `task` (namespace/name) of `account` if it already holds one (its journal is in
-    /// the cache) or fewer than `limit` campaigns of the account are held.
-    pub fn try_take(
-        &self,
-        account: &AccountKey,
-        task: &str,
-        limit: u32,
-        tasks: &Store<OutboundTask>,
-    ) -> Option<PauseSlot<'_>> {
+    /// A place for `task` (namespace/name) drawing on `budget` if it already holds one (its
+    /// journal is in the cache) or fewer than `budget.max_paused` campaigns of the budget's
+    /// accounts are held.
+    pub fn try_take(&self, budget: &SharedBudget, task: &str, tasks: &Store<OutboundTask>) -> Option<PauseSlot<'_>> {
         let mut held = self.lock();
-        let mine = held.entry(account.clone()).or_default();
-        let mut holding = journaled(account, tasks);
+        let mine = held.entry(budget.user.clone()).or_default();
+        let mut holding = journaled(&budget.accounts, tasks);
         holding.extend(mine.iter().cloned());
-        if !holding.contains(task) && holding.len() >= limit as usize {
+        if !holding.contains(task) && holding.len() >= budget.max_paused as usize {
             return None;
         }
         mine.insert(task.to_string());
         Some(PauseSlot {
             slots: self,
-            account: account.clone(),
+            user: budget.user.clone(),
             task: task.to_string(),
         })
     }
@@ -80,9 +77,8 @@ impl PauseSlots {
     /// the task ends the wait instead of an operation planned before it.
     pub async fn take(
         &self,
-        account: &AccountKey,
+        budget: &SharedBudget,
         task: &str,
-        limit: u32,
         tasks: &Store<OutboundTask>,
         still_wanted: impl Fn() -> bool,
     ) -> Option<PauseSlot<'_>> {
@@ -93,7 +89,7 @@ impl PauseSlots {
             if !still_wanted() {
                 return None;
             }
-            if let Some(slot) = self.try_take(account, task, limit, tasks) {
+            if let Some(slot) = self.try_take(budget, task, tasks) {
                 return Some(slot);
             }
             tokio::select! {
@@ -103,35 +99,38 @@ impl PauseSlots {
         }
     }
 
-    /// Campaigns of `account` held paused now, as [`PauseSlots::try_take`] counts them.
-    pub fn count(&self, account: &AccountKey, tasks: &Store<OutboundTask>) -> usize {
-        let mut holding = journaled(account, tasks);
-        if let Some(mine) = self.lock().get(account) {
+    /// Campaigns of `budget` held paused now, as [`PauseSlots::try_take`] counts them.
+    pub fn count(&self, budget: &SharedBudget, tasks: &Store<OutboundTask>) -> usize {
+        let mut holding = journaled(&budget.accounts, tasks);
+        if let Some(mine) = self.lock().get(&budget.user) {
             holding.extend(mine.iter().cloned());
         }
         holding.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, HashSet<String>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PlatformUser, HashSet<String>>> {
         self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// The tasks of `account` whose status journal says the operator paused them (namespace/name).
-fn journaled(account: &AccountKey, tasks: &Store<OutboundTask>) -> HashSet<String> {
+/// The tasks of `accounts` whose status journal says the operator paused them (namespace/name).
+fn journaled(accounts: &BTreeSet<AccountKey>, tasks: &Store<OutboundTask>) -> HashSet<String> {
     tasks
         .state()
         .iter()
         .filter(|task| {
-            task.namespace().as_deref() == Some(account.namespace.as_str())
-                && task.spec.account_ref.name == account.name
-                && task
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.operation.as_ref())
-                    .is_some_and(|operation| operation.resume_after)
+            task.status
+                .as_ref()
+                .and_then(|s| s.operation.as_ref())
+                .is_some_and(|operation| operation.resume_after)
         })
-        .map(|task| format!("{}/{}", account.namespace, task.name_any()))
+        .filter_map(|task| {
+            let namespace = task.namespace()?;
+            let account = AccountKey::new(namespace.clone(), task.spec.account_ref.name.clone());
+            accounts
+                .contains(&account)
+                .then(|| format!("{namespace}/{}", task.name_any()))
+        })
         .collect()
 }
 

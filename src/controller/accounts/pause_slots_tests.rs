@@ -29,26 +29,37 @@ fn cache(tasks: &[OutboundTask]) -> (Store<OutboundTask>, Writer<OutboundTask>) 
     (store, writer)
 }
 
-fn main() -> AccountKey {
-    AccountKey::new("ns", "main")
+/// The budget of account ns/`name` alone, with `max_paused` places.
+fn alone(name: &str, max_paused: u32) -> SharedBudget {
+    SharedBudget {
+        user: PlatformUser {
+            base_url: "http://platform".into(),
+            user_id: name.into(),
+        },
+        accounts: [AccountKey::new("ns", name)].into(),
+        rate: Default::default(),
+        max_paused,
+    }
+}
+
+fn main(max_paused: u32) -> SharedBudget {
+    alone("main", max_paused)
 }
 
 #[test]
 fn never_more_places_than_the_limit_and_a_released_place_is_taken_again() {
     let (store, _writer) = cache(&[]);
     let slots = PauseSlots::default();
-    let a = slots.try_take(&main(), "ns/a", 2, &store).expect("first");
-    let _b = slots.try_take(&main(), "ns/b", 2, &store).expect("second");
-    assert!(slots.try_take(&main(), "ns/c", 2, &store).is_none(), "a third place");
+    let a = slots.try_take(&main(2), "ns/a", &store).expect("first");
+    let _b = slots.try_take(&main(2), "ns/b", &store).expect("second");
+    assert!(slots.try_take(&main(2), "ns/c", &store).is_none(), "a third place");
     assert!(
-        slots
-            .try_take(&AccountKey::new("ns", "other"), "ns/c", 2, &store)
-            .is_some(),
+        slots.try_take(&alone("other", 2), "ns/c", &store).is_some(),
         "the limit is per account"
     );
-    assert_eq!(slots.count(&main(), &store), 2);
+    assert_eq!(slots.count(&main(2), &store), 2);
     drop(a);
-    assert!(slots.try_take(&main(), "ns/c", 2, &store).is_some());
+    assert!(slots.try_take(&main(2), "ns/c", &store).is_some());
 }
 
 /// After a restart, nothing is held in memory: the journals in status still count, until they
@@ -63,24 +74,24 @@ fn journals_left_by_a_previous_process_count_until_they_clear() {
         task("idle", "main", None),
     ]);
     let slots = PauseSlots::default();
-    assert_eq!(slots.count(&main(), &store), 2);
-    assert!(slots.try_take(&main(), "ns/new", 2, &store).is_none());
+    assert_eq!(slots.count(&main(2), &store), 2);
+    assert!(slots.try_take(&main(2), "ns/new", &store).is_none());
     // A journaled task continuing its own operation already holds its place.
-    assert!(slots.try_take(&main(), "ns/j1", 2, &store).is_some());
+    assert!(slots.try_take(&main(2), "ns/j1", &store).is_some());
 
     writer.apply_watcher_event(&watcher::Event::Apply(task("j2", "main", None)));
-    assert!(slots.try_take(&main(), "ns/new", 2, &store).is_some());
+    assert!(slots.try_take(&main(2), "ns/new", &store).is_some());
 }
 
 #[tokio::test]
 async fn a_waiting_task_gets_the_place_once_it_is_released() {
     let (store, _writer) = cache(&[]);
     let slots = std::sync::Arc::new(PauseSlots::default());
-    let held = slots.try_take(&main(), "ns/a", 1, &store).unwrap();
+    let held = slots.try_take(&main(1), "ns/a", &store).unwrap();
     let waiting = {
         let (slots, store) = (slots.clone(), store.clone());
         tokio::spawn(async move {
-            let slot = slots.take(&main(), "ns/b", 1, &store, || true).await;
+            let slot = slots.take(&main(1), "ns/b", &store, || true).await;
             assert!(slot.is_some());
         })
     };
@@ -97,10 +108,10 @@ async fn a_waiting_task_gets_the_place_once_it_is_released() {
 async fn a_wait_that_is_no_longer_wanted_ends_without_a_place() {
     let (store, _writer) = cache(&[]);
     let slots = PauseSlots::default();
-    let _held = slots.try_take(&main(), "ns/a", 1, &store).unwrap();
+    let _held = slots.try_take(&main(1), "ns/a", &store).unwrap();
     let wanted = std::sync::atomic::AtomicBool::new(true);
-    let account = main();
-    let waiting = slots.take(&account, "ns/b", 1, &store, || {
+    let account = main(1);
+    let waiting = slots.take(&account, "ns/b", &store, || {
         wanted.load(std::sync::atomic::Ordering::Relaxed)
     });
     tokio::pin!(waiting);
@@ -115,5 +126,5 @@ async fn a_wait_that_is_no_longer_wanted_ends_without_a_place() {
         .await
         .expect("ends at the next recheck");
     assert!(ended.is_none(), "no place taken");
-    assert_eq!(slots.count(&main(), &store), 1, "only the held place");
+    assert_eq!(slots.count(&main(1), &store), 1, "only the held place");
 }

@@ -9,6 +9,13 @@
 //! starts plus its own requeues (resyncs, retries) to run, and a requeue that finds no free place
 //! joins the backlog with [`WorkQueue::enter`] and ends at once. So 10,000 tasks listed at start
 //! cost 10,000 keys, not 10,000 reconcile futures.
+//!
+//! Many teams share the workers: within a class the accounts take turns (the [`Backlog`]'s
+//! groups), and a reconcile that would wait for its account's rate budget gives its worker back
+//! and holds one of the account's [`BudgetWait`] places instead ([`Permit::wait_for_budget`]).
+//! An account holding as many budget places as there are workers is passed over until one is
+//! given back: the futures waiting for a budget stay bounded (at most `workers` per account), and
+//! the workers stay free for the accounts whose budget can serve them now.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,6 +32,10 @@ use outbound_core::queue::{Backlog, Priority};
 /// namespace/name, shared by the backlog's indexes.
 type Key = Arc<str>;
 
+/// The account a task's reconciles draw on (its namespace and `accountRef`): the unit that takes
+/// turns in the backlog and whose budget waits are counted.
+type Account = Arc<str>;
+
 /// The tasks kube-runtime is asked to reconcile, each with a place reserved (or, for a task whose
 /// reconcile is still running, a reconcile to follow it: kube-runtime holds that until the
 /// running one ends).
@@ -40,7 +51,9 @@ struct State {
     workers: usize,
     /// Places taken: by reconciles running and by starts sent and not yet begun.
     taken: usize,
-    backlog: Backlog<Key>,
+    backlog: Backlog<Key, Account>,
+    /// Reconciles waiting for their account's rate budget without a worker, per account.
+    budget_waits: HashMap<Account, usize>,
     /// When each key in the backlog started waiting.
     since: HashMap<Key, Instant>,
     /// Starts sent, with their place reserved: the class they were granted at and since when
@@ -53,15 +66,50 @@ struct State {
     closed: bool,
 }
 
-/// One place among the workers; an operation that holds a campaign paused gives it back early.
+/// One place among the workers; an operation that holds a campaign paused gives it back early,
+/// and so does a reconcile waiting for its account's budget ([`Permit::wait_for_budget`]).
 pub struct Permit<'a> {
     queue: &'a WorkQueue,
+    account: Account,
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let mut state = self.queue.lock();
         state.taken -= 1;
+        self.queue.dispatch(&mut state);
+    }
+}
+
+impl<'a> Permit<'a> {
+    /// Gives the worker back for the time the reconcile waits for its account's rate budget: it
+    /// holds one of the account's budget places instead, so that other accounts' work runs
+    /// meanwhile. Drop the returned place once the budget has served the call.
+    pub fn wait_for_budget(self) -> BudgetWait<'a> {
+        let queue = self.queue;
+        let account = self.account.clone();
+        *queue.lock().budget_waits.entry(account.clone()).or_default() += 1;
+        drop(self); // gives the worker back and hands it to the next in line
+        BudgetWait { queue, account }
+    }
+}
+
+/// A reconcile waiting for its account's rate budget without a worker (see
+/// [`Permit::wait_for_budget`]).
+pub struct BudgetWait<'a> {
+    queue: &'a WorkQueue,
+    account: Account,
+}
+
+impl Drop for BudgetWait<'_> {
+    fn drop(&mut self) {
+        let mut state = self.queue.lock();
+        if let Some(waits) = state.budget_waits.get_mut(&self.account) {
+            *waits -= 1;
+            if *waits == 0 {
+                state.budget_waits.remove(&self.account);
+            }
+        }
         self.queue.dispatch(&mut state);
     }
 }
@@ -86,6 +134,7 @@ impl WorkQueue {
             workers: workers.max(1),
             taken: 0,
             backlog: Backlog::default(),
+            budget_waits: HashMap::new(),
             since: HashMap::new(),
             granted: HashMap::new(),
             running: HashSet::new(),
@@ -104,6 +153,7 @@ impl WorkQueue {
     /// already waits (moved up to the more urgent class, e.g. a spec change of a waiting resync).
     pub fn offer(&self, task: &OutboundTask) {
         let Some(key) = key_of(task) else { return };
+        let account = account_of(task);
         let mut state = self.lock();
         if state.closed {
             return;
@@ -120,7 +170,7 @@ impl WorkQueue {
             self.start(&key); // the running reconcile may have read an older object
             return;
         }
-        state.wait(key, priority);
+        state.wait(key, account, priority);
         self.dispatch(&mut state);
     }
 
@@ -130,6 +180,7 @@ impl WorkQueue {
     /// once the controller shuts down: only reconciles holding a place finish.
     pub fn enter(&self, task: &OutboundTask) -> Option<(Running<'_>, Permit<'_>)> {
         let key = key_of(task)?;
+        let account = account_of(task);
         let mut state = self.lock();
         if state.closed {
             return None;
@@ -138,8 +189,11 @@ impl WorkQueue {
             Some(granted) => granted,
             None => {
                 let priority = state.priority(&key, task);
-                if state.taken >= state.workers || !state.backlog.is_empty() {
-                    state.wait(key, priority);
+                if state.taken >= state.workers
+                    || !state.backlog.is_empty()
+                    || !may_start(&state.budget_waits, state.workers, &account)
+                {
+                    state.wait(key, account, priority);
                     self.dispatch(&mut state);
                     return None;
                 }
@@ -150,7 +204,7 @@ impl WorkQueue {
         state.running.insert(key.clone());
         self.metrics.admitted(priority, since.elapsed());
         let running = Running { queue: self, key };
-        Some((running, Permit { queue: self }))
+        Some((running, Permit { queue: self, account }))
     }
 
     /// kube-runtime found no object for a start (the task was deleted after its place was
@@ -183,7 +237,12 @@ impl WorkQueue {
     /// start it.
     fn dispatch(&self, state: &mut State) {
         while state.taken < state.workers
-            && let Some((key, priority)) = state.backlog.pop()
+            && let Some((key, priority)) = {
+                let (budget_waits, workers) = (&state.budget_waits, state.workers);
+                state
+                    .backlog
+                    .pop_where(|account| may_start(budget_waits, workers, account))
+            }
         {
             let since = state.since.remove(&key).unwrap_or_else(Instant::now);
             state.taken += 1;
@@ -210,14 +269,29 @@ impl State {
         Priority::of(task, seen_before)
     }
 
-    fn wait(&mut self, key: Key, priority: Priority) {
+    fn wait(&mut self, key: Key, account: Account, priority: Priority) {
         self.since.entry(key.clone()).or_insert_with(Instant::now);
-        self.backlog.push(key, priority);
+        self.backlog.push(key, account, priority);
     }
+}
+
+/// Whether a reconcile of `account` may take a worker: fewer of its reconciles wait for its
+/// budget than there are workers (else it would only join them).
+fn may_start(budget_waits: &HashMap<Account, usize>, workers: usize, account: &Account) -> bool {
+    budget_waits.get(account).copied().unwrap_or(0) < workers
 }
 
 fn key_of(task: &OutboundTask) -> Option<Key> {
     Some(format!("{}/{}", task.namespace()?, task.name_any()).into())
+}
+
+fn account_of(task: &OutboundTask) -> Account {
+    format!(
+        "{}/{}",
+        task.namespace().unwrap_or_default(),
+        task.spec.account_ref.name
+    )
+    .into()
 }
 
 #[cfg(test)]

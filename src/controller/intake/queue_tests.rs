@@ -12,6 +12,13 @@ fn task(name: &str, status: serde_json::Value) -> OutboundTask {
     .unwrap()
 }
 
+/// A changed task of another account than "a".
+fn changed_of(name: &str, account: &str) -> OutboundTask {
+    let mut task = changed(name);
+    task.spec.account_ref.name = account.into();
+    task
+}
+
 fn in_sync(name: &str) -> OutboundTask {
     task(name, serde_json::json!({"observedGeneration": 2}))
 }
@@ -147,4 +154,38 @@ fn a_trigger_while_a_start_is_on_the_way_is_not_lost() {
     let running = queue.enter(&in_sync("t")).expect("the reserved place");
     assert_eq!(started(&mut starts), ["t"], "a start to follow the one on the way");
     drop(running);
+}
+
+/// Issue 23: one account's backlog must not be every account's queue. A reconcile waiting for
+/// its account's budget holds no worker: the worker goes to other work, and an account with as
+/// many budget waits as workers is passed over (its work waits as keys) until one ends.
+#[test]
+fn a_budget_wait_frees_the_worker_for_another_account() {
+    let (queue, mut starts) = queue(1);
+    let (_bulk_running, bulk_worker) = queue.enter(&changed_of("bulk-0", "bulk")).unwrap();
+    for i in 1..=3 {
+        queue.offer(&changed_of(&format!("bulk-{i}"), "bulk"));
+    }
+    queue.offer(&changed_of("small-0", "small"));
+    assert!(started(&mut starts).is_empty(), "the one worker is busy");
+
+    let bulk_waits = bulk_worker.wait_for_budget();
+    assert_eq!(
+        started(&mut starts),
+        ["small-0"],
+        "bulk waits for its budget as often as there are workers: small's turn, though it came later"
+    );
+    let (_running, small) = queue.enter(&changed_of("small-0", "small")).unwrap();
+    assert!(
+        queue.enter(&changed_of("bulk-4", "bulk")).is_none(),
+        "a requeue of bulk joins the line"
+    );
+    drop(small);
+    assert!(started(&mut starts).is_empty(), "bulk is passed over while it waits");
+    drop(bulk_waits);
+    assert_eq!(
+        started(&mut starts),
+        ["bulk-1"],
+        "bulk's budget served: its work goes on"
+    );
 }

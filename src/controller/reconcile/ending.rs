@@ -135,6 +135,11 @@ pub async fn finish(
             .report(&namespace, &task.spec.account_ref.name, credentials)
             .await;
     }
+    if let Some(remote) = remote
+        && let Some(budget) = ctx.pool.budget_of(&remote.key)
+    {
+        ctx.account_reports.report_budget(&remote.key, &budget).await;
+    }
 
     let holds_paused = status.operation.as_ref().is_some_and(|journal| journal.resume_after);
     let requeue = next_run(ctx, task, key, requeue_after, suspended, holds_paused, failure.as_ref())

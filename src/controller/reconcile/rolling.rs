@@ -7,7 +7,11 @@
 //! written: while the pause takes effect, the worker reads other tasks. So the workers bound the
 //! reads and the journal writes, the places the paused campaigns, and the rate budget the rest.
 //!
-//! The worker is kept through the journal write (the executor gives it back after it) so that
+//! A read that would wait for the account's rate budget gives the worker back first and holds
+//! one of the account's budget places instead (`intake::queue`): a budget wait holds no worker, so
+//! one account's backlog at a low rate leaves the workers to the other accounts.
+//!
+//! Otherwise the worker is kept through the journal write (the executor gives it back after it) so that
 //! operations are started no faster than the API server takes their journals: given back right
 //! after the read, a change to 10,000 tasks on a busy API server had 3,400 operations waiting for
 //! their journal write at once, each holding its plan, its read and its future (RSS 213 MiB).
@@ -57,15 +61,23 @@ pub async fn read_and_plan<'c>(
     worker: &mut Option<Permit<'_>>,
     plan_for: impl Fn(Observed) -> Plan,
 ) -> Result<Planned<'c>, RemoteError> {
+    // Waiting for the account's rate budget must not hold a worker either: other accounts' work
+    // runs meanwhile (see `intake::queue`).
+    let budget_wait = match remote.client.limiter().is_busy() {
+        true => worker.take().map(Permit::wait_for_budget),
+        false => None,
+    };
     let plan = plan_for(read(remote, task).await?);
+    drop(budget_wait);
     if !holds_paused(&plan) {
         return Ok(Planned::Ready(plan, None));
     }
-    let limit = ctx
-        .accounts
-        .get(&ObjectRef::new(&remote.key.name).within(&remote.key.namespace))
-        .map_or(u32::MAX, |account| account.spec.max_paused());
-    if let Some(slot) = ctx.pauses.try_take(&remote.key, key, limit, &ctx.tasks) {
+    // The places are the platform user's, shared with every account reaching it (`connect` made
+    // the account known to the pool).
+    let Some(budget) = ctx.pool.budget_of(&remote.key) else {
+        return Ok(Planned::Ready(plan, None));
+    };
+    if let Some(slot) = ctx.pauses.try_take(&budget, key, &ctx.tasks) {
         return Ok(Planned::Ready(plan, Some(slot)));
     }
     // Waiting for a place must not hold a worker: the reads of other tasks go on meanwhile.
@@ -78,7 +90,7 @@ pub async fn read_and_plan<'c>(
             .is_some_and(|latest| same_intent(&latest, task))
     };
     let wanted = || !ctx.queue.is_closed() && unchanged();
-    let Some(slot) = ctx.pauses.take(&remote.key, key, limit, &ctx.tasks, wanted).await else {
+    let Some(slot) = ctx.pauses.take(&budget, key, &ctx.tasks, wanted).await else {
         if ctx.queue.is_closed() {
             tracing::info!(task = %key, "shutting down: no new pause for a task waiting for a maxPaused place");
         } else {
