@@ -57,9 +57,13 @@ impl PauseSlots {
     /// journal is in the cache) or fewer than `budget.max_paused` campaigns of the budget's
     /// accounts are held.
     pub fn try_take(&self, budget: &SharedBudget, task: &str, tasks: &Store<OutboundTask>) -> Option<PauseSlot<'_>> {
+        // The cache is scanned before the lock is taken (review D11: the scan is O(tasks), and
+        // every waiter runs it on every release). Counting from a scan a moment old is safe: a
+        // place is given back only after the status that clears its journal is written, so a
+        // campaign missing from both the scan and `mine` is no longer paused.
+        let mut holding = journaled(&budget.accounts, tasks);
         let mut held = self.lock();
         let mine = held.entry(budget.user.clone()).or_default();
-        let mut holding = journaled(&budget.accounts, tasks);
         holding.extend(mine.iter().cloned());
         if !holding.contains(task) && holding.len() >= budget.max_paused as usize {
             return None;
