@@ -212,12 +212,13 @@ mod tests {
 
     /// The counts are the `outbound_queue_waiting` gauge: every way out of line lowers them.
     #[test]
-    fn counts_follow_every_push_promotion_pop_and_removal() {
+    fn counts_and_length_follow_every_push_promotion_pop_and_removal() {
         let mut backlog = Backlog::default();
         backlog.push("a", Priority::Resync);
         backlog.push("b", Priority::Resync);
         backlog.push("c", Priority::FirstSight);
         assert_eq!(backlog.counts(), [0, 0, 1, 2]);
+        assert_eq!((backlog.len(), backlog.is_empty()), (3, false));
         backlog.push("b", Priority::Change);
         assert_eq!(backlog.counts(), [0, 1, 1, 1]);
         assert_eq!(backlog.pop(), Some(("b", Priority::Change)));
