@@ -9,6 +9,8 @@
 #   make envtest        build kube-apiserver and etcd for the local control plane (cached)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
 #   make lint           rustfmt check, clippy and rustdoc (doc links) with warnings as errors
+#   make mutants        mutation testing of crates/core and the limiter, classification and fence
+#                       (cargo-mutants; hours on 2 cores, not part of CI: docs/testing.md)
 #   make demo / demo-down / bench
 #   make envtest-up / envtest-down / clean-envtest
 
@@ -27,7 +29,7 @@ TEST_SUITES := test-doc test-manifests test-chart test-monitoring
 TEST_EXTRA ?=
 
 .PHONY: build crds monitoring tools envtest test test-cargo test-doc test-manifests test-chart \
-	test-monitoring lint demo demo-down bench \
+	test-monitoring lint mutants demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
 build:
@@ -93,6 +95,12 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings || { echo "make lint: clippy failed" >&2; rc=1; }; \
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q || { echo "make lint: cargo doc failed (a doc link or tag that no longer matches the code)" >&2; rc=1; }; \
 	exit $$rc
+
+# Summary in target/mutants/summary.txt; MUTANTS_ARGS adds cargo-mutants arguments, e.g.
+#   make mutants MUTANTS_ARGS="core --file crates/core/src/queue.rs"
+MUTANTS_ARGS ?=
+mutants:
+	scripts/mutants.sh $(MUTANTS_ARGS)
 
 demo:
 	scripts/demo.sh
