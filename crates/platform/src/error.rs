@@ -366,6 +366,9 @@ mod tests {
         let out = sanitize_message(&long, "abcd1234");
         assert!(out.len() <= 512 + '…'.len_utf8());
         assert_eq!(sanitize_message("echo abcd1234", "abcd1234\n"), "echo ***");
+        // A cut that falls inside a character moves back to the character's start.
+        let odd = format!("a{}", "é".repeat(600));
+        assert_eq!(sanitize_message(&odd, "abcd1234"), format!("a{}…", "é".repeat(255)));
     }
 
     /// A base64 token holds `/`, `+` and `=`, which an echo of the request headers may carry
