@@ -5,7 +5,7 @@ mod accounts;
 mod args;
 mod context;
 mod intake;
-mod leader;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod shard;
