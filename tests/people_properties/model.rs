@@ -16,6 +16,8 @@ pub enum Person {
     Delete(u8),
     /// A copied manifest: another object with the same `spec` (the same `taskId`).
     Duplicate(u8),
+    /// Someone starts the campaign in the platform's console.
+    Console(u8),
     /// The account's `maxPaused`.
     MaxPaused(u32),
     /// The account's `rateLimit.requestsPerSecond`.
@@ -35,6 +37,8 @@ pub enum PlatformFault {
     Throttled,
     /// A pause takes effect only after a while: updates meanwhile are refused (6007).
     SlowPause,
+    /// A task created now is listed only a while later (less than the create grace).
+    ListLag,
 }
 
 /// What happens at one request of a reconcile.
@@ -55,11 +59,20 @@ pub enum Happening {
     },
 }
 
+/// Where in a reconcile a happening comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum At {
+    /// At its n-th request (to the API server or the platform), from 0.
+    Request(u8),
+    /// At its n-th platform write (pause, update, resume, create, delete), from 0.
+    Write(u8),
+}
+
 #[derive(Clone, Debug)]
 pub enum Step {
     Person(Person),
-    /// A reconcile of one object, with happenings at its requests (by index).
-    Reconcile(u8, Vec<(u8, Happening)>),
+    /// A reconcile of one object, with happenings at some of its requests.
+    Reconcile(u8, Vec<(At, Happening)>),
 }
 
 /// The objects at the start.
@@ -68,8 +81,10 @@ pub struct Start {
     /// Per adopted object: whether its campaign runs, its `runState` (None: unset), its
     /// `deletionPolicy`.
     pub adopted: [(bool, Option<bool>, &'static str); 2],
-    /// Whether object 2 (to be created) exists.
+    /// Whether object 2 (to be created) exists, and whether an older task of the same name
+    /// is on the platform.
     pub creates: bool,
+    pub older_namesake: bool,
 }
 
 fn object() -> impl Strategy<Value = u8> {
@@ -84,6 +99,7 @@ pub fn person() -> impl Strategy<Value = Person> {
         2 => (object(), any::<bool>()).prop_map(|(o, on)| Person::Suspend(o, on)),
         1 => object().prop_map(Person::Delete),
         1 => (0u8..2).prop_map(Person::Duplicate),
+        1 => object().prop_map(Person::Console),
         1 => (1u32..3).prop_map(Person::MaxPaused),
         1 => prop_oneof![Just(5u32), Just(1000u32)].prop_map(Person::Rate),
     ]
@@ -96,6 +112,7 @@ fn platform_fault() -> impl Strategy<Value = PlatformFault> {
         Just(PlatformFault::Hang),
         Just(PlatformFault::Throttled),
         Just(PlatformFault::SlowPause),
+        Just(PlatformFault::ListLag),
     ]
 }
 
@@ -109,13 +126,14 @@ fn happening() -> impl Strategy<Value = Happening> {
 }
 
 pub fn step() -> impl Strategy<Value = Step> {
-    // A reconcile makes 3 to 10 requests; a happening past its last one does not happen. Most
-    // actions during a reconcile are on the object reconciling.
-    let happenings = proptest::collection::vec((0u8..10, happening(), prop::bool::weighted(0.75)), 0..5);
+    // A reconcile makes 3 to 10 requests, up to 4 of them platform writes; a happening past the
+    // last does not happen. Most actions during a reconcile are on the object reconciling.
+    let at = prop_oneof![(0u8..10).prop_map(At::Request), (0u8..4).prop_map(At::Write)];
+    let happenings = proptest::collection::vec((at, happening(), prop::bool::weighted(0.75)), 0..5);
     prop_oneof![
         1 => person().prop_map(Step::Person),
         3 => (object(), happenings).prop_map(|(o, happenings)| {
-            let on = |(at, happening, on_it): (u8, Happening, bool)| match happening {
+            let on = |(at, happening, on_it): (At, Happening, bool)| match happening {
                 Happening::Person(person) if on_it => (at, Happening::Person(person.on(o))),
                 other => (at, other),
             };
@@ -134,6 +152,7 @@ impl Person {
             Person::Suspend(_, on) => Person::Suspend(o, on),
             Person::Delete(_) => Person::Delete(o),
             Person::Duplicate(_) if o < 2 => Person::Duplicate(o),
+            Person::Console(_) => Person::Console(o),
             other => other,
         }
     }
@@ -145,8 +164,9 @@ pub fn start() -> impl Strategy<Value = Start> {
         proptest::option::of(any::<bool>()),
         prop_oneof![Just("Orphan"), Just("Pause"), Just("Delete")],
     );
-    ((adopted.clone(), adopted), any::<bool>()).prop_map(|((a, b), creates)| Start {
+    ((adopted.clone(), adopted), any::<bool>(), any::<bool>()).prop_map(|((a, b), creates, older_namesake)| Start {
         adopted: [a, b],
         creates,
+        older_namesake,
     })
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::fake_kube::{FakeKube, Seen, Verdict};
-use super::model::{Happening, Person, PlatformFault};
+use super::model::{At, Happening, Person, PlatformFault};
 
 pub const NS: &str = "props";
 
@@ -34,9 +34,11 @@ pub struct Write {
 pub struct Script {
     pub kube: FakeKube,
     pub sim: Arc<SimHandle>,
-    /// The happenings of the reconcile in flight, by the index of the request they come at.
-    due: BTreeMap<usize, Happening>,
-    requests: usize,
+    /// The happenings of the reconcile in flight, by where they come.
+    due: BTreeMap<At, Happening>,
+    /// The requests and the platform writes of the reconcile in flight so far.
+    requests: u8,
+    platform_writes: u8,
     /// The object whose reconcile is in flight.
     reconciling: String,
     crashed: Arc<Notify>,
@@ -60,6 +62,7 @@ impl Script {
             sim,
             due: BTreeMap::new(),
             requests: 0,
+            platform_writes: 0,
             reconciling: String::new(),
             crashed,
             writes: Vec::new(),
@@ -73,16 +76,24 @@ impl Script {
     }
 
     /// A reconcile of `object` begins, with `happenings` at its requests.
-    pub fn begin(&mut self, object: &str, happenings: &[(u8, Happening)]) {
+    pub fn begin(&mut self, object: &str, happenings: &[(At, Happening)]) {
         self.reconciling = object.to_owned();
-        self.requests = 0;
-        self.due = happenings.iter().map(|(at, h)| (*at as usize, h.clone())).collect();
+        (self.requests, self.platform_writes) = (0, 0);
+        self.due = happenings.iter().cloned().collect();
     }
 
-    /// The next request's happening, and its person's action applied.
-    fn next(&mut self) -> Happening {
-        let happening = self.due.remove(&self.requests).unwrap_or(Happening::Nothing);
-        self.requests += 1;
+    /// The next request's happening (the first due at its index, or at its index among the
+    /// platform writes), with its person's action applied.
+    fn next(&mut self, platform_write: bool) -> Happening {
+        let at_write = platform_write
+            .then(|| self.due.remove(&At::Write(self.platform_writes)))
+            .flatten();
+        let at_request = self.due.remove(&At::Request(self.requests));
+        let happening = at_request.or(at_write).unwrap_or(Happening::Nothing);
+        self.requests = self.requests.saturating_add(1);
+        if platform_write {
+            self.platform_writes = self.platform_writes.saturating_add(1);
+        }
         if let Happening::Person(person) = &happening {
             self.act(person);
         }
@@ -93,7 +104,7 @@ impl Script {
         if seen.is_write() && seen.target.starts_with("outboundtasks/") {
             self.task_writes += 1;
         }
-        match self.next() {
+        match self.next(false) {
             Happening::ApiWriteFails { after_effect } if seen.is_write() => match after_effect {
                 true => Verdict::FailAfter(500),
                 false => Verdict::FailBefore(503),
@@ -109,7 +120,7 @@ impl Script {
         if is_write(endpoint) {
             self.judge(endpoint, task_id.unwrap_or("(new)"));
         }
-        let happening = self.next();
+        let happening = self.next(is_write(endpoint));
         let mut faults = FaultConfig::default();
         if let Happening::Platform(fault) = &happening {
             fault.configure(&mut faults);
@@ -129,6 +140,11 @@ impl Script {
     /// The invariants of one platform write by the object reconciling, as the object is now.
     fn judge(&mut self, endpoint: &str, task_id: &str) {
         let by = self.reconciling.clone();
+        // The bound of docs/explanation/crash-safety.md: 3 + 2 x startedRetries (2) + 4.
+        if self.platform_writes >= 11 {
+            self.violations
+                .push(format!("{by}: more than 11 platform writes in one reconcile"));
+        }
         let object = self.kube.get("outboundtasks", NS, &by);
         let spec = object.as_ref().map(|o| o["spec"].clone()).unwrap_or(Value::Null);
         let paused = spec["runState"] == "Paused";
@@ -209,6 +225,21 @@ impl Script {
                 self.must_run
                     .insert(copy, self.must_run.get(&name(*o)).copied().unwrap_or(true));
             }
+            Person::Console(o) => {
+                let Some(object) = self.kube.get("outboundtasks", NS, &name(*o)) else {
+                    return;
+                };
+                let id = object["spec"]["taskId"]
+                    .as_str()
+                    .or(object["status"]["taskId"].as_str());
+                if let Some(id) = id
+                    && self.sim.set_task_status(id, 2).is_ok()
+                    && object["spec"]["runState"].is_null()
+                {
+                    // Whether it must run is now the race between the console and the operator.
+                    self.must_run.remove(&name(*o));
+                }
+            }
             Person::MaxPaused(n) => {
                 self.kube
                     .edit("outboundaccounts", NS, "main", |a| a["spec"]["maxPaused"] = json!(n));
@@ -241,6 +272,7 @@ impl PlatformFault {
             PlatformFault::Hang => ALL.iter().for_each(|e| faults.endpoint_mut(*e).hang = true),
             PlatformFault::Throttled => faults.throttle_next = 1,
             PlatformFault::SlowPause => faults.slow_pause_secs = 0.05,
+            PlatformFault::ListLag => faults.create.list_lag_secs = 0.05,
         }
     }
 }
