@@ -7,7 +7,8 @@ use proptest::prelude::*;
 /// 2 creates one; `Duplicate` adds a copy of an object naming the same campaign.
 #[derive(Clone, Debug)]
 pub enum Person {
-    /// `spec.task.maxConcurrency` set to 1 or 2 (a new generation).
+    /// `spec.task.maxConcurrency` set to 1 or 2 (a new generation), and from 2 on a rename
+    /// (`spec.task.name`: the name a create looks its task up by).
     Settings(u8, u8),
     /// `runState: Paused` (true) or `Running`.
     RunState(u8, bool),
@@ -93,7 +94,7 @@ fn object() -> impl Strategy<Value = u8> {
 
 pub fn person() -> impl Strategy<Value = Person> {
     prop_oneof![
-        3 => (object(), 0u8..2).prop_map(|(o, v)| Person::Settings(o, v)),
+        3 => (object(), 0u8..4).prop_map(|(o, v)| Person::Settings(o, v)),
         3 => (object(), any::<bool>()).prop_map(|(o, p)| Person::RunState(o, p)),
         2 => (object(), any::<bool>()).prop_map(|(o, on)| Person::Observe(o, on)),
         2 => (object(), any::<bool>()).prop_map(|(o, on)| Person::Suspend(o, on)),

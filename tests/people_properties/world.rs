@@ -194,7 +194,11 @@ impl Script {
         match person {
             Person::Settings(o, v) => {
                 spec_edit(&self.kube, &name(*o), &|s| {
-                    s["task"]["maxConcurrency"] = json!(1 + v % 2)
+                    s["task"]["maxConcurrency"] = json!(1 + v % 2);
+                    if *v >= 2 {
+                        let renamed = format!("{}-renamed", s["task"]["name"].as_str().unwrap_or_default());
+                        s["task"]["name"] = json!(renamed);
+                    }
                 });
             }
             Person::RunState(o, paused) => {
