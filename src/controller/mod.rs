@@ -12,7 +12,11 @@ pub mod shard;
 mod writes;
 
 pub use args::{RunArgs, Settings};
-pub use context::Context;
+// What a Context is built from, nameable outside the crate: `run` builds one from the watches,
+// and tests/people_properties.rs from an in-memory API server's caches.
+pub use accounts::tokens::TokenCache;
+pub use context::{Context, Parts};
+pub use intake::queue::WorkQueue;
 
 use std::sync::Arc;
 
