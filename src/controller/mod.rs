@@ -11,6 +11,7 @@ pub mod reconcile;
 pub mod shard;
 mod writes;
 
+pub use accounts::tokens::{TokenCache, TokenError};
 pub use args::{RunArgs, Settings};
 pub use context::Context;
 

@@ -4,8 +4,8 @@
 //! every error names the file, the document, the object and the field, and what is not ours
 //! (other kinds, other files) is counted in [`Skipped`].
 
-mod decode;
-mod schema;
+pub(crate) mod decode;
+pub(crate) mod schema;
 mod sources;
 
 use std::collections::BTreeMap;
