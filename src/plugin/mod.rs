@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod import;
+pub mod plan;
 pub mod reconcile;
 pub mod status;
 pub mod suspend;
@@ -50,6 +51,9 @@ pub enum Command {
     Suspend(suspend::SuspendArgs),
     /// Reconcile suspended tasks again (spec.suspend: false).
     Resume(suspend::SuspendArgs),
+    /// What the operator would change for the given manifests (with --cluster: as the cluster
+    /// stands), without writing; exit 0 nothing, 2 changes, 1 errors.
+    Plan(plan::PlanCommandArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit code.
@@ -88,6 +92,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Reconcile(args) => reconcile::run(&cli.cluster, args).await,
         Command::Suspend(args) => suspend::run(&cli.cluster, args, true).await,
         Command::Resume(args) => suspend::run(&cli.cluster, args, false).await,
+        Command::Plan(args) => plan::run(&cli.cluster, args).await,
     };
     match result {
         Ok(code) => code,
