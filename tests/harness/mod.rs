@@ -160,7 +160,8 @@ pub fn call_names(sim: &SimHandle, task_id: &str) -> Vec<String> {
         .collect()
 }
 
-fn merge(target: &mut Value, patch: Value) {
+/// Deep-merges `patch` into `target` (objects key by key; anything else replaced).
+pub fn merge(target: &mut Value, patch: Value) {
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
