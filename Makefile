@@ -18,6 +18,8 @@
 #                       (scripts/upgrade-from.env; cached per commit in ~/.cache/outbound-operator)
 #   make test           plane up, every test suite, plane down (always), exit code of the suites
 #   make lint           rustfmt check, clippy and rustdoc (doc links) with warnings as errors
+#   make mutants        mutation testing of crates/core and the limiter, classification and fence
+#                       (cargo-mutants; hours on 2 cores, not part of CI: docs/testing.md)
 #   make demo / demo-down / bench
 #   make envtest-up / envtest-down / clean-envtest
 
@@ -36,7 +38,7 @@ TEST_SUITES := test-doc test-manifests test-chart test-chart-upgrade test-monito
 TEST_EXTRA ?=
 
 .PHONY: build crds version monitoring tools image envtest upgrade-from test test-cargo test-doc test-manifests test-chart \
-	test-chart-upgrade test-monitoring test-image lint demo demo-down bench \
+	test-chart-upgrade test-monitoring test-image lint mutants demo demo-down bench \
 	envtest-up envtest-down clean-envtest clean-envtest-bin
 
 build:
@@ -123,6 +125,12 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings || { echo "make lint: clippy failed" >&2; rc=1; }; \
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q || { echo "make lint: cargo doc failed (a doc link or tag that no longer matches the code)" >&2; rc=1; }; \
 	exit $$rc
+
+# Summary in target/mutants/summary.txt; MUTANTS_ARGS adds cargo-mutants arguments, e.g.
+#   make mutants MUTANTS_ARGS="core --file crates/core/src/queue.rs"
+MUTANTS_ARGS ?=
+mutants:
+	scripts/mutants.sh $(MUTANTS_ARGS)
 
 demo:
 	scripts/demo.sh

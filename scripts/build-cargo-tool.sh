@@ -4,6 +4,7 @@
 # repo, and reuses it while the version is unchanged. Prints the binary's path on stdout; progress
 # goes to stderr, the full build output to <cache>/build-<name>.log.
 #   scripts/build-cargo-tool.sh cargo-cyclonedx   the SBOM generator of `make image`
+#   scripts/build-cargo-tool.sh cargo-mutants     `make mutants` (docs/testing.md)
 #   CARGO_TOOLS_BIN   cache folder (default ~/.cache/outbound-operator/tools)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +21,8 @@ if [ ! -x "$out/bin/$name" ]; then
   start=$(date +%s)
   rm -rf "$out.tmp"
   # Its own target dir, so that the project's build cache is neither used nor grown.
-  if ! CARGO_TARGET_DIR="$out.tmp/target" cargo install --locked --quiet --root "$out.tmp" \
+  # CARGO_INCREMENTAL=0: an installed tool is built once.
+  if ! CARGO_INCREMENTAL=0 CARGO_TARGET_DIR="$out.tmp/target" cargo install --locked --quiet --root "$out.tmp" \
         "$name@$version" >"$cache/build-$name.log" 2>&1; then
     echo "[$name] install FAILED; last 40 lines of $cache/build-$name.log:" >&2
     tail -n 40 "$cache/build-$name.log" >&2

@@ -73,11 +73,25 @@ journal "$spring"
 echo
 "${kubectl[@]}" get events --field-selector involvedObject.name=spring-campaign --sort-by=.lastTimestamp | tail -8
 
+autumn=f232d184-dd54-42a0-8ace-0bf8d660f4f7
+step "A campaign nobody has put in Git yet: kubectl outbound import writes its manifest, exactly as it runs"
+echo "  (the kubectl plugin, $bin/kubectl-outbound: on your PATH it runs as \`kubectl outbound\`)"
+"$bin/kubectl-outbound" import --account main --name-filter autumn-campaign | tee "$state/autumn.yaml"
+step "Applying it: the operator adopts the campaign with reads only"
+curl -sf -X DELETE "$sim/_sim/journal" >/dev/null
+"${kubectl[@]}" apply --server-side -f "$state/autumn.yaml"
+"${kubectl[@]}" wait --for=condition=Ready otask/autumn-campaign --timeout=60s
+journal "$autumn"
+
+step "kubectl outbound status: every campaign, and the account's budget"
+"$bin/kubectl-outbound" status
+
 cat <<MSG
 
 The demo is running:
   export KUBECONFIG=$KUBECONFIG
   kubectl get otask                       # the tasks; try: kubectl edit otask spring-campaign
+  $bin/kubectl-outbound status      # the plugin: status, import, reconcile --wait, suspend/resume, plan
   curl $sim/_sim/journal                  # every call the operator made to the platform
   curl http://127.0.0.1:$metrics_port/metrics
   logs: $state/operator.log, $state/sim.log

@@ -743,6 +743,16 @@ async fn cel_rules_are_enforced() {
                 vec![Set("/spec/platform/startedRetryInterval", json!("1m"))],
                 &["spec.platform.startedRetryInterval must be at most 15s"],
             ),
+            account(
+                "requestTimeout 61s",
+                vec![Set("/spec/requestTimeout", json!("61s"))],
+                &["spec.requestTimeout must be at most 60s"],
+            ),
+            account(
+                "createClockSkew 31m",
+                vec![Set("/spec/platform/createClockSkew", json!("31m"))],
+                &["spec.platform.createClockSkew must be at most 30m"],
+            ),
         ],
     )
     .await;

@@ -1,9 +1,9 @@
 //! Properties of the functional core against a small model of the platform.
 //!
-//! The reconciles here run the real planner, the real step machine (`planner::Steps`, the
-//! executor's decisions) and the real report; only the effects are performed by the test, on a
-//! model of the platform's state and a copy of the object's persisted status, with a fault
-//! injected at any effect (see `Fault`).
+//! The real planner and the real report, against a model of the platform's state: pure
+//! properties only. How the controller's driver performs the plans, with faults, people's actions
+//! and crashes, is tests/people_properties.rs (the real driver against an in-memory API server and
+//! the simulator).
 //!
 //! The model stores a task's settings as the update body it last accepted (replace or merge
 //! semantics, chosen per case) and a run state; pause -> paused, update -> replaces settings only
@@ -13,16 +13,14 @@
 //! `task_extras` and `new_task_extra`, bare line ids, per-weekday work hours, `/` dates, missing
 //! `status` (flag table), unreported `task_type`.
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use outbound_api::{Mode, Operation, OperationPhase, OutboundTaskSpec, OutboundTaskStatus, RunState, TaskSettings};
 use outbound_core::diff::diff;
 use outbound_core::mapping::{create_body, desired_fields, observed_fields};
 use outbound_core::planner::{
-    Action, ActionKind, CallError, Effect, Failure, MAX_STARTED_RETRY_INTERVAL, Observed, Outcome, Plan, PlanInput,
-    PlanOptions, ReportInput, StepLimits, Steps, Verdict, needs_remote_read, plan, report,
+    Action, ActionKind, Execution, Observed, Plan, PlanInput, PlanOptions, ReportInput, Verdict, needs_remote_read,
+    plan, report,
 };
 use outbound_core::wire::{TaskDetail, UpdateBody};
 use proptest::prelude::*;
@@ -273,10 +271,7 @@ struct Model {
     quirks: Quirks,
     /// The state fields contradict each other (status 1 while the engine says enabled).
     contradictory: bool,
-    /// Someone restarts the task right after this many of our pauses.
-    restarts_after_pause: u32,
     reads: u64,
-    refused_updates: u32,
 }
 
 impl Model {
@@ -290,9 +285,7 @@ impl Model {
             config,
             quirks,
             contradictory: false,
-            restarts_after_pause: 0,
             reads: 0,
-            refused_updates: 0,
         }
     }
 
@@ -303,10 +296,6 @@ impl Model {
     fn pause(&mut self) {
         self.status = 1;
         self.contradictory = false;
-        if self.restarts_after_pause > 0 {
-            self.restarts_after_pause -= 1;
-            self.status = 2;
-        }
     }
 
     fn resume(&mut self) {
@@ -316,7 +305,6 @@ impl Model {
 
     fn update(&mut self, body: &UpdateBody) -> Result<(), u32> {
         if self.started() {
-            self.refused_updates += 1;
             return Err(6007);
         }
         let Value::Object(mut new) = serde_json::to_value(body).unwrap() else {
@@ -577,274 +565,37 @@ fn plan_for(spec: &OutboundTaskSpec, model: &mut Model, status: &OutboundTaskSta
     })
 }
 
-/// What happens to one effect of the step machine.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Fault {
-    /// It happens and its answer arrives.
-    None,
-    /// It fails without effect: the platform answers an error, or the API server fails the
-    /// status write.
-    Error,
-    /// The platform answers 429 with this `Retry-After` (seconds); no effect.
-    Throttled(u64),
-    /// It happens, but the answer is lost (a timeout after the platform or API server acted).
-    LostResponse,
-    /// The process dies before it.
-    CrashBefore,
-    /// The process dies right after it.
-    CrashAfter,
-}
-
-fn fault() -> impl Strategy<Value = Fault> {
-    prop_oneof![
-        4 => Just(Fault::None),
-        1 => Just(Fault::Error),
-        1 => (1u64..30).prop_map(Fault::Throttled),
-        1 => Just(Fault::LostResponse),
-        1 => Just(Fault::CrashBefore),
-        1 => Just(Fault::CrashAfter),
-    ]
-}
-
-/// The world the controller acts on: the platform (the model) and the object's status as the API
-/// server stores it. The faults are drawn in order, one per effect; once they run out, nothing
-/// fails.
-struct World {
-    model: Model,
-    persisted: OutboundTaskStatus,
-    faults: std::collections::VecDeque<Fault>,
-    platform_calls: Vec<ActionKind>,
-}
-
-impl World {
-    /// The platform holding `other` (or the spec's settings) in state `status0`, someone who
-    /// restarts the task after `restarts` of our pauses, and the object's status with `journal`;
-    /// with whether the task must run once the work is done.
-    fn new(
-        spec: &OutboundTaskSpec,
-        other: Option<(TaskSettings, u16)>,
-        status0: u8,
-        quirks: Quirks,
-        journal: Option<Operation>,
-        restarts: u32,
-        faults: Vec<Fault>,
-    ) -> (World, bool) {
-        let initial = initial_settings(&spec.task, other);
-        let mut model = Model::new(
-            &create_body(&spec_with(initial, None, Mode::Enforce, false)),
-            status0,
-            quirks,
-        );
-        model.restarts_after_pause = restarts;
-        let must_run = match spec.run_state {
-            Some(RunState::Running) => true,
-            Some(RunState::Paused) => false,
-            None => model.started() || journal.as_ref().is_some_and(|j| j.resume_after),
-        };
-        let persisted = OutboundTaskStatus {
-            observed_generation: Some(GEN),
-            operation: journal,
-            ..Default::default()
-        };
-        let world = World {
-            model,
-            persisted,
-            faults: faults.into(),
-            platform_calls: Vec::new(),
-        };
-        (world, must_run)
-    }
-
-    fn next_fault(&mut self) -> Fault {
-        self.faults.pop_front().unwrap_or(Fault::None)
-    }
-
-    /// The platform performs `action`; `Err` is its refusal (6007).
-    fn perform(&mut self, action: &Action) -> Result<(), CallError> {
-        self.platform_calls.push(action.kind());
-        match action {
-            Action::Pause => self.model.pause(),
-            Action::Resume => self.model.resume(),
-            Action::Update(body) => self.model.update(body).map_err(|_| CallError {
-                failure: Failure::Transient("code 6007".into()),
-                task_started: true,
-                retry_after: None,
-            })?,
-        }
-        Ok(())
-    }
-}
-
-fn timeout() -> CallError {
-    CallError {
-        failure: Failure::Transient("timeout".into()),
-        task_started: false,
-        retry_after: None,
-    }
-}
-
-/// The calls one execution may make: its plan's three, every 6007 retry with its re-pause, the
-/// throttled retries and one recovery resume.
-fn call_bound(limits: &StepLimits) -> usize {
-    3 + 2 * limits.started.retries as usize + limits.max_throttled_retries as usize + 1
-}
-
-/// How one reconcile ended.
-#[derive(Debug, PartialEq)]
-enum Ended {
-    /// It ran to the end and wrote its status.
-    Finished,
-    /// It ran to the end, but the API server failed its final status write.
-    StatusNotWritten,
-    /// The process died; the next reconcile starts from the persisted status.
-    Crashed,
-}
-
-/// One reconcile as the controller runs it: read, plan, then the REAL step machine, each effect
-/// performed on the world with the next fault, then the report written. Checks on the way that
-/// no platform call follows a failed journal write, that no update and no pause of a task that
-/// must run is made without the journal persisted, and that the calls and waits are bounded.
-fn reconcile(spec: &OutboundTaskSpec, world: &mut World, limits: &StepLimits) -> Result<(Plan, Ended), TestCaseError> {
-    let previous = world.persisted.clone();
-    let plan = plan_for(spec, &mut world.model, &previous);
-    let mut steps = Steps::new(&plan, limits.clone());
-    let (mut outcome, mut journal_failed, mut calls, mut waited) = (Outcome::Begin, false, 0, Duration::ZERO);
-    loop {
-        let effect = steps.next(outcome);
-        let fault = world.next_fault();
-        if fault == Fault::CrashBefore {
-            return Ok((plan, Ended::Crashed));
-        }
-        outcome = match &effect {
-            Effect::WriteJournal(journal) => {
-                let in_progress = OutboundTaskStatus {
-                    operation: Some(journal.clone()),
-                    ..previous.clone()
-                };
-                match fault {
-                    Fault::Error | Fault::Throttled(_) => {
-                        journal_failed = true;
-                        Outcome::JournalNotWritten("the API server failed the write".into())
-                    }
-                    Fault::LostResponse => {
-                        world.persisted = in_progress;
-                        journal_failed = true;
-                        Outcome::JournalNotWritten("timeout".into())
-                    }
-                    _ => {
-                        world.persisted = in_progress;
-                        Outcome::JournalWritten
-                    }
-                }
-            }
-            Effect::Call(action) => {
-                prop_assert!(
-                    !journal_failed,
-                    "a platform call after a failed journal write: {:?}",
-                    action.kind()
-                );
-                let journal = world.persisted.operation.as_ref();
-                match action.kind() {
-                    ActionKind::Update if plan.resume_after => prop_assert!(
-                        journal.is_some_and(|j| j.resume_after),
-                        "an update of a task that must run without a persisted journal"
-                    ),
-                    ActionKind::Pause if plan.resume_after => prop_assert!(
-                        journal.is_some_and(|j| j.resume_after),
-                        "a task that must run paused without a persisted journal saying so"
-                    ),
-                    _ => {}
-                }
-                calls += 1;
-                prop_assert!(calls <= call_bound(limits), "{} calls in one execution", calls);
-                match fault {
-                    Fault::Error => Outcome::Failed(CallError {
-                        failure: Failure::Transient("HTTP 503".into()),
-                        ..timeout()
-                    }),
-                    Fault::Throttled(secs) => Outcome::Failed(CallError {
-                        failure: Failure::Throttled,
-                        retry_after: Some(Duration::from_secs(secs)),
-                        ..timeout()
-                    }),
-                    Fault::LostResponse => {
-                        let _ = world.perform(action);
-                        Outcome::Failed(timeout())
-                    }
-                    _ => match world.perform(action) {
-                        Ok(()) => Outcome::Succeeded,
-                        Err(refused) => Outcome::Failed(refused),
-                    },
-                }
-            }
-            Effect::Wait(duration) | Effect::AwaitPause(duration) => {
-                waited += *duration;
-                // Waiting for the pause adds at most the longest learned time to the retries.
-                let most = MAX_STARTED_RETRY_INTERVAL
-                    + limits.started.retry_interval * limits.started.retries
-                    + limits.max_throttled_wait;
-                prop_assert!(waited <= most, "waited {:?} in one execution", waited);
-                match effect {
-                    // As if the pause was made when the execution began, on an account that
-                    // learned 1.1 s (the model's pause takes effect at once).
-                    Effect::AwaitPause(_) => Outcome::PauseAge {
-                        since_pause: waited,
-                        settle: Duration::from_millis(1100),
-                    },
-                    _ => Outcome::Performed,
-                }
-            }
-            Effect::Publish(_) => Outcome::Performed,
-            Effect::Done(execution) => {
-                let new = report(&ReportInput {
-                    plan: Some(&plan),
-                    execution,
-                    previous: &previous,
-                    generation: GEN,
-                    now: now(),
-                    requested_at: None,
-                });
-                let ended = match fault {
-                    Fault::Error | Fault::Throttled(_) => Ended::StatusNotWritten,
-                    Fault::CrashAfter => Ended::Crashed,
-                    _ => Ended::Finished,
-                };
-                if ended != Ended::StatusNotWritten {
-                    world.persisted = new;
-                }
-                return Ok((plan, ended));
-            }
-        };
-        if fault == Fault::CrashAfter {
-            return Ok((plan, Ended::Crashed));
-        }
-    }
-}
-
-/// Reconciles (restarting after every crash, from the persisted status) until one finishes with
-/// nothing left to do; at most `max` of them. Checks after each one that a task that must run and
-/// is paused has that debt persisted in its journal (unless spec.runState says Running anyway).
-fn reconcile_until_settled(
+/// The platform holding `other` (or the spec's settings) in state `status0`, with whether the
+/// task must run once the work is done (its journal says so, or it runs and runState is unset).
+fn model_for(
     spec: &OutboundTaskSpec,
-    world: &mut World,
-    limits: &StepLimits,
-    must_run: bool,
-    max: usize,
-) -> Result<Plan, TestCaseError> {
-    for _ in 0..max {
-        let (plan, ended) = reconcile(spec, world, limits)?;
-        if must_run && spec.run_state.is_none() && !world.model.started() {
-            prop_assert!(
-                world.persisted.operation.as_ref().is_some_and(|j| j.resume_after),
-                "a paused task that must run, and no journal saying so: {:?}",
-                world.persisted.operation
-            );
-        }
-        if ended == Ended::Finished && plan.actions.is_empty() && plan.verdict == Verdict::InSync {
-            return Ok(plan);
-        }
+    other: Option<(TaskSettings, u16)>,
+    status0: u8,
+    quirks: Quirks,
+    journal: &Option<Operation>,
+) -> (Model, bool) {
+    let initial = initial_settings(&spec.task, other);
+    let model = Model::new(
+        &create_body(&spec_with(initial, None, Mode::Enforce, false)),
+        status0,
+        quirks,
+    );
+    let must_run = match spec.run_state {
+        Some(RunState::Running) => true,
+        Some(RunState::Paused) => false,
+        None => model.started() || journal.as_ref().is_some_and(|j| j.resume_after),
+    };
+    (model, must_run)
+}
+
+/// The model performs a planned call; `Err` is its refusal (6007).
+fn perform(model: &mut Model, action: &Action) -> Result<(), u32> {
+    match action {
+        Action::Pause => model.pause(),
+        Action::Resume => model.resume(),
+        Action::Update(body) => model.update(body)?,
     }
-    Err(TestCaseError::fail(format!("not settled after {max} reconciles")))
+    Ok(())
 }
 
 fn journal() -> impl Strategy<Value = Option<Operation>> {
@@ -947,23 +698,32 @@ fn case() -> BoxedStrategy<Case> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
-    /// Without faults one reconcile reaches the spec in the desired run state with the plan's
-    /// calls only, its status reads as kstatus Current, and the next plan does nothing.
+    /// A plan carried out (its calls on the model, in order, each accepted) reaches the spec in
+    /// the desired run state, its report reads as kstatus Current, and the next plan does
+    /// nothing. (How the controller performs a plan, with faults, people and crashes, is
+    /// tests/people_properties.rs, on the real driver.)
     #[test]
     fn one_reconcile_reaches_spec_and_the_next_plan_is_empty(
         (task, other, status0, quirks, run_state, journal) in case(),
     ) {
         let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, 0, Vec::new());
-        let limits = StepLimits::default();
+        let (mut model, must_run) = model_for(&spec, other, status0, quirks, &journal);
+        let previous = OutboundTaskStatus { observed_generation: Some(GEN), operation: journal, ..Default::default() };
 
-        let (first, ended) = reconcile(&spec, &mut world, &limits)?;
-        prop_assert_eq!(ended, Ended::Finished);
-        prop_assert_eq!(&world.platform_calls, &first.action_kinds(), "exactly the plan's calls");
-        prop_assert_eq!(world.model.refused_updates, 0, "the plan always pauses a started task before updating it");
-        prop_assert!(in_sync(&spec, &mut world.model), "settings equal spec after the reconcile");
-        prop_assert_eq!(world.model.started(), must_run, "run state");
-        let status = world.persisted.clone();
+        let first = plan_for(&spec, &mut model, &previous);
+        for action in &first.actions {
+            prop_assert!(perform(&mut model, action).is_ok(), "the plan pauses a started task before updating it");
+        }
+        prop_assert!(in_sync(&spec, &mut model), "settings equal spec after the reconcile");
+        prop_assert_eq!(model.started(), must_run, "run state");
+        let status = report(&ReportInput {
+            plan: Some(&first),
+            execution: &Execution::completed(&first),
+            previous: &previous,
+            generation: GEN,
+            now: now(),
+            requested_at: None,
+        });
         prop_assert_eq!(status.operation.clone(), None, "journal cleared");
         prop_assert!(matches!(first.verdict, Verdict::InSync | Verdict::Converging));
         let cond = |t: &str| status.conditions.iter().find(|c| c.type_ == t).map_or("-", |c| c.status.as_str());
@@ -972,40 +732,9 @@ proptest! {
         prop_assert_eq!(cond("Stalled"), "False");
         prop_assert_eq!(status.observed_generation, Some(GEN));
 
-        let again = plan_for(&spec, &mut world.model, &status);
+        let again = plan_for(&spec, &mut model, &status);
         prop_assert!(again.actions.is_empty(), "next plan: {}", again.render());
         prop_assert_eq!(again.verdict, Verdict::InSync);
-    }
-
-    /// At every effect of the real step machine, any outcome: success, a platform error, a 429,
-    /// a lost response (the effect happened, the answer did not arrive), an API-server write
-    /// failure, a crash before or after it followed by a restart from the last persisted status;
-    /// and someone restarting the task after our pauses. Never a call after a failed journal
-    /// write, never an update or a pause of a task that must run without a persisted journal,
-    /// never a paused task that must run without its journal, calls and waits per execution
-    /// bounded; once the faults stop, the reconciles settle: settings equal spec (no update
-    /// lost), the task in its run state (one that must run is running), no journal left,
-    /// kstatus Current.
-    #[test]
-    fn any_fault_at_any_step_never_strands_a_campaign_and_loses_no_update(
-        (task, other, status0, quirks, run_state, journal) in case(),
-        faults in proptest::collection::vec(fault(), 0..16),
-        restarts in 0u32..10,
-    ) {
-        let spec = spec_with(task, run_state, Mode::Enforce, false);
-        // Each fault spoils at most one reconcile, and so does each restart of a task that
-        // runState: Paused keeps paused.
-        let max = faults.len() + restarts as usize + 4;
-        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, restarts, faults);
-        let limits = StepLimits::default();
-
-        reconcile_until_settled(&spec, &mut world, &limits, must_run, max)?;
-        prop_assert!(in_sync(&spec, &mut world.model), "an update was lost");
-        prop_assert_eq!(world.model.started(), must_run, "run state after the reconciles");
-        let status = &world.persisted;
-        prop_assert_eq!(status.operation.clone(), None, "journal cleared");
-        let cond = |t: &str| status.conditions.iter().find(|c| c.type_ == t).map_or("-", |c| c.status.as_str());
-        prop_assert_eq!((cond("Ready"), cond("Reconciling"), cond("Stalled")), ("True", "False", "False"));
     }
 
     /// A task whose state fields contradict each other is never written; the journal is kept.
@@ -1040,245 +769,5 @@ proptest! {
         let p = plan_for(&spec, &mut model, &previous);
         let expected: Vec<ActionKind> = if owed && paused { vec![ActionKind::Resume] } else { vec![] };
         prop_assert_eq!(p.action_kinds(), expected);
-    }
-
-    /// Someone restarting the task after each of our pauses: the update is retried (re-pausing);
-    /// when the retries run out the task is resumed if it must run, never left paused.
-    #[test]
-    fn restarted_task_is_retried_and_never_left_paused(
-        (task, other, status0, quirks, run_state, journal) in case(),
-        restarts in 0u32..10,
-    ) {
-        let spec = spec_with(task, run_state, Mode::Enforce, false);
-        let (mut world, must_run) = World::new(&spec, other, status0, quirks, journal, restarts, Vec::new());
-        let limits = StepLimits::default();
-        let (_, ended) = reconcile(&spec, &mut world, &limits)?;
-        prop_assert_eq!(ended, Ended::Finished);
-        if must_run {
-            prop_assert!(world.model.started(), "a task that must run is never left paused");
-        }
-        if restarts <= limits.started.retries / 2 {
-            prop_assert!(in_sync(&spec, &mut world.model), "few restarts: the retries win");
-        }
-        prop_assert_eq!(world.persisted.operation.clone(), None, "nothing owed: the task runs or may stay paused");
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Creating a task: the real create steps (`planner::CreateSteps`) and their report, with a fault
-// at any effect, a list that lags behind creates, and an older task of the same name.
-// ---------------------------------------------------------------------------------------------
-
-mod create {
-    use std::collections::VecDeque;
-    use std::time::Duration;
-
-    use jiff::{SignedDuration, Timestamp};
-    use outbound_api::{OutboundTaskSpec, OutboundTaskStatus};
-    use outbound_core::planner::{
-        Candidate, CreateEffect, CreateInput, CreateOutcome, CreateReportInput, CreateSteps, Failure, create_report,
-    };
-    use proptest::prelude::*;
-
-    use super::{Fault, GEN, fault, settings, spec_with};
-
-    /// The grace period and clock-skew margin of the account (the defaults).
-    const GRACE: Duration = Duration::from_secs(30);
-    const SKEW: Duration = Duration::from_secs(300);
-    /// Time between two reconciles (the lookup requeue, or a restart after a crash).
-    const STEP: SignedDuration = SignedDuration::from_secs(2);
-
-    struct RemoteTask {
-        id: String,
-        name: String,
-        created_at: Timestamp,
-        listed_from: Timestamp,
-    }
-
-    /// The platform's task list and the object's persisted status.
-    struct World {
-        tasks: Vec<RemoteTask>,
-        /// Tasks this object's creates made.
-        made: Vec<String>,
-        persisted: OutboundTaskStatus,
-        faults: VecDeque<Fault>,
-        clock: Timestamp,
-        lag: SignedDuration,
-        /// The create answer carries the id.
-        answers_id: bool,
-    }
-
-    impl World {
-        fn make(&mut self, name: &str) -> String {
-            let id = format!("task-{}", self.tasks.len());
-            self.tasks.push(RemoteTask {
-                id: id.clone(),
-                name: name.into(),
-                created_at: self.clock,
-                listed_from: self.clock + self.lag,
-            });
-            self.made.push(id.clone());
-            id
-        }
-
-        /// The list: substring match on the name, created tasks only once the lag has passed.
-        fn list(&self, name: &str) -> Vec<Candidate> {
-            self.tasks
-                .iter()
-                .filter(|t| t.name.contains(name) && self.clock >= t.listed_from)
-                .map(|t| Candidate {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    created_at: Some(t.created_at),
-                })
-                .collect()
-        }
-    }
-
-    fn transient() -> Failure {
-        Failure::Transient("HTTP 502".into())
-    }
-
-    /// One reconcile of the create steps with the next faults; false when it crashed. Checks that
-    /// no create is sent without a persisted intent.
-    fn reconcile(spec: &OutboundTaskSpec, world: &mut World) -> Result<bool, TestCaseError> {
-        let previous = world.persisted.clone();
-        let input = CreateInput {
-            spec,
-            generation: GEN,
-            status: &previous,
-            requested_at: None,
-            now: world.clock,
-            grace: GRACE,
-            skew: SKEW,
-        };
-        let mut steps = CreateSteps::new(&input);
-        let mut outcome = CreateOutcome::Begin;
-        loop {
-            let effect = steps.next(outcome);
-            let fault = world.faults.pop_front().unwrap_or(Fault::None);
-            if fault == Fault::CrashBefore {
-                return Ok(false);
-            }
-            outcome = match effect {
-                CreateEffect::WriteIntent(intent) => match fault {
-                    Fault::Error | Fault::Throttled(_) => CreateOutcome::IntentNotWritten("failed".into()),
-                    Fault::LostResponse => {
-                        world.persisted.create_intent = Some(intent);
-                        CreateOutcome::IntentNotWritten("timeout".into())
-                    }
-                    _ => {
-                        world.persisted.create_intent = Some(intent);
-                        CreateOutcome::IntentWritten
-                    }
-                },
-                CreateEffect::Create { body, .. } => {
-                    prop_assert!(
-                        world.persisted.create_intent.is_some(),
-                        "a create without a persisted intent"
-                    );
-                    match fault {
-                        // A 5xx without effect: the client cannot tell it from a lost answer.
-                        Fault::Error => CreateOutcome::CreateFailed {
-                            failure: transient(),
-                            maybe_created: true,
-                            at: world.clock,
-                        },
-                        Fault::Throttled(_) => CreateOutcome::CreateFailed {
-                            failure: Failure::Throttled,
-                            maybe_created: false,
-                            at: world.clock,
-                        },
-                        Fault::LostResponse => {
-                            world.make(&body.name);
-                            CreateOutcome::CreateFailed {
-                                failure: transient(),
-                                maybe_created: true,
-                                at: world.clock,
-                            }
-                        }
-                        _ => {
-                            let id = world.make(&body.name);
-                            CreateOutcome::Created(world.answers_id.then_some(id))
-                        }
-                    }
-                }
-                CreateEffect::List { name, .. } => match fault {
-                    Fault::Error | Fault::Throttled(_) | Fault::LostResponse => CreateOutcome::ListFailed(transient()),
-                    _ => CreateOutcome::Listed(world.list(&name)),
-                },
-                CreateEffect::Done(result) => {
-                    let new = create_report(&CreateReportInput {
-                        result: &result,
-                        previous: &previous,
-                        generation: GEN,
-                        now: world.clock,
-                        requested_at: None,
-                    });
-                    match fault {
-                        Fault::Error | Fault::Throttled(_) => {}
-                        _ => world.persisted = new,
-                    }
-                    return Ok(!matches!(fault, Fault::CrashAfter));
-                }
-            };
-            if fault == Fault::CrashAfter {
-                return Ok(false);
-            }
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
-
-        /// Any fault at any effect (an intent write that fails or whose answer is lost, a create
-        /// whose answer is lost, a 5xx, a 429, a crash before or after any effect, a failed
-        /// list), a list lagging behind creates by less than the grace period, an answer with or
-        /// without the id, an older task of the same name: never two remote tasks for the object,
-        /// and once the faults stop the reconciles settle on the one task made, never the older.
-        #[test]
-        fn never_two_remote_tasks_for_one_object(
-            task in settings(),
-            faults in proptest::collection::vec(fault(), 0..12),
-            lag_secs in 0i64..25,
-            answers_id in any::<bool>(),
-            older_namesake in any::<bool>(),
-        ) {
-            let spec = OutboundTaskSpec { task_id: None, ..spec_with(task, None, Default::default(), false) };
-            let name = outbound_core::mapping::create_body(&spec).name;
-            let start: Timestamp = "2025-03-01T10:00:00Z".parse().unwrap();
-            let mut world = World {
-                tasks: Vec::new(),
-                made: Vec::new(),
-                persisted: OutboundTaskStatus::default(),
-                faults: faults.into(),
-                clock: start,
-                lag: SignedDuration::from_secs(lag_secs),
-                answers_id,
-            };
-            if older_namesake {
-                world.tasks.push(RemoteTask {
-                    id: "older".into(),
-                    name: name.clone(),
-                    created_at: start - SignedDuration::from_hours(24),
-                    listed_from: start - SignedDuration::from_hours(24),
-                });
-            }
-            let max = 16 * (world.faults.len() + 1) + 16;
-            for _ in 0..max {
-                reconcile(&spec, &mut world)?;
-                prop_assert!(world.made.len() <= 1, "two remote tasks made: {:?}", world.made);
-                if world.persisted.task_id.is_some() {
-                    // The id is known: from here on the object is reconciled like an adopted one.
-                    break;
-                }
-                world.clock += STEP;
-            }
-            prop_assert_eq!(world.made.len(), 1, "one task made");
-            prop_assert_eq!(world.persisted.task_id.as_ref(), Some(&world.made[0]), "status.taskId is ours");
-            prop_assert_eq!(world.persisted.create_intent.clone(), None, "intent cleared");
-            let stalled = world.persisted.conditions.iter().any(|c| c.type_ == "Stalled" && c.status == "True");
-            prop_assert!(!stalled, "not stalled: {:?}", world.persisted.conditions);
-        }
     }
 }

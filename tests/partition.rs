@@ -7,20 +7,19 @@
 mod harness;
 mod support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{Operator, eventually, made_by, put_remote_task, remote_status};
+use harness::{Operator, eventually, is_write, made_by, put_remote_task, remote_status};
 use kube::api::{Patch, PatchParams};
 use outbound_api::RunState;
+use outbound_operator::controller::leader;
+use outbound_platform::{AccountKey, ClientPool, ErrorKind, Fence, RemoteMetrics, Token};
 use outbound_sim::JournalEntry;
 use serde_json::json;
 use support::extra_apiserver::ExtraApiserver;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn is_write(entry: &JournalEntry) -> bool {
-    matches!(entry.endpoint.as_str(), "update" | "pause" | "resume")
-}
 
 /// The case: the spec changes to `runState: Paused` while the leader is cut off. The new
 /// leader pauses the campaign; the cut-off one, whose cache still says Running, would resume it
@@ -120,4 +119,47 @@ async fn a_leader_cut_off_from_the_api_server_makes_no_platform_write_after_its_
         1,
         "the campaign stays paused, as the spec now says"
     );
+}
+
+/// Review T1: the fence itself, reached by a write. A leader elected by the operator's own code
+/// (`leader::acquire`) on the extra API server, its platform client from the operator's pool
+/// (`ClientPool::fenced`, as `run` builds it): a write goes through while it holds the Lease; once
+/// its API server is frozen and the renew deadline has passed, its next write is refused (kind
+/// `fenced`) and never reaches the platform. (The binary exits at that instant, which is why
+/// the test above never sees a write attempt after the deadline.)
+#[tokio::test]
+async fn a_cut_off_leaders_write_after_its_renew_deadline_is_refused_and_never_sent() {
+    let Some(harness::Setup { ns, sim, token, .. }) = harness::setup("fence-write").await else {
+        return;
+    };
+    let extra = ExtraApiserver::start().await;
+    let client = support::client_of(&extra.kubeconfig).await;
+    let fence = Fence::closed();
+    let mut leadership = leader::acquire(client, &ns, "fence-write", "", "cut-off", fence.clone())
+        .await
+        .unwrap();
+    let pool = ClientPool::fenced(Arc::new(RemoteMetrics::new()), fence.clone(), Some("cut-off")).unwrap();
+    let account = support::account("main", &sim.base_url(), "platform-token");
+    let platform = pool.client_for(&AccountKey::new(&ns, "main"), &account.spec).unwrap();
+    let task = support::task("fenced", "main", &harness::uuid_like());
+    put_remote_task(&sim, &task, 2, json!({}));
+    let (id, sub) = (task.spec.task_id.as_deref().unwrap(), task.spec.sub_user_id.as_deref());
+    let token = Token::new(token);
+    platform.pause(&token, id, sub).await.expect("the leader writes");
+
+    extra.freeze();
+    let lost = tokio::time::timeout(Duration::from_secs(20), leadership.lost())
+        .await
+        .expect("the renew deadline passes");
+    eprintln!("{lost}");
+    let refused = platform.resume(&token, id, sub).await.expect_err("refused");
+    assert_eq!(refused.kind(), ErrorKind::Fenced, "{refused}");
+    let writes: Vec<String> = sim
+        .journal()
+        .into_iter()
+        .filter(|e| made_by(e, "cut-off") && is_write(e))
+        .map(|e| e.endpoint)
+        .collect();
+    assert_eq!(writes, ["pause"], "the refused resume never reached the platform");
+    assert_eq!(remote_status(&sim, id), 1);
 }

@@ -5,14 +5,19 @@ mod accounts;
 mod args;
 mod context;
 mod intake;
-mod leader;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod shard;
 mod writes;
 
+pub use accounts::tokens::{TokenCache, TokenError};
 pub use args::{RunArgs, Settings};
-pub use context::Context;
+// What a Context is built from, nameable outside the crate: `run` builds one from the watches,
+// and tests/people_properties.rs from an in-memory API server's caches.
+pub use accounts::tokens::TokenCache;
+pub use context::{Context, Parts};
+pub use intake::queue::WorkQueue;
 
 use std::sync::Arc;
 

@@ -129,6 +129,26 @@ pub fn made_by(entry: &JournalEntry, identity: &str) -> bool {
         .is_some_and(|agent| agent.ends_with(&format!("({identity})")))
 }
 
+/// Whether the call changed something on the platform (the calls the leader fence guards).
+pub fn is_write(entry: &JournalEntry) -> bool {
+    matches!(
+        entry.endpoint.as_str(),
+        "update" | "pause" | "resume" | "create" | "delete"
+    )
+}
+
+/// When the platform received each write (`is_write`) of the replica `identity`, in time order
+/// (the journal lists calls as they are answered).
+pub fn writes_by(sim: &SimHandle, identity: &str) -> Vec<jiff::Timestamp> {
+    sim.journal()
+        .iter()
+        .filter(|e| made_by(e, identity) && is_write(e))
+        .map(|e| e.at.parse().expect("journal time"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// `endpoint` names of those calls, with `:<code>` for non-200 answers (e.g. `update:6007`).
 pub fn call_names(sim: &SimHandle, task_id: &str) -> Vec<String> {
     calls_for(sim, task_id)
@@ -140,7 +160,8 @@ pub fn call_names(sim: &SimHandle, task_id: &str) -> Vec<String> {
         .collect()
 }
 
-fn merge(target: &mut Value, patch: Value) {
+/// Deep-merges `patch` into `target` (objects key by key; anything else replaced).
+pub fn merge(target: &mut Value, patch: Value) {
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
@@ -241,6 +262,15 @@ impl Operator {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// When the operator first logged a line whose message contains `message` (JSON log lines).
+    pub fn logged_at(&self, message: &str) -> Option<jiff::Timestamp> {
+        self.logs().lines().find_map(|line| {
+            let line: Value = serde_json::from_str(line).ok()?;
+            line["message"].as_str()?.contains(message).then_some(())?;
+            line["timestamp"].as_str()?.parse().ok()
+        })
     }
 
     pub async fn metrics(&self) -> String {

@@ -73,10 +73,12 @@ pub struct OutboundAccountSpec {
     #[schemars(length(min = 1, max = 64))]
     pub time_zone: String,
 
-    /// Timeout of one HTTP call to the platform (a duration such as `10s`). Must be shorter
-    /// than `platform.createListGrace`; the account is refused otherwise.
+    /// Timeout of one HTTP call to the platform, from sending to the end of the answer (a
+    /// duration such as `10s`, at most `60s`; a new connection has its own 2 s timeout). Must be
+    /// shorter than `platform.createListGrace`; the account is refused otherwise.
     #[serde(default = "default_request_timeout")]
     #[schemars(regex(pattern = super::patterns::DURATION))]
+    #[x_kube(validation = kube::core::Rule::new("duration(self) <= duration('60s')").message("spec.requestTimeout must be at most 60s"))]
     pub request_timeout: String,
 
     /// Behaviour of the platform that its documentation leaves open, as settings.
@@ -226,9 +228,11 @@ pub struct PlatformBehaviour {
     pub create_list_grace: String,
     /// Clock difference allowed between this cluster and the platform when telling our task from
     /// older ones of the same name: tasks listed as created earlier than the create intent minus
-    /// this margin are not ours. A duration.
+    /// this margin are not ours. A duration, at most `30m`: a larger one makes older tasks of
+    /// the same name candidates.
     #[serde(default = "default_create_clock_skew")]
     #[schemars(regex(pattern = super::patterns::DURATION))]
+    #[x_kube(validation = kube::core::Rule::new("duration(self) <= duration('30m')").message("spec.platform.createClockSkew must be at most 30m"))]
     pub create_clock_skew: String,
 }
 

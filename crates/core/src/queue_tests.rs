@@ -36,6 +36,33 @@ fn a_promoted_key_keeps_its_arrival_and_never_moves_down() {
     assert_eq!(drain(&mut backlog), ["b", "c", "a"]);
 }
 
+/// The counts are the `outbound_queue_waiting` gauge: every way out of line lowers them.
+#[test]
+fn counts_and_length_follow_every_push_promotion_pop_and_removal() {
+    let mut backlog = Backlog::default();
+    backlog.push("a", (), Priority::Resync);
+    backlog.push("b", (), Priority::Resync);
+    backlog.push("c", (), Priority::FirstSight);
+    assert_eq!(backlog.counts(), [0, 0, 1, 2]);
+    assert_eq!((backlog.len(), backlog.is_empty()), (3, false));
+    backlog.push("b", (), Priority::Change);
+    assert_eq!(backlog.counts(), [0, 1, 1, 1]);
+    assert_eq!(backlog.pop(), Some(("b", Priority::Change)));
+    assert_eq!(backlog.counts(), [0, 0, 1, 1]);
+    assert_eq!(backlog.remove(&"a"), Some(Priority::Resync));
+    assert_eq!(backlog.counts(), [0, 0, 1, 0]);
+    assert_eq!(backlog.pop(), Some(("c", Priority::FirstSight)));
+    assert_eq!(backlog.counts(), [0; 4]);
+    assert_eq!((backlog.len(), backlog.is_empty()), (0, true));
+}
+
+/// The label values of the `priority` label (docs/reference/metrics.md).
+#[test]
+fn each_class_has_its_documented_label() {
+    let names = Priority::ALL.map(Priority::name);
+    assert_eq!(names, ["resume", "change", "first_sight", "resync"]);
+}
+
 #[test]
 fn every_key_is_served_once_however_many_arrive_after_it() {
     // The starvation seen with kube-runtime's pending set: keys served, then due again at
@@ -167,5 +194,24 @@ fn the_class_follows_from_what_the_object_says() {
     assert_eq!(Priority::of(&task(handled, requested), true), Priority::Resync);
     let retrying = serde_json::json!({"observedGeneration": 2, "conditions": [{"type": "Reconciling",
         "status": "True", "reason": "RemoteError", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]});
-    assert_eq!(Priority::of(&task(retrying, none), true), Priority::Change);
+    assert_eq!(Priority::of(&task(retrying, none.clone()), true), Priority::Change);
+    // Only a Reconciling condition that is True says a retry is due: Ready=True or
+    // Reconciling=False is a task in sync.
+    for (type_, status) in [("Ready", "True"), ("Reconciling", "False")] {
+        let settled = serde_json::json!({"observedGeneration": 2, "conditions": [{"type": type_,
+            "status": status, "reason": "InSync", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]});
+        assert_eq!(
+            Priority::of(&task(settled, none.clone()), true),
+            Priority::Resync,
+            "{type_}={status}"
+        );
+    }
+    let deleting = {
+        let mut t = task(synced, none);
+        t.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        ));
+        t
+    };
+    assert_eq!(Priority::of(&deleting, true), Priority::Change);
 }

@@ -240,6 +240,25 @@ mod tests {
         assert_eq!(run(405, "Method Not Allowed").unwrap_err().kind(), ErrorKind::Rejected);
     }
 
+    /// Without a platform message, the error quotes the start of what came back, so that the
+    /// condition says what the proxy or server answered.
+    #[test]
+    fn fallback_messages_quote_the_start_of_the_body() {
+        assert_eq!(
+            run(502, "<html>bad gateway</html>").unwrap_err().message(),
+            "server error: <html>bad gateway</html>"
+        );
+        assert_eq!(run(503, "  ").unwrap_err().message(), "server error: (empty body)");
+        assert_eq!(
+            run(200, "[1,2]").unwrap_err().message(),
+            "response is not a JSON envelope: [1,2]"
+        );
+        assert_eq!(
+            run(200, r#"{"code":1001,"status":"error"}"#).unwrap_err().message(),
+            r#"error envelope: {"code":1001,"status":"error"}"#
+        );
+    }
+
     #[test]
     fn no_error_class_echoes_the_token() {
         let echo = r#"{"code":CODE,"status":"error","message":"bad tok-123456"}"#;

@@ -14,6 +14,11 @@ use outbound_api::{Endpoints, OutboundAccountSpec, RateLimit, SubUserIdPlacement
 
 /// Default timeout of one HTTP attempt when the spec's value is empty.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The bounds the CRD's rules set (crates/api `account.rs`), checked again here for an account
+/// stored before a rule existed.
+const MAX_REQUEST_TIMEOUT: (Duration, &str) = (Duration::from_secs(60), "at most 60s");
+const MIN_CREATE_LIST_GRACE: (Duration, &str) = (Duration::from_secs(5), "at least 5s");
+const MAX_CREATE_CLOCK_SKEW: (Duration, &str) = (Duration::from_secs(30 * 60), "at most 30m");
 
 /// Bounded retries inside one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +111,28 @@ impl ClientConfig {
                 value: text.to_owned(),
             })
         };
+        let bounded = |value: Duration, field: &'static str, text: &str, fits: bool, bound: &'static str| {
+            fits.then_some(value).ok_or_else(|| ConfigError::OutOfBounds {
+                field,
+                value: text.trim().to_owned(),
+                bound,
+            })
+        };
+        let request_timeout = bounded(
+            request_timeout,
+            "requestTimeout",
+            &spec.request_timeout,
+            request_timeout <= MAX_REQUEST_TIMEOUT.0,
+            MAX_REQUEST_TIMEOUT.1,
+        )?;
         let create_list_grace = duration(&spec.platform.create_list_grace, "platform.createListGrace")?;
+        let create_list_grace = bounded(
+            create_list_grace,
+            "platform.createListGrace",
+            &spec.platform.create_list_grace,
+            create_list_grace >= MIN_CREATE_LIST_GRACE.0,
+            MIN_CREATE_LIST_GRACE.1,
+        )?;
         if request_timeout >= create_list_grace {
             return Err(ConfigError::TimeoutNotBelowGrace {
                 timeout: humantime::format_duration(request_timeout).to_string(),
@@ -114,6 +140,13 @@ impl ClientConfig {
             });
         }
         let create_clock_skew = duration(&spec.platform.create_clock_skew, "platform.createClockSkew")?;
+        let create_clock_skew = bounded(
+            create_clock_skew,
+            "platform.createClockSkew",
+            &spec.platform.create_clock_skew,
+            create_clock_skew <= MAX_CREATE_CLOCK_SKEW.0,
+            MAX_CREATE_CLOCK_SKEW.1,
+        )?;
         let time_zone = jiff::tz::TimeZone::get(spec.time_zone.trim())
             .map_err(|_| ConfigError::TimeZone(spec.time_zone.clone()))?;
         for endpoint in Endpoint::ALL {
@@ -284,6 +317,29 @@ pub(crate) mod tests {
         );
         s.request_timeout = "29s".into();
         assert!(ClientConfig::from_spec(&s).is_ok());
+    }
+
+    /// Review A5: an account stored before the CRD's bounds (or written past them) is refused by
+    /// the operator too, naming the field and the bound.
+    #[test]
+    fn rejects_values_beyond_the_crd_bounds_naming_the_field() {
+        let refused = |edit: fn(&mut OutboundAccountSpec)| {
+            let mut s = spec("https://a.example");
+            s.platform.create_list_grace = "5m".into();
+            edit(&mut s);
+            ClientConfig::from_spec(&s).expect_err("beyond a bound").to_string()
+        };
+        let text = refused(|s| s.request_timeout = "61s".into());
+        assert_eq!(text, r#"spec.requestTimeout "61s" must be at most 60s"#);
+        let text = refused(|s| s.platform.create_list_grace = "4s".into());
+        assert_eq!(text, r#"spec.platform.createListGrace "4s" must be at least 5s"#);
+        let text = refused(|s| s.platform.create_clock_skew = "31m".into());
+        assert_eq!(text, r#"spec.platform.createClockSkew "31m" must be at most 30m"#);
+        let mut s = spec("https://a.example");
+        s.platform.create_list_grace = "5m".into();
+        s.request_timeout = "60s".into();
+        s.platform.create_clock_skew = "30m".into();
+        assert!(ClientConfig::from_spec(&s).is_ok(), "the bounds themselves are allowed");
     }
 
     #[test]

@@ -261,6 +261,13 @@ pub enum ConfigError {
          a create answered only at the timeout would leave no time to find the task in the list"
     )]
     TimeoutNotBelowGrace { timeout: String, grace: String },
+    /// A value beyond the bound the CRD's rule sets, in an account stored before the rule.
+    #[error("spec.{field} {value:?} must be {bound}")]
+    OutOfBounds {
+        field: &'static str,
+        value: String,
+        bound: &'static str,
+    },
     #[error("spec.timeZone {0:?} is not a known IANA time zone")]
     TimeZone(String),
     #[error("spec.endpoints.{field} {template:?}: {reason}")]
@@ -366,6 +373,9 @@ mod tests {
         let out = sanitize_message(&long, "abcd1234");
         assert!(out.len() <= 512 + '…'.len_utf8());
         assert_eq!(sanitize_message("echo abcd1234", "abcd1234\n"), "echo ***");
+        // A cut that falls inside a character moves back to the character's start.
+        let odd = format!("a{}", "é".repeat(600));
+        assert_eq!(sanitize_message(&odd, "abcd1234"), format!("a{}…", "é".repeat(255)));
     }
 
     /// A base64 token holds `/`, `+` and `=`, which an echo of the request headers may carry

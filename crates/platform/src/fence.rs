@@ -136,6 +136,27 @@ mod tests {
         tokio::time::timeout(200 * MS, expired).await.unwrap().unwrap();
     }
 
+    /// "Until the instant": at the deadline itself no write is sent any more (paused time, so
+    /// the clock stands exactly on it).
+    #[tokio::test(start_paused = true)]
+    async fn at_the_deadline_itself_writes_stop() {
+        let fence = Fence::closed();
+        let until = Instant::now() + 400 * MS;
+        fence.hold_until(until);
+        tokio::time::sleep_until(until - MS).await;
+        assert!(fence.allows_write(), "a millisecond before the deadline");
+        tokio::time::sleep_until(until).await;
+        assert_eq!(Instant::now(), until);
+        assert!(!fence.allows_write(), "at the deadline");
+    }
+
+    /// Its Debug output (in the client's, and so in logs) says whether it allows writes.
+    #[test]
+    fn debug_says_whether_writes_are_allowed() {
+        assert_eq!(format!("{:?}", Fence::unfenced()), "Fence(unfenced)");
+        assert_eq!(format!("{:?}", Fence::closed()), "Fence(allows_write: false)");
+    }
+
     #[tokio::test]
     async fn closing_stops_writes_at_once_and_unfenced_always_allows() {
         let fence = Fence::closed();

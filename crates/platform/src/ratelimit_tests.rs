@@ -199,3 +199,59 @@ fn a_raised_rate_keeps_the_next_cell_and_speeds_up_the_rest() {
         "the new pace"
     );
 }
+
+/// A lowered rate: the next cell comes a whole window (plus the new burst's tolerance, which a
+/// full bucket spends at once) after the last one, and no second that holds a call of the new
+/// rate holds more than the new rate, counting the calls sent before the change.
+#[test]
+fn a_lowered_rate_waits_a_whole_window_after_the_last_cell() {
+    let window = Duration::from_secs(1) + GUARD + LATE;
+    for burst in [1, 2] {
+        let start = Instant::now();
+        let mut schedule = Schedule::new(&rate(20, 1));
+        let mut now = start;
+        let mut sent = Vec::new();
+        for i in 0..40 {
+            if i == 30 {
+                schedule.rerate(&rate(5, burst));
+            }
+            now = schedule.free_at(now);
+            schedule.take(now);
+            sent.push(now - start);
+        }
+        assert_eq!(sent[30] - sent[29], window, "burst {burst}");
+        // The new rate, and the burst's cells beyond the first (spent at once after the wait).
+        let most = 5 + (burst as usize - 1);
+        for &from in &sent {
+            let in_window: Vec<usize> = (0..sent.len())
+                .filter(|&i| sent[i] >= from && sent[i] < from + Duration::from_secs(1))
+                .collect();
+            if in_window.iter().any(|&i| i >= 30) {
+                assert!(in_window.len() <= most, "burst {burst}: {in_window:?}");
+            }
+        }
+    }
+}
+
+/// The same rate with another burst is no lower rate: the next cell stays where it was.
+#[test]
+fn a_changed_burst_alone_keeps_the_next_cell() {
+    let start = Instant::now();
+    let mut schedule = Schedule::new(&rate(5, 1));
+    schedule.take(start);
+    let next = schedule.free_at(start);
+    assert!(next > start);
+    schedule.rerate(&rate(5, 3));
+    assert_eq!(schedule.free_at(start), start, "two more cells at once now");
+    schedule.rerate(&rate(5, 1));
+    assert_eq!(schedule.free_at(start), next);
+}
+
+#[test]
+fn debug_shows_the_rate() {
+    let limiter = AccountLimiter::new(&rate(5, 2));
+    assert_eq!(
+        format!("{limiter:?}"),
+        "AccountLimiter { requests_per_second: 5, burst: 2 }"
+    );
+}

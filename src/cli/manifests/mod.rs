@@ -4,8 +4,8 @@
 //! every error names the file, the document, the object and the field, and what is not ours
 //! (other kinds, other files) is counted in [`Skipped`].
 
-mod decode;
-mod schema;
+pub(crate) mod decode;
+pub(crate) mod schema;
 mod sources;
 
 use std::collections::BTreeMap;
@@ -70,19 +70,26 @@ impl Skipped {
     }
 }
 
-/// The compiled checks of both kinds.
+/// The compiled checks of both kinds, and the namespace of objects that name none.
 struct Checks {
     account: Schema,
     task: Schema,
+    namespace: String,
 }
 
 impl Manifests {
     /// Reads every path (`-`: standard input). Errors in the input are collected in `errors`;
     /// only a CRD this binary cannot compile fails the whole read.
     pub fn read(paths: &[PathBuf]) -> anyhow::Result<Self> {
+        Self::read_in(paths, "default")
+    }
+
+    /// [`Self::read`], objects without a namespace put in `namespace` (as `kubectl apply -n`).
+    pub fn read_in(paths: &[PathBuf], namespace: &str) -> anyhow::Result<Self> {
         let checks = Checks {
             account: Schema::of::<OutboundAccount>()?,
             task: Schema::of::<OutboundTask>()?,
+            namespace: namespace.to_string(),
         };
         let mut manifests = Manifests::default();
         let sources = sources::read(paths, &mut manifests.errors, &mut manifests.skipped.files);
@@ -122,7 +129,7 @@ impl Manifests {
             Shape::NoKind => self.skipped.without_kind += 1,
             Shape::Ours("OutboundAccount") => match check(&checks.account, &value) {
                 Ok(mut account) => {
-                    default_namespace(&mut account);
+                    default_namespace(&mut account, &checks.namespace);
                     self.accounts.push(account);
                 }
                 Err(errors) => {
@@ -132,7 +139,7 @@ impl Manifests {
             },
             Shape::Ours(_) => match check(&checks.task, &value) {
                 Ok(mut task) => {
-                    default_namespace(&mut task);
+                    default_namespace(&mut task, &checks.namespace);
                     self.tasks.push(task);
                 }
                 Err(errors) => self.push_errors(at, &value, errors),
@@ -204,10 +211,10 @@ fn namespaced_name(value: &Value) -> String {
 }
 
 /// `kubectl apply` puts an object without a namespace in the context's namespace; `plan` has no
-/// context and takes `default`.
-fn default_namespace<K: kube::Resource>(object: &mut K) {
+/// context and takes `default`, `kubectl outbound plan` the namespace of `-n` or the context.
+fn default_namespace<K: kube::Resource>(object: &mut K, namespace: &str) {
     if object.meta().namespace.is_none() {
-        object.meta_mut().namespace = Some("default".into());
+        object.meta_mut().namespace = Some(namespace.into());
     }
 }
 
@@ -219,6 +226,7 @@ mod tests {
         Checks {
             account: Schema::of::<OutboundAccount>().unwrap(),
             task: Schema::of::<OutboundTask>().unwrap(),
+            namespace: "default".into(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! of `outbound_core` decides, as it does for the operator, so `plan` and a reconcile (Enforce or
 //! Observe) agree.
 
+mod fleet;
 mod output;
 mod tokens;
 
@@ -12,15 +13,15 @@ use std::sync::Arc;
 
 use kube::ResourceExt;
 
-pub use super::Output;
 use super::manifests::Manifests;
 use crate::controller::reconcile::remote;
+pub use fleet::{Fleet, Removed};
 use outbound_api::{OutboundAccount, OutboundTask};
 use outbound_core::planner::{self, PlanInput, PlanOptions, Verdict};
 use outbound_platform::{AccountKey, ClientPool, RemoteMetrics, Token};
 pub use output::TaskPlan;
-use output::{Difference, print_json, print_text};
-use tokens::{AccountTokenFile, Tokens};
+use output::{Difference, print_json, print_markdown, print_text};
+pub use tokens::{AccountTokenFile, Tokens};
 
 /// The exit codes, for `plan --help` (docs/reference/flags.md has the same table).
 pub const EXIT_CODES: &str = "\
@@ -52,13 +53,36 @@ pub struct PlanArgs {
     pub output: Output,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// The `-o/--output` format of `plan` (`version` has no markdown: [`super::super::Output`]).
+pub enum Output {
+    Text,
+    Json,
+    /// A table and a fleet summary for a pull-request comment.
+    Markdown,
+}
+
 /// Plans every task, prints the plans, and returns the exit code ([`EXIT_CODES`]).
 pub async fn run(args: PlanArgs) -> u8 {
-    let manifests = match Manifests::read(&args.files) {
+    let Some(manifests) = read(&args.files, "default") else {
+        return 1;
+    };
+    let tokens = Tokens::new(
+        args.account_token_file.clone(),
+        args.token_file.clone(),
+        args.token.clone(),
+    );
+    plan_and_print(args.output, &manifests, tokens, Vec::new()).await
+}
+
+/// The manifests of `files` (objects without a namespace in `namespace`), their errors printed;
+/// `None` when nothing can be planned.
+pub fn read(files: &[PathBuf], namespace: &str) -> Option<Manifests> {
+    let manifests = match Manifests::read_in(files, namespace) {
         Ok(manifests) => manifests,
         Err(error) => {
             eprintln!("error: {error:#}");
-            return 1;
+            return None;
         }
     };
     for error in &manifests.errors {
@@ -69,23 +93,26 @@ pub async fn run(args: PlanArgs) -> u8 {
     }
     if manifests.tasks.is_empty() && manifests.errors.is_empty() {
         eprintln!("error: no OutboundTask in the given manifests");
-        return 1;
+        return None;
     }
-    let tokens = Tokens::new(
-        args.account_token_file.clone(),
-        args.token_file.clone(),
-        args.token.clone(),
-    );
-    let plans = match plan_all(&manifests, tokens).await {
+    Some(manifests)
+}
+
+/// Plans every task of `manifests`, prints the plans and the fleet summary (with the objects the
+/// files no longer hold, `removed`), and returns the exit code.
+pub async fn plan_and_print(output: Output, manifests: &Manifests, tokens: Tokens, removed: Vec<Removed>) -> u8 {
+    let plans = match plan_all(manifests, tokens).await {
         Ok(plans) => plans,
         Err(error) => {
             eprintln!("error: {error:#}");
             return 1;
         }
     };
-    match args.output {
+    let fleet = Fleet::new(manifests, &plans, removed);
+    match output {
         Output::Json => print_json(&plans),
-        Output::Text => print_text(&plans),
+        Output::Text => print_text(&plans, &fleet),
+        Output::Markdown => print_markdown(&plans, &fleet),
     }
     exit_code(!manifests.errors.is_empty(), &plans)
 }

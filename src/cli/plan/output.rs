@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::Fleet;
+
 /// One task's plan, as `--output json` prints it.
 #[derive(Serialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
@@ -35,7 +37,7 @@ pub struct Difference {
     pub desired: Value,
 }
 
-pub fn print_text(plans: &[TaskPlan]) {
+pub fn print_text(plans: &[TaskPlan], fleet: &Fleet) {
     for plan in plans {
         let id = plan.task_id.as_deref().unwrap_or("to be created");
         println!("OutboundTask {} (task {id})", plan.task);
@@ -48,6 +50,60 @@ pub fn print_text(plans: &[TaskPlan]) {
         println!();
     }
     println!("{}", summary(plans));
+    for line in fleet.lines() {
+        println!("{line}");
+    }
+}
+
+/// A table a reviewer reads in a minute (one row per task), the fleet summary, and each task's
+/// differences folded away.
+pub fn print_markdown(plans: &[TaskPlan], fleet: &Fleet) {
+    print!("{}", markdown(plans, fleet));
+}
+
+pub fn markdown(plans: &[TaskPlan], fleet: &Fleet) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = format!("### outbound plan: {}\n\n", summary(plans));
+    out.push_str("| Task | Task id | Remote | Changes | Actions | Verdict |\n|---|---|---|---|---|---|\n");
+    for plan in plans {
+        let actions = if plan.actions.is_empty() {
+            "none".to_string()
+        } else {
+            plan.actions.join(", ")
+        };
+        let verdict = plan
+            .error
+            .as_deref()
+            .map_or(plan.verdict.clone(), |e| format!("**error**: {e}"));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            plan.task,
+            plan.task_id
+                .as_deref()
+                .map_or("to be created".into(), |id| format!("`{id}`")),
+            plan.remote_state.as_deref().unwrap_or("-"),
+            plan.differences.len(),
+            actions,
+            cell(&verdict)
+        ));
+    }
+    out.push_str("\n**Fleet**\n\n");
+    for line in fleet.lines() {
+        out.push_str(&format!("- {line}\n"));
+    }
+    let changed: Vec<&TaskPlan> = plans.iter().filter(|p| !p.differences.is_empty()).collect();
+    if !changed.is_empty() {
+        out.push_str("\n<details><summary>Differences (observed -> desired)</summary>\n\n");
+        for plan in changed {
+            out.push_str(&format!("`{}`\n\n```diff\n", plan.task));
+            for d in &plan.differences {
+                out.push_str(&format!("~ {}: {} -> {}\n", d.field, d.observed, d.desired));
+            }
+            out.push_str("```\n\n");
+        }
+        out.push_str("</details>\n");
+    }
+    out
 }
 
 pub fn print_json(plans: &[TaskPlan]) {

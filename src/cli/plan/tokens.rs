@@ -63,6 +63,9 @@ impl AccountTokenFile {
 /// Where tokens come from, and the ones already read (each file is read once).
 pub struct Tokens {
     per_account: Vec<AccountTokenFile>,
+    /// Tokens read elsewhere (`kubectl outbound plan --cluster`: the accounts' Secrets), by
+    /// `namespace/name`: after --account-token-file, before --token-file and OUTBOUND_TOKEN.
+    known: HashMap<String, Token>,
     file: Option<PathBuf>,
     env: Option<Token>,
     read: HashMap<String, Result<Token, String>>,
@@ -72,10 +75,16 @@ impl Tokens {
     pub fn new(per_account: Vec<AccountTokenFile>, file: Option<PathBuf>, env: Option<Token>) -> Self {
         Tokens {
             per_account,
+            known: HashMap::new(),
             file,
             env,
             read: HashMap::new(),
         }
+    }
+
+    /// Uses `token` for the account `namespace/name` unless --account-token-file names it.
+    pub fn know(&mut self, namespace: &str, name: &str, token: Token) {
+        self.known.insert(format!("{namespace}/{name}"), token);
     }
 
     /// The token of `account`, or why there is none (never the token itself).
@@ -92,6 +101,10 @@ impl Tokens {
     fn resolve(&self, account: &OutboundAccount) -> Result<Token, String> {
         if let Some(own) = self.per_account.iter().rev().find(|f| f.matches(account)) {
             return read_file(&own.path).map_err(|e| format!("reading {}: {e}", own.flag()));
+        }
+        let key = format!("{}/{}", account.namespace().unwrap_or_default(), account.name_any());
+        if let Some(token) = self.known.get(&key) {
+            return Ok(token.clone());
         }
         if let Some(path) = &self.file {
             return read_file(path).map_err(|e| format!("reading --token-file {}: {e}", path.display()));

@@ -10,10 +10,12 @@
 //! * [`desired_fields`] / [`observed_fields`]: both sides in one comparable form, a [`FieldSet`]
 //!   keyed by CRD field path, with the platform's quirks folded (see [`comparable`]).
 //! * [`remote_state`]: the run state of a task as read (see [`state`]).
+//! * [`import::draft`]: the other way, a task as read -> the `spec.task` that declares it.
 
 pub mod codes;
 pub mod comparable;
 pub mod field_set;
+pub mod import;
 pub mod normalise;
 pub mod state;
 

@@ -9,8 +9,8 @@ use outbound_api::OutboundTaskStatus;
 
 use super::Failure;
 
-/// The platform user an account reaches: its base URL and user id, as [`base_url_key`] and
-/// [`id_key`] compare them.
+/// The platform user an account reaches: its base URL and user id, as `base_url_key` and
+/// `id_key` compare them.
 pub fn platform_user(base_url: &str, user_id: &str) -> String {
     format!("{} user {}", base_url_key(base_url), id_key(user_id))
 }

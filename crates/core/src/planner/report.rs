@@ -40,7 +40,7 @@ pub struct Execution {
     /// comes with an empty `done` and no `failed`.
     pub failure: Option<Failure>,
     /// A person changed the object during the operation: it stopped before a call
-    /// ([`super::intent`]), and the next reconcile plans from the latest object.
+    /// ([`super::changed_intent`]), and the next reconcile plans from the latest object.
     pub superseded: Option<NewIntent>,
 }
 

@@ -25,7 +25,7 @@
 //! 5. After any other failure, the recovery of [`on_failure`] (resume a task that must run).
 //! 6. Before every call the driver looks at the latest object: a call answered
 //!    [`Outcome::Superseded`] was not made, and the operation goes on only as far as the
-//!    person's latest intent allows ([`super::intent`]).
+//!    person's latest intent allows ([`super::changed_intent`]).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -343,7 +343,7 @@ impl<'a> Steps<'a> {
         }
     }
 
-    /// The call of `purpose` was not made: the latest intent is `by` ([`super::intent`]'s
+    /// The call of `purpose` was not made: the latest intent is `by` (the `intent` module's
     /// guarantees). The one call still made is a resume of a campaign this operator holds paused
     /// for a task that must run (never once the latest spec says Paused), or after a failure.
     fn superseded(&mut self, purpose: Purpose, by: NewIntent) -> Effect {

@@ -9,6 +9,7 @@ mod pause_wait_cases;
 mod plan_cases;
 mod report_cases;
 mod steps_cases;
+mod steps_edge_cases;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
