@@ -11,11 +11,11 @@ pub mod reconcile;
 pub mod shard;
 mod writes;
 
-pub use accounts::tokens::{TokenCache, TokenError};
 pub use args::{RunArgs, Settings};
 // What a Context is built from, nameable outside the crate: `run` builds one from the watches,
-// and tests/people_properties.rs from an in-memory API server's caches.
-pub use accounts::tokens::TokenCache;
+// tests/people_properties.rs from an in-memory API server's caches; the kubectl plugin reads
+// tokens with the same cache.
+pub use accounts::tokens::{TokenCache, TokenError};
 pub use context::{Context, Parts};
 pub use intake::queue::WorkQueue;
 

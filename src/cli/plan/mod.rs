@@ -54,7 +54,7 @@ pub struct PlanArgs {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-/// The `-o/--output` format of `plan` (`version` has no markdown: [`super::super::Output`]).
+/// The `-o/--output` format of `plan` (`version`'s has no markdown: [`crate::cli::Output`]).
 pub enum Output {
     Text,
     Json,

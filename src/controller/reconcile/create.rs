@@ -97,6 +97,16 @@ pub async fn reconcile_create(
                     }
                 }
             }
+            // And again right before the call: a change that landed during the intent write. The
+            // intent is taken back (its create was never sent), so the next reconcile does not
+            // look for a task that does not exist; if that write fails, the lookup finds none.
+            (CreateEffect::Create { .. }, _) if super::executor::new_intent(ctx, task, &mut reported).is_some() => {
+                tracing::info!(task = %key, "create not sent: the object changed while its intent was written");
+                if let Err(error) = task_status::apply(api, task, &previous).await {
+                    tracing::debug!(task = %key, %error, "could not take back the create intent");
+                }
+                return Ok(Action::requeue(Duration::ZERO));
+            }
             (CreateEffect::Create { body, sub_user_id }, Some(remote)) => {
                 match remote.client.create(&remote.token, sub_user_id.as_deref(), &body).await {
                     Ok(id) => {

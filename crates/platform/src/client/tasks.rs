@@ -26,7 +26,7 @@ impl PlatformClient {
 
     /// The tasks whose name matches `name` by the platform's filter (its match type is
     /// undocumented: callers match exactly themselves): `GET endpoints.list?name=…&page=…`, every
-    /// page, at most 20 (see [`Self::list_pages`]).
+    /// page, at most 20 (see `list_pages`).
     pub async fn list(
         &self,
         token: &Token,
