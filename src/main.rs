@@ -44,18 +44,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match outbound_operator::cli::parse_args::<Cli>() {
         Ok(cli) => cli,
-        Err(error) => {
-            // clap exits 2 on a usage error, and 2 means "changes" to a pipeline gating on
-            // `plan`: a broken invocation must fail (1). Help and --version are not errors (0).
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     match cli.command {
         Command::Crd { reference } => {

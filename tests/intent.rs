@@ -39,6 +39,17 @@ async fn changing(setup: &harness::Setup, name: &str, faults: FaultConfig) -> (S
     (id, operator)
 }
 
+/// [`changing`] behind an update answered after `latency`, once the campaign is paused: the
+/// update is then in flight.
+async fn paused_before_a_slow_update(setup: &harness::Setup, name: &str, latency: Duration) -> (String, Operator) {
+    let (id, operator) = changing(setup, name, slow_update(latency)).await;
+    eventually(WAIT, "the pause before the update", || {
+        remote_status(&setup.sim, &id) == 1
+    })
+    .await;
+    (id, operator)
+}
+
 fn slow_update(latency: Duration) -> FaultConfig {
     let mut faults = FaultConfig::default();
     faults.endpoint_mut(SimEndpoint::Update).latency_ms = latency.as_millis() as u64;
@@ -52,11 +63,7 @@ async fn a_campaign_set_to_paused_during_its_update_is_never_resumed() {
     let Some(setup) = setup("intent-paused").await else {
         return;
     };
-    let (id, _operator) = changing(&setup, "paused-mid-update", slow_update(Duration::from_secs(4))).await;
-    eventually(WAIT, "the pause before the update", || {
-        remote_status(&setup.sim, &id) == 1
-    })
-    .await;
+    let (id, _operator) = paused_before_a_slow_update(&setup, "paused-mid-update", Duration::from_secs(4)).await;
     patch(&setup, "paused-mid-update", json!({"spec": {"runState": "Paused"}})).await;
     support::wait_for(
         &setup.tasks,
@@ -129,11 +136,7 @@ async fn a_new_spec_during_an_operation_is_sent_within_the_same_pause() {
     let Some(setup) = setup("intent-newspec").await else {
         return;
     };
-    let (id, _operator) = changing(&setup, "edited-mid-update", slow_update(Duration::from_secs(3))).await;
-    eventually(WAIT, "the pause before the update", || {
-        remote_status(&setup.sim, &id) == 1
-    })
-    .await;
+    let (id, _operator) = paused_before_a_slow_update(&setup, "edited-mid-update", Duration::from_secs(3)).await;
     patch(
         &setup,
         "edited-mid-update",

@@ -58,18 +58,9 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match crate::cli::parse_args::<Cli>() {
         Ok(cli) => cli,
-        Err(error) => {
-            // clap exits 2 on a usage error, and 2 means "changes" to a pipeline gating on
-            // `plan`: a broken invocation must fail (1). Help and --version are not errors (0).
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     // Warnings only, on stderr: stdout holds what the command prints (YAML, JSON, tables).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

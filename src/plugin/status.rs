@@ -2,6 +2,7 @@
 //! operation in flight, age of the last sync) and a summary per account (tasks, paused by the
 //! operator now, and the share of the account's budget the resync reads take).
 
+use crate::cli::Output;
 use std::collections::BTreeMap;
 
 use kube::ResourceExt;
@@ -18,12 +19,6 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 /// One task's line.
