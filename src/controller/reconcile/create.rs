@@ -78,6 +78,10 @@ pub async fn reconcile_create(
                 tracing::info!(task = %key, "create not sent: the object changed since it was read");
                 return Ok(Action::requeue(Duration::ZERO));
             }
+            // Like the executor's journal (review D14): no intent for a task another shard sees now.
+            (CreateEffect::WriteIntent(_), _) if !ctx.still_ours(task) => {
+                CreateOutcome::IntentNotWritten(ending::LEFT_SHARD.into())
+            }
             (CreateEffect::WriteIntent(intent), _) => {
                 let pending = CreateResult::Pending {
                     intent,

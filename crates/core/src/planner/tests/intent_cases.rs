@@ -173,3 +173,25 @@ fn a_superseded_resume_that_fails_ends_as_a_failure_so_it_is_retried_on_the_back
     assert_eq!(execution.failed, Some(Resume));
     assert!(execution.failure.is_some());
 }
+
+#[test]
+fn a_journal_whose_resume_runstate_paused_called_off_goes_while_suspended() {
+    let status = status_with(Some(journal(OperationPhase::Updating, true)));
+    let suspended = |run_state| {
+        let mut spec = fixtures::spec();
+        spec.suspend = true;
+        spec.run_state = run_state;
+        spec
+    };
+    let unread = |spec: &OutboundTaskSpec| {
+        plan(&PlanInput {
+            observed: None,
+            ..input(spec, echo(spec, RemoteState::Paused), &status)
+        })
+    };
+    let p = unread(&suspended(Some(RunState::Paused)));
+    assert_eq!((p.verdict.clone(), p.journal.clone()), (Verdict::Suspended, None));
+    // Without runState: Paused the debt stands: the task is read (then resumed), not suspended.
+    let p = unread(&suspended(None));
+    assert_ne!(p.verdict, Verdict::Suspended, "{p:?}");
+}
