@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServiceAccount};
+use k8s_openapi::api::flowcontrol::v1::FlowSchema;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use outbound_api::{OutboundAccount, OutboundTask, ScriptSelection};
@@ -209,6 +210,7 @@ fn install_manifests_are_well_formed() {
                 "Deployment" => strict::<Deployment>(&doc, &label).map(drop),
                 "Service" => strict::<Service>(&doc, &label).map(drop),
                 "PodDisruptionBudget" => strict::<PodDisruptionBudget>(&doc, &label).map(drop),
+                "FlowSchema" => strict::<FlowSchema>(&doc, &label).map(drop),
                 other => Err(format!("{label}: kind {other:?} has no check here: add one")),
             };
             if let Err(e) = r {
@@ -227,6 +229,7 @@ fn install_manifests_are_well_formed() {
         "RoleBinding",
         "Deployment",
         "Service",
+        "FlowSchema",
     ] {
         assert!(kinds.contains(k), "manifests/ has no {k}");
     }

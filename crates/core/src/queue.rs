@@ -231,6 +231,11 @@ impl<K: Clone + Eq + Hash, G: Clone + Eq + Hash> Backlog<K, G> {
         self.places.is_empty()
     }
 
+    /// Whether a key of another group than `group` waits, in any class.
+    pub fn waits_besides(&self, group: &G) -> bool {
+        self.classes.iter().any(|class| class.groups.keys().any(|g| g != group))
+    }
+
     /// How many wait in each class, in the order of [`Priority::ALL`].
     pub fn counts(&self) -> [usize; 4] {
         self.classes.each_ref().map(|class| class.len)

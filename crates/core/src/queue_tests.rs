@@ -56,6 +56,19 @@ fn counts_and_length_follow_every_push_promotion_pop_and_removal() {
     assert_eq!((backlog.len(), backlog.is_empty()), (0, true));
 }
 
+#[test]
+fn another_group_waiting_is_seen_in_any_class() {
+    let mut backlog = Backlog::default();
+    assert!(!backlog.waits_besides(&"bulk"));
+    backlog.push("b1", "bulk", Priority::Resync);
+    backlog.push("b2", "bulk", Priority::Change);
+    assert!(!backlog.waits_besides(&"bulk"), "only the group itself waits");
+    backlog.push("s1", "small", Priority::Resync);
+    assert!(backlog.waits_besides(&"bulk"));
+    assert_eq!(backlog.remove(&"s1"), Some(Priority::Resync));
+    assert!(!backlog.waits_besides(&"bulk"));
+}
+
 /// The label values of the `priority` label (docs/reference/metrics.md).
 #[test]
 fn each_class_has_its_documented_label() {

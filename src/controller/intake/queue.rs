@@ -218,6 +218,14 @@ impl WorkQueue {
         }
     }
 
+    /// Whether work of another account than `task`'s waits for a worker: only then is a worker
+    /// worth giving back while `task`'s reconcile waits for its account's budget. The same
+    /// account's next reconcile would only wait too, and the worker held through the read and
+    /// the journal write is what paces operations to the API server's writes.
+    pub fn others_waiting(&self, task: &OutboundTask) -> bool {
+        self.lock().backlog.waits_besides(&account_of(task))
+    }
+
     /// Whether the controller is shutting down ([`WorkQueue::close`]).
     pub fn is_closed(&self) -> bool {
         self.lock().closed

@@ -61,9 +61,9 @@ pub async fn read_and_plan<'c>(
     worker: &mut Option<Permit<'_>>,
     plan_for: impl Fn(Observed) -> Plan,
 ) -> Result<Planned<'c>, RemoteError> {
-    // Waiting for the account's rate budget must not hold a worker either: other accounts' work
-    // runs meanwhile (see `intake::queue`).
-    let budget_wait = match remote.client.limiter().is_busy() {
+    // Waiting for the account's rate budget must not hold a worker either while another
+    // account's work waits for one: it runs meanwhile (see `intake::queue`).
+    let budget_wait = match remote.client.limiter().is_busy() && ctx.queue.others_waiting(task) {
         true => worker.take().map(Permit::wait_for_budget),
         false => None,
     };
