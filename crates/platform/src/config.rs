@@ -111,28 +111,38 @@ impl ClientConfig {
                 value: text.to_owned(),
             })
         };
-        let bounded = |value: Duration, field: &'static str, text: &str, fits: bool, bound: &'static str| {
-            fits.then_some(value).ok_or_else(|| ConfigError::OutOfBounds {
-                field,
-                value: text.trim().to_owned(),
-                bound,
-            })
-        };
+        // Beyond a bound (an account stored before the CRD's rule existed): the bound applies,
+        // with a warning naming the field. Refusing the account would strand the campaigns its
+        // journals hold paused (tests/upgrade.rs: an earlier version's account with a 5m
+        // requestTimeout left every campaign paused).
+        let bounded =
+            |value: Duration, field: &'static str, text: &str, fits: bool, (limit, bound): (Duration, &str)| {
+                if fits {
+                    return value;
+                }
+                tracing::warn!(
+                    field,
+                    value = text.trim(),
+                    bound,
+                    "an OutboundAccount setting is beyond its bound: the bound applies"
+                );
+                limit
+            };
         let request_timeout = bounded(
             request_timeout,
             "requestTimeout",
             &spec.request_timeout,
             request_timeout <= MAX_REQUEST_TIMEOUT.0,
-            MAX_REQUEST_TIMEOUT.1,
-        )?;
+            MAX_REQUEST_TIMEOUT,
+        );
         let create_list_grace = duration(&spec.platform.create_list_grace, "platform.createListGrace")?;
         let create_list_grace = bounded(
             create_list_grace,
             "platform.createListGrace",
             &spec.platform.create_list_grace,
             create_list_grace >= MIN_CREATE_LIST_GRACE.0,
-            MIN_CREATE_LIST_GRACE.1,
-        )?;
+            MIN_CREATE_LIST_GRACE,
+        );
         if request_timeout >= create_list_grace {
             return Err(ConfigError::TimeoutNotBelowGrace {
                 timeout: humantime::format_duration(request_timeout).to_string(),
@@ -145,8 +155,8 @@ impl ClientConfig {
             "platform.createClockSkew",
             &spec.platform.create_clock_skew,
             create_clock_skew <= MAX_CREATE_CLOCK_SKEW.0,
-            MAX_CREATE_CLOCK_SKEW.1,
-        )?;
+            MAX_CREATE_CLOCK_SKEW,
+        );
         let time_zone = jiff::tz::TimeZone::get(spec.time_zone.trim())
             .map_err(|_| ConfigError::TimeZone(spec.time_zone.clone()))?;
         for endpoint in Endpoint::ALL {
@@ -322,24 +332,30 @@ pub(crate) mod tests {
     /// Review A5: an account stored before the CRD's bounds (or written past them) is refused by
     /// the operator too, naming the field and the bound.
     #[test]
-    fn rejects_values_beyond_the_crd_bounds_naming_the_field() {
-        let refused = |edit: fn(&mut OutboundAccountSpec)| {
+    fn values_beyond_the_crd_bounds_take_the_bound() {
+        let config = |edit: fn(&mut OutboundAccountSpec)| {
             let mut s = spec("https://a.example");
             s.platform.create_list_grace = "5m".into();
             edit(&mut s);
-            ClientConfig::from_spec(&s).expect_err("beyond a bound").to_string()
+            ClientConfig::from_spec(&s).expect("an account stored before a rule still works")
         };
-        let text = refused(|s| s.request_timeout = "61s".into());
-        assert_eq!(text, r#"spec.requestTimeout "61s" must be at most 60s"#);
-        let text = refused(|s| s.platform.create_list_grace = "4s".into());
-        assert_eq!(text, r#"spec.platform.createListGrace "4s" must be at least 5s"#);
-        let text = refused(|s| s.platform.create_clock_skew = "31m".into());
-        assert_eq!(text, r#"spec.platform.createClockSkew "31m" must be at most 30m"#);
-        let mut s = spec("https://a.example");
-        s.platform.create_list_grace = "5m".into();
-        s.request_timeout = "60s".into();
-        s.platform.create_clock_skew = "30m".into();
-        assert!(ClientConfig::from_spec(&s).is_ok(), "the bounds themselves are allowed");
+        assert_eq!(
+            config(|s| s.request_timeout = "61s".into()).request_timeout,
+            Duration::from_secs(60)
+        );
+        let grace = config(|s| {
+            s.request_timeout = "1s".into();
+            s.platform.create_list_grace = "4s".into();
+        });
+        assert_eq!(grace.create_list_grace, Duration::from_secs(5));
+        let skew = config(|s| s.platform.create_clock_skew = "31m".into());
+        assert_eq!(skew.create_clock_skew, Duration::from_secs(30 * 60));
+        let at_bounds = config(|s| {
+            s.request_timeout = "60s".into();
+            s.platform.create_clock_skew = "30m".into();
+        });
+        assert_eq!(at_bounds.request_timeout, Duration::from_secs(60));
+        assert_eq!(at_bounds.create_clock_skew, Duration::from_secs(30 * 60));
     }
 
     #[test]

@@ -261,13 +261,6 @@ pub enum ConfigError {
          a create answered only at the timeout would leave no time to find the task in the list"
     )]
     TimeoutNotBelowGrace { timeout: String, grace: String },
-    /// A value beyond the bound the CRD's rule sets, in an account stored before the rule.
-    #[error("spec.{field} {value:?} must be {bound}")]
-    OutOfBounds {
-        field: &'static str,
-        value: String,
-        bound: &'static str,
-    },
     #[error("spec.timeZone {0:?} is not a known IANA time zone")]
     TimeZone(String),
     #[error("spec.endpoints.{field} {template:?}: {reason}")]
