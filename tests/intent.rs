@@ -50,6 +50,17 @@ async fn paused_before_a_slow_update(setup: &harness::Setup, name: &str, latency
     (id, operator)
 }
 
+/// Waits until `name` is Ready at its second generation (the person's edit) with no journal left.
+async fn ready_at_the_edited_spec(setup: &harness::Setup, name: &str) {
+    support::wait_for(&setup.tasks, name, WAIT, "Ready at the edited spec", |t| {
+        t.status
+            .as_ref()
+            .is_some_and(|s| s.observed_generation == Some(2) && s.operation.is_none())
+            && support::condition(t, "Ready").is_some_and(|c| c.status == "True")
+    })
+    .await;
+}
+
 fn slow_update(latency: Duration) -> FaultConfig {
     let mut faults = FaultConfig::default();
     faults.endpoint_mut(SimEndpoint::Update).latency_ms = latency.as_millis() as u64;
@@ -65,19 +76,7 @@ async fn a_campaign_set_to_paused_during_its_update_is_never_resumed() {
     };
     let (id, _operator) = paused_before_a_slow_update(&setup, "paused-mid-update", Duration::from_secs(4)).await;
     patch(&setup, "paused-mid-update", json!({"spec": {"runState": "Paused"}})).await;
-    support::wait_for(
-        &setup.tasks,
-        "paused-mid-update",
-        WAIT,
-        "Ready at the paused spec",
-        |t| {
-            t.status
-                .as_ref()
-                .is_some_and(|s| s.observed_generation == Some(2) && s.operation.is_none())
-                && support::condition(t, "Ready").is_some_and(|c| c.status == "True")
-        },
-    )
-    .await;
+    ready_at_the_edited_spec(&setup, "paused-mid-update").await;
     let calls = call_names(&setup.sim, &id);
     assert!(
         !calls.iter().any(|call| call.starts_with("resume")),
@@ -144,13 +143,7 @@ async fn a_new_spec_during_an_operation_is_sent_within_the_same_pause() {
     )
     .await;
     setup.sim.set_faults(FaultConfig::default()).unwrap();
-    support::wait_for(&setup.tasks, "edited-mid-update", WAIT, "Ready at the new spec", |t| {
-        t.status
-            .as_ref()
-            .is_some_and(|s| s.observed_generation == Some(2) && s.operation.is_none())
-            && support::condition(t, "Ready").is_some_and(|c| c.status == "True")
-    })
-    .await;
+    ready_at_the_edited_spec(&setup, "edited-mid-update").await;
     let calls = call_names(&setup.sim, &id);
     assert_eq!(remote_concurrency(&setup, &id), Some(3), "{calls:?}");
     assert_eq!(remote_status(&setup.sim, &id), 2, "{calls:?}");
